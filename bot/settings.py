@@ -1,0 +1,197 @@
+"""Pulse settings: TOML validated by pydantic, secrets only from named environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("pulse.toml")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///pulse.db"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message names the file, the key and the problem."""
+
+
+class _Section(BaseModel):
+    # A typo in a key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class DatabaseSettings(_Section):
+    """Where Pulse keeps its data."""
+
+    url: str = DEFAULT_DATABASE_URL
+    url_env: str | None = None
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class IngestSettings(_Section):
+    """The batched writer's knobs."""
+
+    batch_size: PositiveInt = 500
+    flush_interval_seconds: PositiveFloat = 1.0
+    queue_size: PositiveInt = 10_000
+    retry_initial_seconds: PositiveFloat = 0.5
+    retry_max_seconds: PositiveFloat = 30.0
+    shutdown_timeout_seconds: PositiveFloat = 30.0
+
+
+class PrivacySettings(_Section):
+    """What Pulse forgets and when."""
+
+    hash_key_env: str = "PULSE_HASH_KEY"
+    retention_days: PositiveInt = 365
+
+
+class TierWeights(_Section):
+    """Points per rollup count; helping counts most, raw volume and reactions least."""
+
+    message: float = Field(0.5, ge=0)
+    question: float = Field(0.5, ge=0)
+    reply: float = Field(2.0, ge=0)
+    answer: float = Field(4.0, ge=0)
+    thanks_received: float = Field(3.0, ge=0)
+    reaction_given: float = Field(0.1, ge=0)
+    reaction_received: float = Field(0.2, ge=0)
+    thread_started: float = Field(1.0, ge=0)
+    contribution: float = Field(15.0, ge=0)
+
+
+class TierSettings(_Section):
+    """How members are sorted into passive, active and hero."""
+
+    window_days: PositiveInt = 90
+    decay_floor: float = Field(0.5, ge=0, le=1)
+    active_score: PositiveFloat = 20.0
+    active_min_weeks: PositiveInt = 2
+    active_min_helped: int = Field(1, ge=0)
+    hero_score: PositiveFloat = 120.0
+    hero_min_weeks: PositiveInt = 8
+    hero_min_helped: PositiveInt = 10
+    demotion_evaluations: PositiveInt = 2
+    candidate_ratio: float = Field(0.6, gt=0, le=1)
+    weights: TierWeights = TierWeights()
+
+
+class QuietSettings(_Section):
+    """When a member who used to take part counts as gone quiet."""
+
+    min_days: PositiveInt = 14
+    cadence_multiple: PositiveFloat = 3.0
+    expiry_days: PositiveInt = 60
+
+
+class DiscordSettings(_Section):
+    """The Discord bot; on when the token's environment variable is set."""
+
+    token_env: str = "PULSE_DISCORD_TOKEN"
+    guild_ids: list[str] = []
+    staff_role_ids: list[str] = []
+    help_channel_ids: list[str] = []
+    staff_channel_id: str | None = None
+    community_channel_id: str | None = None
+    catch_up_days: PositiveInt = 7
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str | None = None
+
+
+class SlackSettings(_Section):
+    """The Slack app; on when its tokens' environment variables are set."""
+
+    mode: Literal["socket", "http"] = "socket"
+    bot_token_env: str = "PULSE_SLACK_BOT_TOKEN"
+    app_token_env: str = "PULSE_SLACK_APP_TOKEN"
+    signing_secret_env: str = "PULSE_SLACK_SIGNING_SECRET"
+    staff_user_ids: list[str] = []
+    staff_usergroup_id: str | None = None
+    help_channel_ids: list[str] = []
+    staff_channel_id: str | None = None
+    community_channel_id: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(3000, gt=0, lt=65536)
+    path: str = "/slack/events"
+    catch_up_days: PositiveInt = 7
+    api_base_url: str = "https://slack.com/api/"
+
+
+class Settings(_Section):
+    """Everything Pulse can be told, with defaults that run on embedded SQLite."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    ingest: IngestSettings = IngestSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    tiers: TierSettings = TierSettings()
+    quiet: QuietSettings = QuietSettings()
+    discord: DiscordSettings = DiscordSettings()
+    slack: SlackSettings = SlackSettings()
+
+    def database_url(self, environ: dict[str, str] | None = None) -> str:
+        """The database URL, from the named environment variable when one is given."""
+        env = os.environ if environ is None else environ
+        if self.database.url_env:
+            value = env.get(self.database.url_env)
+            if not value:
+                raise ConfigError(
+                    f"database.url_env names {self.database.url_env}, which is not set"
+                )
+            return value
+        return self.database.url
+
+    def secret(self, env_name: str, environ: dict[str, str] | None = None) -> str | None:
+        """A secret read from the environment variable the config names, or None."""
+        env = os.environ if environ is None else environ
+        value = env.get(env_name, "").strip()
+        return value or None
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown setting (check the spelling against config.example.toml)"
+    return f"{key}: {error['msg']} (got {error.get('input')!r})"
+
+
+def parse_settings(data: dict, source: str = "config") -> Settings:
+    """Validate a parsed TOML document; raise ConfigError naming each bad key."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source} is not valid:\n  {problems}") from None
+
+
+def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
+    """Load settings from PATH, or ./pulse.toml when it exists, else the built-in defaults."""
+    explicit = path is not None
+    path = path if explicit else DEFAULT_CONFIG_PATH
+    data: dict = {}
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
+    elif explicit:
+        raise ConfigError(f"{path} does not exist (copy config.example.toml to start one)")
+    if database_url:
+        data.setdefault("database", {})["url"] = database_url
+        data["database"].pop("url_env", None)
+    return parse_settings(data, source=str(path))

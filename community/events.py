@@ -1,0 +1,109 @@
+"""The platform-neutral activity event every adapter and importer produces."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+
+class ActivityKind(enum.StrEnum):
+    """What a member did; the writer turns each kind into rollup counts."""
+
+    MESSAGE = "message"
+    REPLY = "reply"
+    THREAD_STARTED = "thread_started"
+    REACTION_GIVEN = "reaction_given"
+    REACTION_RECEIVED = "reaction_received"
+    REACTION_REMOVED = "reaction_removed"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+    CONTRIBUTION_LOGGED = "contribution_logged"
+
+
+class Platform(enum.StrEnum):
+    """Where a space lives."""
+
+    DISCORD = "discord"
+    SLACK = "slack"
+    DEMO = "demo"
+    IMPORT = "import"
+
+
+# Kinds that count as a member posting something (a message, a reply, a new thread).
+POSTING_KINDS = frozenset({ActivityKind.MESSAGE, ActivityKind.REPLY, ActivityKind.THREAD_STARTED})
+# Kinds that say something about membership rather than engagement.
+MEMBERSHIP_KINDS = frozenset({ActivityKind.MEMBER_JOINED, ActivityKind.MEMBER_LEFT})
+
+
+class EventError(ValueError):
+    """An ActivityEvent that cannot be right (naive time, missing target, empty id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEvent:
+    """One thing a member did, stripped of message text.
+
+    Platform ids stay strings. ``event_id`` is unique within a space: a replay, a platform
+    retry or a re-import of the same event carries the same id and is a no-op downstream.
+    ``target_member_id`` is whom the action was aimed at (the member replied to, the author
+    of the message reacted to, the member thanked). ``parent_event_id`` is the event a reply
+    answers, so a reply to a question can be told from other replies.
+    """
+
+    platform: Platform
+    space_id: str
+    event_id: str
+    kind: ActivityKind
+    member_id: str
+    occurred_at: datetime
+    channel_id: str | None = None
+    target_member_id: str | None = None
+    parent_event_id: str | None = None
+    is_question: bool = False
+    is_thanks: bool = False
+    member_name: str | None = None
+    member_is_bot: bool = False
+    space_name: str | None = None
+    channel_name: str | None = None
+    contribution_kind: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
+            raise EventError(f"event {self.event_id!r}: occurred_at must be timezone-aware")
+        for name in ("space_id", "event_id", "member_id"):
+            if not getattr(self, name):
+                raise EventError(f"event {self.event_id!r}: {name} must not be empty")
+        if self.kind is ActivityKind.REACTION_RECEIVED and self.target_member_id is None:
+            # A received reaction is credited to the target; without one it means nothing.
+            raise EventError(f"event {self.event_id!r}: reaction_received needs target_member_id")
+
+    @property
+    def occurred_utc(self) -> datetime:
+        """The event time in UTC."""
+        return self.occurred_at.astimezone(UTC)
+
+    @property
+    def helps_other(self) -> bool:
+        """Whether this is a reply aimed at another member (the core helping signal)."""
+        return (
+            self.kind is ActivityKind.REPLY
+            and not self.is_thanks
+            and self.target_member_id is not None
+            and self.target_member_id != self.member_id
+        )
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def day_number(moment: datetime) -> int:
+    """Days since 1970-01-01 in UTC: the rollup bucket, portable across SQLite and PostgreSQL."""
+    if moment.tzinfo is None:
+        raise EventError("day_number needs a timezone-aware datetime")
+    return (moment.astimezone(UTC) - EPOCH).days
+
+
+def day_start(day: int) -> datetime:
+    """The UTC midnight that starts a rollup day."""
+    return EPOCH + timedelta(days=day)

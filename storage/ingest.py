@@ -1,0 +1,539 @@
+"""Write a batch of ActivityEvents: activities, rollups and help edges in one transaction.
+
+Idempotency rests on the unique (space_id, event_id) key: activities are inserted with
+ON CONFLICT DO NOTHING ... RETURNING, and only the rows that were really inserted feed the
+rollups, so a replay, a platform retry or a re-import changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from community.events import ActivityEvent, ActivityKind, day_number
+from community.privacy import member_hash
+from storage.models import (
+    Activity,
+    Blocklist,
+    Channel,
+    ChannelActivity,
+    DailyRollup,
+    HelpEdge,
+    Member,
+    Space,
+)
+
+ROLLUP_COUNTS = (
+    "messages",
+    "questions",
+    "replies",
+    "answers",
+    "thanks_received",
+    "reactions_given",
+    "reactions_received",
+    "threads_started",
+    "contributions",
+)
+
+
+def dialect_insert(conn: AsyncConnection, table):
+    """INSERT for the connection's dialect, with ON CONFLICT support on both backends."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _greatest(current, proposed):
+    # LEAST/GREATEST are PostgreSQL-only and SQLite's min/max double as aggregates: use CASE.
+    return case((proposed > current, proposed), else_=current)
+
+
+def _least(current, proposed):
+    return case((proposed < current, proposed), else_=current)
+
+
+@dataclass
+class IdCache:
+    """Platform id to row id maps, kept across batches; only committed ids go in."""
+
+    spaces: dict[tuple[str, str], int] = field(default_factory=dict)
+    channels: dict[tuple[int, str], int] = field(default_factory=dict)
+    members: dict[tuple[int, str], int] = field(default_factory=dict)
+    member_names: dict[int, str | None] = field(default_factory=dict)
+
+    def forget_member(self, space_id: int, platform_id: str) -> None:
+        """Drop a member (after an opt-out deleted the row)."""
+        row_id = self.members.pop((space_id, platform_id), None)
+        if row_id is not None:
+            self.member_names.pop(row_id, None)
+
+
+@dataclass
+class WriteResult:
+    """What one batch did."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    blocked: int = 0
+
+
+@dataclass
+class _Pending:
+    """Ids resolved inside the current transaction, merged into the cache after commit."""
+
+    spaces: dict[tuple[str, str], int] = field(default_factory=dict)
+    channels: dict[tuple[int, str], int] = field(default_factory=dict)
+    members: dict[tuple[int, str], int] = field(default_factory=dict)
+    member_names: dict[int, str | None] = field(default_factory=dict)
+
+    def merge_into(self, cache: IdCache) -> None:
+        cache.spaces.update(self.spaces)
+        cache.channels.update(self.channels)
+        cache.members.update(self.members)
+        cache.member_names.update(self.member_names)
+
+
+class BatchWriter:
+    """Writes batches of events through one connection's transaction."""
+
+    def __init__(self, hash_key: bytes, cache: IdCache | None = None) -> None:
+        self.hash_key = hash_key
+        self.cache = cache or IdCache()
+        self._pending: _Pending | None = None
+
+    def commit_succeeded(self) -> None:
+        """Keep the ids resolved in the transaction that just committed."""
+        if self._pending is not None:
+            self._pending.merge_into(self.cache)
+        self._pending = None
+
+    def rollback_happened(self) -> None:
+        """Forget ids from a transaction that rolled back: their rows do not exist."""
+        self._pending = None
+
+    async def write(self, conn: AsyncConnection, events: Sequence[ActivityEvent]) -> WriteResult:
+        """Write EVENTS on CONN's open transaction; the caller commits."""
+        self._pending = _Pending()
+        result = WriteResult()
+        events = await self._drop_blocked(conn, events, result)
+        if not events:
+            return result
+        space_ids = await self._space_ids(conn, events)
+        channel_ids = await self._channel_ids(conn, events, space_ids)
+        member_ids = await self._member_ids(conn, events, space_ids)
+        answered = await self._questions_answered(conn, events, space_ids)
+
+        rows = []
+        for ev in events:
+            space = space_ids[(ev.platform, ev.space_id)]
+            target = member_ids.get((space, ev.target_member_id)) if ev.target_member_id else None
+            rows.append(
+                {
+                    "space_id": space,
+                    "event_id": ev.event_id,
+                    "kind": ev.kind.value,
+                    "member_id": member_ids[(space, ev.member_id)],
+                    "channel_id": channel_ids.get((space, ev.channel_id))
+                    if ev.channel_id
+                    else None,
+                    "target_member_id": target,
+                    "parent_event_id": ev.parent_event_id,
+                    "is_question": ev.is_question,
+                    "is_thanks": ev.is_thanks,
+                    "is_answer": ev.helps_other and (space, ev.parent_event_id) in answered,
+                    "occurred_at": ev.occurred_utc,
+                    "day": day_number(ev.occurred_at),
+                }
+            )
+        inserted_rows = await self._insert_activities(conn, rows)
+        result.inserted = len(inserted_rows)
+        result.duplicates = len(rows) - len(inserted_rows)
+        if inserted_rows:
+            await self._apply_rollups(conn, inserted_rows)
+            await self._apply_membership(conn, events, inserted_rows, member_ids, space_ids)
+        return result
+
+    async def _drop_blocked(
+        self, conn: AsyncConnection, events: Sequence[ActivityEvent], result: WriteResult
+    ) -> list[ActivityEvent]:
+        hashes: dict[tuple[str, str, str], str] = {}
+        for ev in events:
+            for member in (ev.member_id, ev.target_member_id):
+                if member is not None:
+                    key = (ev.platform, ev.space_id, member)
+                    if key not in hashes:
+                        hashes[key] = member_hash(self.hash_key, *key)
+        blocked_hashes = set(
+            (
+                await conn.execute(
+                    select(Blocklist.id_hash).where(Blocklist.id_hash.in_(set(hashes.values())))
+                )
+            ).scalars()
+        )
+        if not blocked_hashes:
+            return list(events)
+        kept = []
+        for ev in events:
+            if hashes[(ev.platform, ev.space_id, ev.member_id)] in blocked_hashes:
+                result.blocked += 1
+                continue
+            if (
+                ev.target_member_id is not None
+                and hashes[(ev.platform, ev.space_id, ev.target_member_id)] in blocked_hashes
+            ):
+                # Keep the actor's activity, but forget whom it was aimed at.
+                if ev.kind is ActivityKind.REACTION_RECEIVED:
+                    result.blocked += 1
+                    continue
+                ev = _without_target(ev)
+            kept.append(ev)
+        return kept
+
+    async def _space_ids(
+        self, conn: AsyncConnection, events: Sequence[ActivityEvent]
+    ) -> dict[tuple[str, str], int]:
+        wanted = {(ev.platform.value, ev.space_id): ev.space_name for ev in events}
+        found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            now = datetime.now(UTC)
+            stmt = dialect_insert(conn, Space).on_conflict_do_nothing(
+                index_elements=["platform", "platform_id"]
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {"platform": p, "platform_id": s, "name": wanted[(p, s)], "created_at": now}
+                    for p, s in missing
+                ],
+            )
+            for p, s in missing:
+                row_id = (
+                    await conn.execute(
+                        select(Space.id).where(Space.platform == p, Space.platform_id == s)
+                    )
+                ).scalar_one()
+                found[(p, s)] = row_id
+                self._pending.spaces[(p, s)] = row_id
+        return found
+
+    async def _channel_ids(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[ActivityEvent],
+        space_ids: dict[tuple[str, str], int],
+    ) -> dict[tuple[int, str], int]:
+        wanted: dict[tuple[int, str], str | None] = {}
+        for ev in events:
+            if ev.channel_id:
+                key = (space_ids[(ev.platform, ev.space_id)], ev.channel_id)
+                wanted[key] = ev.channel_name or wanted.get(key)
+        found = {k: self.cache.channels[k] for k in wanted if k in self.cache.channels}
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            stmt = dialect_insert(conn, Channel).on_conflict_do_nothing(
+                index_elements=["space_id", "platform_id"]
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {"space_id": s, "platform_id": c, "name": wanted[(s, c)], "is_help": False}
+                    for s, c in missing
+                ],
+            )
+            found.update(await _lookup(conn, Channel, missing))
+            self._pending.channels.update({k: found[k] for k in missing})
+        return found
+
+    async def _member_ids(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[ActivityEvent],
+        space_ids: dict[tuple[str, str], int],
+    ) -> dict[tuple[int, str], int]:
+        names: dict[tuple[int, str], str | None] = {}
+        bots: dict[tuple[int, str], bool] = {}
+        for ev in events:
+            space = space_ids[(ev.platform, ev.space_id)]
+            key = (space, ev.member_id)
+            names[key] = ev.member_name or names.get(key)
+            bots[key] = ev.member_is_bot or bots.get(key, False)
+            if ev.target_member_id:
+                names.setdefault((space, ev.target_member_id), None)
+                bots.setdefault((space, ev.target_member_id), False)
+        found = {k: self.cache.members[k] for k in names if k in self.cache.members}
+        missing = [k for k in names if k not in found]
+        if missing:
+            stmt = dialect_insert(conn, Member).on_conflict_do_nothing(
+                index_elements=["space_id", "platform_id"]
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "space_id": s,
+                        "platform_id": m,
+                        "display_name": names[(s, m)],
+                        "is_bot": bots[(s, m)],
+                        "is_staff": False,
+                    }
+                    for s, m in missing
+                ],
+            )
+            found.update(await _lookup(conn, Member, missing))
+            for key in missing:
+                self._pending.members[key] = found[key]
+                self._pending.member_names[found[key]] = names[key]
+        # A display name that changed since we last saw it is updated once, not per event.
+        renamed = [
+            {"row_id": found[key], "name": name}
+            for key, name in names.items()
+            if key not in missing
+            and name is not None
+            and self.cache.member_names.get(found[key]) != name
+        ]
+        if renamed:
+            await conn.execute(
+                update(Member)
+                .where(Member.id == bindparam("row_id"))
+                .values(display_name=bindparam("name")),
+                renamed,
+            )
+            for row in renamed:
+                self._pending.member_names[row["row_id"]] = row["name"]
+        return found
+
+    async def _questions_answered(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[ActivityEvent],
+        space_ids: dict[tuple[str, str], int],
+    ) -> set[tuple[int, str]]:
+        """(space, event id) of the questions that replies in this batch answer."""
+        in_batch = {
+            (space_ids[(ev.platform, ev.space_id)], ev.event_id) for ev in events if ev.is_question
+        }
+        parents = {
+            (space_ids[(ev.platform, ev.space_id)], ev.parent_event_id)
+            for ev in events
+            if ev.helps_other and ev.parent_event_id
+        }
+        questions = parents & in_batch
+        unknown = parents - questions
+        by_space: dict[int, list[str]] = defaultdict(list)
+        for space, event_id in unknown:
+            by_space[space].append(event_id)
+        for space, event_ids in by_space.items():
+            rows = await conn.execute(
+                select(Activity.event_id).where(
+                    Activity.space_id == space,
+                    Activity.event_id.in_(event_ids),
+                    Activity.is_question.is_(True),
+                )
+            )
+            questions.update((space, event_id) for event_id in rows.scalars())
+        return questions
+
+    async def _insert_activities(self, conn: AsyncConnection, rows: list[dict]) -> list:
+        stmt = (
+            dialect_insert(conn, Activity)
+            .on_conflict_do_nothing(index_elements=["space_id", "event_id"])
+            .returning(
+                Activity.member_id,
+                Activity.kind,
+                Activity.day,
+                Activity.target_member_id,
+                Activity.channel_id,
+                Activity.space_id,
+                Activity.is_question,
+                Activity.is_thanks,
+                Activity.is_answer,
+            )
+        )
+        return list(await conn.execute(stmt, rows))
+
+    async def _apply_rollups(self, conn: AsyncConnection, inserted: Iterable) -> None:
+        rollups: dict[tuple[int, int], dict[str, int]] = {}
+        spaces: dict[int, int] = {}
+        edges: dict[tuple[int, int], list[int]] = {}
+        channel_posts: dict[tuple[int, int], list[int]] = {}
+
+        def bump(member: int, day: int, column: str, by: int = 1) -> None:
+            counts = rollups.get((member, day))
+            if counts is None:
+                counts = rollups[(member, day)] = dict.fromkeys(ROLLUP_COUNTS, 0)
+            counts[column] += by
+
+        for row in inserted:
+            member, kind, day, target = row.member_id, row.kind, row.day, row.target_member_id
+            spaces[member] = row.space_id
+            if target is not None:
+                spaces[target] = row.space_id
+            aimed_at_other = target is not None and target != member
+            if kind in ("message", "reply", "thread_started"):
+                bump(member, day, "messages")
+                if row.is_question:
+                    bump(member, day, "questions")
+                if kind == "thread_started":
+                    bump(member, day, "threads_started")
+                # A thank-you reply to whoever helped is gratitude, not help.
+                if kind == "reply" and aimed_at_other and not row.is_thanks:
+                    bump(member, day, "replies")
+                    if row.is_answer:
+                        bump(member, day, "answers")
+                    edge = edges.get((member, target))
+                    if edge is None:
+                        edges[(member, target)] = [1, day, day]
+                    else:
+                        edge[0] += 1
+                        edge[1] = min(edge[1], day)
+                        edge[2] = max(edge[2], day)
+                if row.is_thanks and aimed_at_other:
+                    bump(target, day, "thanks_received")
+                if row.channel_id is not None:
+                    posts = channel_posts.get((member, row.channel_id))
+                    if posts is None:
+                        channel_posts[(member, row.channel_id)] = [1, day]
+                    else:
+                        posts[0] += 1
+                        posts[1] = max(posts[1], day)
+            elif kind == "reaction_given":
+                bump(member, day, "reactions_given")
+                if aimed_at_other:
+                    bump(target, day, "reactions_received")
+            elif kind == "reaction_received":
+                bump(target, day, "reactions_received")
+            elif kind == "reaction_removed":
+                # Net counts: a removal undoes the reaction it removes.
+                bump(member, day, "reactions_given", -1)
+                if aimed_at_other:
+                    bump(target, day, "reactions_received", -1)
+            elif kind == "contribution_logged":
+                bump(member, day, "contributions")
+
+        if rollups:
+            table = DailyRollup.__table__
+            stmt = dialect_insert(conn, DailyRollup)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["member_id", "day"],
+                set_={c: table.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {"member_id": m, "day": d, "space_id": spaces[m], **counts}
+                    for (m, d), counts in rollups.items()
+                ],
+            )
+        if edges:
+            table = HelpEdge.__table__
+            stmt = dialect_insert(conn, HelpEdge)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["helper_id", "helped_id"],
+                set_={
+                    "replies": table.c.replies + stmt.excluded.replies,
+                    "first_day": _least(table.c.first_day, stmt.excluded.first_day),
+                    "last_day": _greatest(table.c.last_day, stmt.excluded.last_day),
+                },
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "helper_id": h,
+                        "helped_id": t,
+                        "space_id": spaces[h],
+                        "replies": n,
+                        "first_day": first,
+                        "last_day": last,
+                    }
+                    for (h, t), (n, first, last) in edges.items()
+                ],
+            )
+        if channel_posts:
+            table = ChannelActivity.__table__
+            stmt = dialect_insert(conn, ChannelActivity)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["member_id", "channel_id"],
+                set_={
+                    "posts": table.c.posts + stmt.excluded.posts,
+                    "last_day": _greatest(table.c.last_day, stmt.excluded.last_day),
+                },
+            )
+            await conn.execute(
+                stmt,
+                [
+                    {
+                        "member_id": m,
+                        "channel_id": c,
+                        "space_id": spaces[m],
+                        "posts": n,
+                        "last_day": last,
+                    }
+                    for (m, c), (n, last) in channel_posts.items()
+                ],
+            )
+
+    async def _apply_membership(
+        self,
+        conn: AsyncConnection,
+        events: Sequence[ActivityEvent],
+        inserted: Sequence,
+        member_ids: dict[tuple[int, str], int],
+        space_ids: dict[tuple[str, str], int],
+    ) -> None:
+        if not any(row.kind in ("member_joined", "member_left") for row in inserted):
+            return
+        for ev in events:
+            if ev.kind not in (ActivityKind.MEMBER_JOINED, ActivityKind.MEMBER_LEFT):
+                continue
+            row_id = member_ids[(space_ids[(ev.platform, ev.space_id)], ev.member_id)]
+            when = ev.occurred_utc
+            if ev.kind is ActivityKind.MEMBER_JOINED:
+                # The latest join wins; a join after a leave means they came back.
+                await conn.execute(
+                    update(Member)
+                    .where(Member.id == row_id)
+                    .where((Member.joined_at.is_(None)) | (Member.joined_at < when))
+                    .values(joined_at=when)
+                )
+                await conn.execute(
+                    update(Member)
+                    .where(Member.id == row_id, Member.left_at.is_not(None), Member.left_at < when)
+                    .values(left_at=None)
+                )
+            else:
+                await conn.execute(
+                    update(Member)
+                    .where(Member.id == row_id)
+                    .where((Member.joined_at.is_(None)) | (Member.joined_at <= when))
+                    .values(left_at=when)
+                )
+
+
+def _without_target(ev: ActivityEvent) -> ActivityEvent:
+    return replace(ev, target_member_id=None, is_thanks=False)
+
+
+async def _lookup(conn: AsyncConnection, model, keys: list[tuple[int, str]]) -> dict:
+    """Row ids for (space_id, platform_id) pairs, in chunks the drivers accept."""
+    by_space: dict[int, list[str]] = defaultdict(list)
+    for space, platform_id in keys:
+        by_space[space].append(platform_id)
+    found = {}
+    for space, platform_ids in by_space.items():
+        for start in range(0, len(platform_ids), 500):
+            chunk = platform_ids[start : start + 500]
+            rows = await conn.execute(
+                select(model.platform_id, model.id).where(
+                    model.space_id == space, model.platform_id.in_(chunk)
+                )
+            )
+            found.update({(space, pid): row_id for pid, row_id in rows})
+    return found

@@ -1,0 +1,300 @@
+"""The Pulse schema. Platform ids are strings; no message text is stored anywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+# Named constraints so Alembic migrations can alter them on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Space(Base):
+    """One Discord guild or Slack workspace."""
+
+    __tablename__ = "spaces"
+    __table_args__ = (UniqueConstraint("platform", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Channel(Base):
+    """A channel, forum or thread parent inside a space."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("space_id", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    platform_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    is_help: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Member(Base):
+    """A person (or bot) in a space. Opted-out members are deleted, not kept here."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("space_id", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    platform_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Activity(Base):
+    """An append-only fact: one member did one thing. Unique per platform event id."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("space_id", "event_id"),
+        Index("ix_activities_member_time", "member_id", "occurred_at"),
+        Index("ix_activities_space_time", "space_id", "occurred_at"),
+        Index("ix_activities_parent", "space_id", "parent_event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    target_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    parent_event_id: Mapped[str | None] = mapped_column(String(200))
+    is_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_thanks: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    day: Mapped[int] = mapped_column(Integer)
+
+
+class DailyRollup(Base):
+    """Per-member counts for one UTC day (days since 1970-01-01): what tiers are computed from."""
+
+    __tablename__ = "member_daily_rollups"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    thanks_received: Mapped[int] = mapped_column(Integer, default=0)
+    reactions_given: Mapped[int] = mapped_column(Integer, default=0)
+    reactions_received: Mapped[int] = mapped_column(Integer, default=0)
+    threads_started: Mapped[int] = mapped_column(Integer, default=0)
+    contributions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HelpEdge(Base):
+    """Who helped whom (replies aimed at another member), for 'helped N members' and outreach."""
+
+    __tablename__ = "help_edges"
+
+    helper_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    helped_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    first_day: Mapped[int] = mapped_column(Integer)
+    last_day: Mapped[int] = mapped_column(Integer)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChannelActivity(Base):
+    """Per-member per-channel posting, for 'channels they were active in' and busiest channels."""
+
+    __tablename__ = "member_channel_rollups"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    last_day: Mapped[int] = mapped_column(Integer)
+
+
+class TierAssignment(Base):
+    """A member's current tier, with the figures behind it."""
+
+    __tablename__ = "tier_assignments"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    earned_tier: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column()
+    previous_score: Mapped[float | None] = mapped_column()
+    active_weeks: Mapped[int] = mapped_column(Integer, default=0)
+    window_weeks: Mapped[int] = mapped_column(Integer, default=0)
+    helped_members: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    thanks_received: Mapped[int] = mapped_column(Integer, default=0)
+    contributions: Mapped[int] = mapped_column(Integer, default=0)
+    below_count: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TierChange(Base):
+    """Tier history: who moved from where to where, and when."""
+
+    __tablename__ = "tier_changes"
+    __table_args__ = (Index("ix_tier_changes_space_time", "space_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    from_tier: Mapped[str | None] = mapped_column(String(16))
+    to_tier: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column()
+    reasons: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuietFlag(Base):
+    """A member who went quiet, with the context staff need to reach out help-first."""
+
+    __tablename__ = "quiet_flags"
+    __table_args__ = (Index("ix_quiet_flags_space_status", "space_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # open, snoozed, returned, dismissed, expired
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    usual_gap_days: Mapped[float] = mapped_column()
+    silent_days: Mapped[float] = mapped_column()
+    tier: Mapped[str] = mapped_column(String(16))
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Outreach(Base):
+    """What staff did about a quiet member, and when."""
+
+    __tablename__ = "outreach"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    flag_id: Mapped[int | None] = mapped_column(ForeignKey("quiet_flags.id", ondelete="SET NULL"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    staff_platform_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # reached_out, snooze, dismiss
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    re_engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Contribution(Base):
+    """Something staff logged: a talk, a blog post, a video, a meetup."""
+
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    logged_by: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecognizedHero(Base):
+    """A hero staff confirmed; removed_at set when staff remove the recognition."""
+
+    __tablename__ = "recognized_heroes"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DigestRun(Base):
+    """One digest for one space, week and audience; the unique key makes posting exactly-once."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("space_id", "audience", "week_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    audience: Mapped[str] = mapped_column(String(16))  # community, staff
+    week_start: Mapped[int] = mapped_column(Integer)  # day number of the week's first day
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, failed
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Blocklist(Base):
+    """Keyed hashes of opted-out members' platform ids: events for them are dropped on arrival."""
+
+    __tablename__ = "blocklist"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Meta(Base):
+    """Small key-value facts Pulse keeps about itself (such as its generated hash key)."""
+
+    __tablename__ = "pulse_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
