@@ -200,7 +200,7 @@ class BatchWriter:
     ) -> dict[tuple[str, str], int]:
         wanted = {(ev.platform.value, ev.space_id): ev.space_name for ev in events}
         found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
-        missing = [k for k in wanted if k not in found]
+        missing = sorted(k for k in wanted if k not in found)
         if missing:
             now = datetime.now(UTC)
             stmt = dialect_insert(conn, Space).on_conflict_do_nothing(
@@ -235,7 +235,7 @@ class BatchWriter:
                 key = (space_ids[(ev.platform, ev.space_id)], ev.channel_id)
                 wanted[key] = ev.channel_name or wanted.get(key)
         found = {k: self.cache.channels[k] for k in wanted if k in self.cache.channels}
-        missing = [k for k in wanted if k not in found]
+        missing = sorted(k for k in wanted if k not in found)
         if missing:
             stmt = dialect_insert(conn, Channel).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -268,7 +268,8 @@ class BatchWriter:
                 names.setdefault((space, ev.target_member_id), None)
                 bots.setdefault((space, ev.target_member_id), False)
         found = {k: self.cache.members[k] for k in names if k in self.cache.members}
-        missing = [k for k in names if k not in found]
+        # Sorted, so concurrent writers take row locks in the same order and cannot deadlock.
+        missing = sorted(k for k in names if k not in found)
         if missing:
             stmt = dialect_insert(conn, Member).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -293,7 +294,7 @@ class BatchWriter:
         # A display name that changed since we last saw it is updated once, not per event.
         renamed = [
             {"row_id": found[key], "name": name}
-            for key, name in names.items()
+            for key, name in sorted(names.items())
             if key not in missing
             and name is not None
             and self.cache.member_names.get(found[key]) != name
@@ -428,7 +429,7 @@ class BatchWriter:
                 stmt,
                 [
                     {"member_id": m, "day": d, "space_id": spaces[m], **counts}
-                    for (m, d), counts in rollups.items()
+                    for (m, d), counts in sorted(rollups.items())
                 ],
             )
         if edges:
@@ -453,7 +454,7 @@ class BatchWriter:
                         "first_day": first,
                         "last_day": last,
                     }
-                    for (h, t), (n, first, last) in edges.items()
+                    for (h, t), (n, first, last) in sorted(edges.items())
                 ],
             )
         if channel_posts:
@@ -476,7 +477,7 @@ class BatchWriter:
                         "posts": n,
                         "last_day": last,
                     }
-                    for (m, c), (n, last) in channel_posts.items()
+                    for (m, c), (n, last) in sorted(channel_posts.items())
                 ],
             )
 

@@ -37,6 +37,19 @@ TRANSIENT = (
 )
 # Errors that mean "this data can never be written": isolate the bad event, keep the rest.
 PERMANENT = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError)
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction is safe to retry.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the same batch later can succeed."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    return sqlstate in RETRYABLE_SQLSTATES
 
 
 class WriterClosedError(RuntimeError):
@@ -140,15 +153,15 @@ class IngestWriter:
         """Wait until everything queued so far is written."""
         await self._queue.join()
 
-    async def close(self, timeout: float = 30.0) -> None:
-        """Write what is queued; after TIMEOUT, spill what could not be written to disk."""
+    async def close(self, grace_seconds: float = 30.0) -> None:
+        """Write what is queued; after GRACE_SECONDS, spill what could not be written to disk."""
         self._closing = True
         if self._task is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(self._queue.join()), timeout)
+            await asyncio.wait_for(asyncio.shield(self._queue.join()), grace_seconds)
         except TimeoutError:
-            log.error("database still unavailable at shutdown after %.0fs", timeout)
+            log.error("database still unavailable at shutdown after %.0fs", grace_seconds)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -200,17 +213,11 @@ class IngestWriter:
             try:
                 await self._write(batch)
                 return
-            except TRANSIENT as exc:
-                self.stats.retries += 1
-                log.warning(
-                    "database unavailable (%s); keeping %d events, retrying in %.1fs",
-                    _short(exc),
-                    len(batch),
-                    delay,
-                )
-                await self._sleep(delay)
-                delay = min(delay * 2, self.retry_max)
             except PERMANENT as exc:
+                if is_transient(exc):
+                    await self._back_off(exc, batch, delay)
+                    delay = min(delay * 2, self.retry_max)
+                    continue
                 if len(batch) == 1:
                     self.stats.rejected += 1
                     log.error("event %s cannot be stored: %s", batch[0].event_id, _short(exc))
@@ -220,6 +227,23 @@ class IngestWriter:
                 await self._write_with_retry(batch[:middle])
                 await self._write_with_retry(batch[middle:])
                 return
+            except Exception as exc:
+                # Outages, deadlocks, and anything unforeseen: keep the batch and try again,
+                # so a surprise costs time, never data (close() spills what is still held).
+                if not is_transient(exc):
+                    log.exception("unexpected error writing %d events; will retry", len(batch))
+                await self._back_off(exc, batch, delay)
+                delay = min(delay * 2, self.retry_max)
+
+    async def _back_off(self, exc: BaseException, batch: list[ActivityEvent], delay: float) -> None:
+        self.stats.retries += 1
+        log.warning(
+            "database unavailable (%s); keeping %d events, retrying in %.1fs",
+            _short(exc),
+            len(batch),
+            delay,
+        )
+        await self._sleep(delay)
 
     async def _write(self, batch: Sequence[ActivityEvent]) -> WriteResult:
         try:

@@ -1,0 +1,68 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL server started for the session."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from tests.pg import PostgresServer, find_pg_bin
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The session's PostgreSQL server; skips only where no PostgreSQL binaries exist."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries are missing in CI: .ci/run should have installed them")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; install package postgresql")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _fresh_pg_database(server: PostgresServer) -> str:
+    name = f"pulse_test_{os.getpid()}_{next(_db_counter)}"
+    conn = await asyncpg.connect(server.admin_dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request, tmp_path) -> str:
+    """An empty database on each backend: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return await _fresh_pg_database(server)
+
+
+@pytest.fixture
+async def engine(database_url):
+    """An engine on a migrated, empty database of each backend."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path):
+    """An engine on a migrated SQLite file, for tests that need only one backend."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}")
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
