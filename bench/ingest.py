@@ -217,7 +217,7 @@ async def run_writer(events: list[ActivityEvent], path: Path, batch_size: int) -
         started = time.perf_counter()
         for event in events:
             await writer.put(event)
-        await writer.close(timeout=3_600)
+        await writer.close()
         seconds = time.perf_counter() - started
         stats = writer.stats
     finally:

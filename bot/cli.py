@@ -12,6 +12,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from bot.render import (
+    candidates_table,
+    profile_table,
+    quiet_table,
+    tier_counts_table,
+    tier_rows_table,
+)
 from bot.settings import ConfigError, Settings, load_settings
 
 err_console = Console(stderr=True)
@@ -123,6 +130,247 @@ def run(settings: Settings) -> None:
         "the Discord and Slack adapters are not part of this build yet; "
         "`pulse demo` shows what Pulse does with a synthetic community"
     )
+
+
+# --- the community, read from precomputed results -------------------------------------------
+
+
+console = Console()
+
+
+def read_options(func: Callable) -> Callable:
+    """--space and --json, shared by every read command."""
+    func = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")(
+        func
+    )
+    return click.option(
+        "--space",
+        default=None,
+        metavar="ID",
+        help="Which community (platform id or name), when the database holds several.",
+    )(func)
+
+
+def limit_option(func: Callable) -> Callable:
+    """--limit N, between 1 and 500."""
+    return click.option(
+        "--limit",
+        type=click.IntRange(1, 500),
+        default=20,
+        show_default=True,
+        help="How many members to list (1-500).",
+    )(func)
+
+
+async def _read(settings: Settings, space_hint: str | None, query):
+    from bot.app import engine_for
+    from storage.migrate import current_revision
+    from storage.queries import NotFoundError, resolve_space
+
+    engine = engine_for(settings)
+    try:
+        if await current_revision(engine) is None:
+            raise PulseError("the database is empty: run `pulse db upgrade` (or `pulse demo`)")
+        async with engine.connect() as conn:
+            try:
+                space_id = await resolve_space(conn, space_hint)
+                return await query(conn, space_id)
+            except NotFoundError as exc:
+                raise PulseError(str(exc)) from None
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+@common_options
+@read_options
+@click.option("--list", "list_tier", type=click.Choice(["hero", "active", "passive"]),
+              help="Also list the members of one tier with their reasons.")  # fmt: skip
+@limit_option
+def tiers(settings: Settings, space: str | None, as_json: bool, list_tier: str | None, limit: int):
+    """Members per tier (passive, active, hero), and optionally who is in one."""
+    from community.tiers import Tier
+    from storage.queries import members_in_tier, tier_counts
+
+    async def query(conn, space_id):
+        counts = await tier_counts(conn, space_id)
+        rows = await members_in_tier(conn, space_id, Tier(list_tier), limit) if list_tier else []
+        return counts, rows
+
+    counts, rows = run_async(_read(settings, space, query))
+    if as_json:
+        print_json({"counts": counts, "members": rows} if list_tier else {"counts": counts})
+        return
+    console.print(tier_counts_table(counts))
+    if list_tier:
+        console.print(tier_rows_table(rows, f"{list_tier.capitalize()} members"))
+
+
+@cli.command("hero-candidates")
+@common_options
+@read_options
+@limit_option
+def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, limit: int):
+    """Members at or near hero level who are not recognized heroes yet, and rising actives."""
+    from bot.jobs import tier_policy
+    from storage.queries import hero_candidates, rising_actives
+
+    policy = tier_policy(settings)
+
+    async def query(conn, space_id):
+        return (
+            await hero_candidates(conn, space_id, policy, limit),
+            await rising_actives(conn, space_id, policy, limit),
+        )
+
+    candidates, rising = run_async(_read(settings, space, query))
+    if as_json:
+        print_json({"hero_candidates": candidates, "rising_actives": rising})
+        return
+    console.print(candidates_table(candidates, "Hero candidates"))
+    console.print(candidates_table(rising, "Rising actives: passive members who started helping"))
+
+
+@cli.command()
+@common_options
+@read_options
+@limit_option
+def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
+    """Members who went quiet, with what you need to reach out help-first."""
+    from datetime import UTC, datetime
+
+    from storage.queries import quiet_list
+
+    async def query(conn, space_id):
+        return await quiet_list(conn, space_id, datetime.now(UTC), limit)
+
+    rows = run_async(_read(settings, space, query))
+    if as_json:
+        print_json(rows)
+        return
+    console.print(quiet_table(rows))
+
+
+@cli.command()
+@common_options
+@read_options
+@click.argument("who")
+def member(settings: Settings, space: str | None, as_json: bool, who: str):
+    """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
+    from datetime import UTC, datetime
+
+    from storage.queries import member_profile
+
+    async def query(conn, space_id):
+        return await member_profile(conn, space_id, who, datetime.now(UTC))
+
+    profile = run_async(_read(settings, space, query))
+    if as_json:
+        print_json(profile)
+        return
+    console.print(profile_table(profile))
+
+
+@cli.command("reclassify")
+@common_options
+def reclassify_cmd(settings: Settings) -> None:
+    """Recompute tiers and scan for quiet members now (the daily job, on demand)."""
+    from datetime import UTC, datetime
+
+    from bot.app import engine_for
+    from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+
+    async def go():
+        engine = engine_for(settings)
+        try:
+            now = datetime.now(UTC)
+            for space_id in await space_ids(engine):
+                result, scan = await reclassify_and_scan(
+                    engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                )
+                click.echo(
+                    f"space {space_id}: {result.evaluated} members evaluated, "
+                    f"{result.changes} tier changes; quiet flags: {scan.opened} opened, "
+                    f"{scan.returned} returned, {scan.expired} expired"
+                )
+        finally:
+            await engine.dispose()
+
+    run_async(go())
+
+
+@cli.command()
+@common_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("pulse-demo.db"), show_default=True,
+              help="SQLite file to create (an earlier demo file there is replaced).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def demo(settings: Settings, out: Path, as_json: bool) -> None:
+    """Seed a synthetic community (no tokens needed); show tiers, candidates, quiet members."""
+    from bot.demo import DemoPathError, seed
+    from bot.jobs import tier_policy
+    from storage.engine import create_engine
+    from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
+
+    policy = tier_policy(settings)
+
+    def progress(message: str) -> None:
+        if not as_json:
+            err_console.print(f"[dim]{message}[/]")
+
+    async def go():
+        try:
+            result = await seed(settings, out, progress=progress)
+        except DemoPathError as exc:
+            raise PulseUsageError(str(exc)) from None
+        engine = create_engine(result.url)
+        try:
+            async with engine.connect() as conn:
+                return result, (
+                    await tier_counts(conn, result.space_id),
+                    await hero_candidates(conn, result.space_id, policy, 10),
+                    await rising_actives(conn, result.space_id, policy, 5),
+                    await quiet_list(conn, result.space_id, result.now, 15),
+                )
+        finally:
+            await engine.dispose()
+
+    result, (counts, candidates, rising, quiet_rows) = run_async(go())
+    if as_json:
+        print_json(
+            {
+                "database": str(result.path),
+                "events": result.events,
+                "members": result.members,
+                "tiers": counts,
+                "hero_candidates": candidates,
+                "rising_actives": rising,
+                "quiet": quiet_rows,
+            }
+        )
+        return
+    console.print(
+        f"[bold]Pulse demo[/]: {result.members} members, {result.events:,} interactions "
+        f"over 26 weeks, written to {result.path}\n"
+    )
+    console.print(tier_counts_table(counts))
+    console.print(candidates_table(candidates, "Hero candidates"))
+    console.print(candidates_table(rising, "Rising actives: passive members who started helping"))
+    console.print(quiet_table(quiet_rows))
+    url = f"sqlite:///{result.path}"
+    console.print(
+        f"\nExplore it: [bold]pulse member NAME --database-url {url}[/], "
+        f"[bold]pulse tiers --list hero --database-url {url}[/]"
+    )
+
+
+def print_json(data) -> None:
+    """JSON to stdout."""
+    import json
+
+    from community.views import to_jsonable
+
+    click.echo(json.dumps(to_jsonable(data), indent=2))
 
 
 def main() -> None:

@@ -168,6 +168,7 @@ class TierAssignment(Base):
     """A member's current tier, with the figures behind it."""
 
     __tablename__ = "tier_assignments"
+    __table_args__ = (Index("ix_tier_assignments_rank", "space_id", "tier", "score"),)
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
@@ -176,14 +177,18 @@ class TierAssignment(Base):
     tier: Mapped[str] = mapped_column(String(16))
     earned_tier: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column()
-    previous_score: Mapped[float | None] = mapped_column()
     active_weeks: Mapped[int] = mapped_column(Integer, default=0)
     window_weeks: Mapped[int] = mapped_column(Integer, default=0)
     helped_members: Mapped[int] = mapped_column(Integer, default=0)
     answers: Mapped[int] = mapped_column(Integer, default=0)
     thanks_received: Mapped[int] = mapped_column(Integer, default=0)
     contributions: Mapped[int] = mapped_column(Integer, default=0)
+    recent_score: Mapped[float] = mapped_column(default=0.0)
+    prior_score: Mapped[float] = mapped_column(default=0.0)
+    recent_replies: Mapped[int] = mapped_column(Integer, default=0)
+    last_active_day: Mapped[int | None] = mapped_column(Integer)
     below_count: Mapped[int] = mapped_column(Integer, default=0)
+    reasons: Mapped[str] = mapped_column(Text, default="")
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -346,14 +346,18 @@ def upgrade() -> None:
         sa.Column("tier", sa.String(length=16), nullable=False),
         sa.Column("earned_tier", sa.String(length=16), nullable=False),
         sa.Column("score", sa.Double(), nullable=False),
-        sa.Column("previous_score", sa.Double(), nullable=True),
         sa.Column("active_weeks", sa.Integer(), nullable=False),
         sa.Column("window_weeks", sa.Integer(), nullable=False),
         sa.Column("helped_members", sa.Integer(), nullable=False),
         sa.Column("answers", sa.Integer(), nullable=False),
         sa.Column("thanks_received", sa.Integer(), nullable=False),
         sa.Column("contributions", sa.Integer(), nullable=False),
+        sa.Column("recent_score", sa.Double(), nullable=False),
+        sa.Column("prior_score", sa.Double(), nullable=False),
+        sa.Column("recent_replies", sa.Integer(), nullable=False),
+        sa.Column("last_active_day", sa.Integer(), nullable=True),
         sa.Column("below_count", sa.Integer(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -371,6 +375,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_tier_assignments")),
     )
     with op.batch_alter_table("tier_assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tier_assignments_rank", ["space_id", "tier", "score"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_tier_assignments_space_id"), ["space_id"], unique=False
         )
@@ -448,6 +455,7 @@ def downgrade() -> None:
     op.drop_table("tier_changes")
     with op.batch_alter_table("tier_assignments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tier_assignments_space_id"))
+        batch_op.drop_index("ix_tier_assignments_rank")
 
     op.drop_table("tier_assignments")
     with op.batch_alter_table("recognized_heroes", schema=None) as batch_op:

@@ -1,0 +1,133 @@
+"""Quiet members: who went silent on their own clock, and what staff need to reach out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class FlagStatus(enum.StrEnum):
+    """Where a quiet flag is in its life."""
+
+    OPEN = "open"
+    SNOOZED = "snoozed"
+    RETURNED = "returned"
+    DISMISSED = "dismissed"
+    EXPIRED = "expired"
+
+
+# Flags that still ask staff for something.
+LIVE_STATUSES = frozenset({FlagStatus.OPEN, FlagStatus.SNOOZED})
+
+
+@dataclass(frozen=True, slots=True)
+class QuietPolicy:
+    """Built from the [quiet] settings."""
+
+    min_days: int = 14
+    cadence_multiple: float = 3.0
+    expiry_days: int = 60
+
+
+def usual_gap(active_days: Sequence[int]) -> float | None:
+    """Mean gap in days between distinct active days, or None with fewer than two."""
+    distinct = sorted(set(active_days))
+    if len(distinct) < 2:
+        return None
+    return (distinct[-1] - distinct[0]) / (len(distinct) - 1)
+
+
+def gap_from_span(first_day: int, last_day: int, active_day_count: int) -> float | None:
+    """The same mean gap from the figures SQL can aggregate: first, last, how many days."""
+    if active_day_count < 2:
+        return None
+    return (last_day - first_day) / (active_day_count - 1)
+
+
+def quiet_threshold(gap: float | None, policy: QuietPolicy) -> float:
+    """Days of silence after which a member with this usual gap counts as quiet."""
+    if gap is None:
+        return float(policy.min_days)
+    return max(float(policy.min_days), policy.cadence_multiple * gap)
+
+
+def is_quiet(silent_days: float, gap: float | None, policy: QuietPolicy) -> bool:
+    """Whether a member silent for SILENT_DAYS, with their usual GAP, has gone quiet."""
+    return silent_days > quiet_threshold(gap, policy)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietContext:
+    """What a staff member needs to write a helpful, personal message."""
+
+    last_seen: datetime
+    silent_days: int
+    usual_gap_days: float | None
+    tier: str
+    channels: Sequence[str] = ()
+    unanswered_question_at: datetime | None = None
+    helped: Sequence[str] = ()
+    helped_count: int = 0
+
+    def summary(self) -> str:
+        """One line of reasons, strongest signal first."""
+        parts = []
+        if self.unanswered_question_at is not None:
+            parts.append(f"their last question ({self.unanswered_question_at:%b %d}) got no reply")
+        cadence = (
+            f"usually active every {self.usual_gap_days:.0f} day(s)"
+            if self.usual_gap_days is not None
+            else "no regular cadence yet"
+        )
+        parts.append(f"silent {self.silent_days} days, {cadence}")
+        parts.append(f"was {self.tier}")
+        if self.channels:
+            parts.append("active in " + ", ".join(f"#{c}" for c in self.channels))
+        if self.helped:
+            more = self.helped_count - len(self.helped)
+            names = ", ".join(self.helped) + (f" and {more} more" if more > 0 else "")
+            parts.append(f"used to help {names}")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict:
+        """A JSON-safe dict for storage with the flag."""
+        return {
+            "last_seen": self.last_seen.isoformat(),
+            "silent_days": self.silent_days,
+            "usual_gap_days": self.usual_gap_days,
+            "tier": self.tier,
+            "channels": list(self.channels),
+            "unanswered_question_at": self.unanswered_question_at.isoformat()
+            if self.unanswered_question_at
+            else None,
+            "helped": list(self.helped),
+            "helped_count": self.helped_count,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> QuietContext:
+        """Rebuild a context stored with a flag."""
+        unanswered = data.get("unanswered_question_at")
+        return cls(
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+            silent_days=int(data["silent_days"]),
+            usual_gap_days=data.get("usual_gap_days"),
+            tier=data["tier"],
+            channels=tuple(data.get("channels", ())),
+            unanswered_question_at=datetime.fromisoformat(unanswered) if unanswered else None,
+            helped=tuple(data.get("helped", ())),
+            helped_count=int(data.get("helped_count", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What one quiet scan changed."""
+
+    opened: int = 0
+    returned: int = 0
+    expired: int = 0
+    reopened_from_snooze: int = 0
+    flagged_member_ids: Sequence[int] = field(default_factory=tuple)

@@ -1,0 +1,269 @@
+"""Tiers: passive, active, hero. Pure rules over a member's windowed statistics.
+
+The statistics come from two places that must agree: SQL over the daily rollups for a whole
+community (storage), and `stats_from_history` here for one member's raw history (tests and
+explanations). The rules that turn statistics into a tier live only here.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+COUNT_FIELDS = (
+    "messages",
+    "questions",
+    "replies",
+    "answers",
+    "thanks_received",
+    "reactions_given",
+    "reactions_received",
+    "threads_started",
+    "contributions",
+)
+# Rollup column -> weight name in TierPolicy.weights.
+WEIGHT_OF = {
+    "messages": "message",
+    "questions": "question",
+    "replies": "reply",
+    "answers": "answer",
+    "thanks_received": "thanks_received",
+    "reactions_given": "reaction_given",
+    "reactions_received": "reaction_received",
+    "threads_started": "thread_started",
+    "contributions": "contribution",
+}
+TREND_DAYS = 28  # "recent" is the last four weeks, compared with the four before
+
+
+class Tier(enum.StrEnum):
+    """The three kinds of community member."""
+
+    PASSIVE = "passive"
+    ACTIVE = "active"
+    HERO = "hero"
+
+    @property
+    def rank(self) -> int:
+        """Order of tiers: passive < active < hero."""
+        return _RANK[self]
+
+
+_RANK = {Tier.PASSIVE: 0, Tier.ACTIVE: 1, Tier.HERO: 2}
+
+
+class Trend(enum.StrEnum):
+    """Direction of a member's engagement over the last weeks."""
+
+    RISING = "rising"
+    STEADY = "steady"
+    FALLING = "falling"
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    """Thresholds and weights; built from the [tiers] settings."""
+
+    window_days: int = 90
+    decay_floor: float = 0.5
+    active_score: float = 20.0
+    active_min_weeks: int = 2
+    active_min_helped: int = 1
+    hero_score: float = 120.0
+    hero_min_weeks: int = 8
+    hero_min_helped: int = 10
+    demotion_evaluations: int = 2
+    candidate_ratio: float = 0.6
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "message": 0.5,
+            "question": 0.5,
+            "reply": 2.0,
+            "answer": 4.0,
+            "thanks_received": 3.0,
+            "reaction_given": 0.1,
+            "reaction_received": 0.2,
+            "thread_started": 1.0,
+            "contribution": 15.0,
+        }
+    )
+
+    @property
+    def window_weeks(self) -> int:
+        """How many weeks the window spans (the '12' in 'active 11 of 12 weeks')."""
+        return math.ceil(self.window_days / 7)
+
+    def weight(self, count_field: str) -> float:
+        """Points for one unit of a rollup count."""
+        return float(self.weights.get(WEIGHT_OF[count_field], 0.0))
+
+    def decay(self, age_days: int) -> float:
+        """How much an action AGE_DAYS old counts: 1 today, decay_floor at the window's edge."""
+        return 1.0 - (1.0 - self.decay_floor) * (age_days / self.window_days)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStats:
+    """One member's figures over the trailing window ending today."""
+
+    score: float = 0.0
+    active_weeks: int = 0
+    helped_members: int = 0
+    answers: int = 0
+    replies: int = 0
+    thanks_received: int = 0
+    contributions: int = 0
+    messages: int = 0
+    recent_score: float = 0.0
+    prior_score: float = 0.0
+    recent_replies: int = 0
+    last_active_day: int | None = None
+
+
+def earned_tier(stats: MemberStats, policy: TierPolicy) -> Tier:
+    """The tier the figures alone earn, before hysteresis."""
+    if (
+        stats.score >= policy.hero_score
+        and stats.active_weeks >= policy.hero_min_weeks
+        and stats.helped_members >= policy.hero_min_helped
+    ):
+        return Tier.HERO
+    if (
+        stats.score >= policy.active_score
+        and stats.active_weeks >= policy.active_min_weeks
+        and stats.helped_members >= policy.active_min_helped
+    ):
+        return Tier.ACTIVE
+    return Tier.PASSIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A tier decision: the tier kept, the tier earned, and the count of evaluations below."""
+
+    tier: Tier
+    earned: Tier
+    below_count: int
+
+
+def decide(
+    stats: MemberStats, current: Tier | None, below_count: int, policy: TierPolicy
+) -> Assignment:
+    """Apply hysteresis: promote as soon as earned, demote after a sustained drop."""
+    earned = earned_tier(stats, policy)
+    if current is None or earned.rank >= current.rank:
+        return Assignment(tier=earned, earned=earned, below_count=0)
+    below = below_count + 1
+    if below >= policy.demotion_evaluations:
+        return Assignment(tier=earned, earned=earned, below_count=0)
+    return Assignment(tier=current, earned=earned, below_count=below)
+
+
+def trend(recent: float, prior: float) -> Trend:
+    """Rising, steady or falling, from the last four weeks against the four before."""
+    if recent > prior * 1.25 and recent - prior >= 2:
+        return Trend.RISING
+    if recent < prior * 0.75 and prior - recent >= 2:
+        return Trend.FALLING
+    return Trend.STEADY
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def reasons(
+    tier: Tier,
+    stats: MemberStats,
+    policy: TierPolicy,
+    contribution_kinds: Mapping[str, int] | None = None,
+    earned: Tier | None = None,
+) -> str:
+    """Why a member holds a tier, with numbers: 'hero: active 11 of 13 weeks, helped 23 ...'."""
+    parts = [f"active {stats.active_weeks} of {policy.window_weeks} weeks"]
+    if stats.helped_members:
+        parts.append(f"helped {_plural(stats.helped_members, 'member')}")
+    if stats.answers:
+        parts.append(f"answered {_plural(stats.answers, 'question')}")
+    if stats.thanks_received:
+        parts.append(f"thanked {_plural(stats.thanks_received, 'time')}")
+    kinds = contribution_kinds or {}
+    for kind, n in sorted(kinds.items(), key=lambda item: (-item[1], item[0])):
+        parts.append(f"{_plural(n, kind)} logged")
+    if stats.contributions and not kinds:
+        parts.append(f"{_plural(stats.contributions, 'contribution')} logged")
+    if not stats.helped_members and stats.messages:
+        parts.append(f"{_plural(stats.messages, 'message')}")
+    parts.append(f"score {stats.score:.0f}")
+    text = f"{tier.value}: " + ", ".join(parts)
+    if earned is not None and earned is not tier:
+        text += f" (figures now say {earned.value}; kept until the drop is sustained)"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts:
+    """One day of one member's rollup counts (what the pure path works from)."""
+
+    day: int
+    counts: Mapping[str, int]
+
+    def engaged(self) -> bool:
+        """Whether the member posted or contributed that day (reactions alone do not count)."""
+        return self.counts.get("messages", 0) > 0 or self.counts.get("contributions", 0) > 0
+
+
+def in_window(day: int, today: int, policy: TierPolicy) -> bool:
+    """Whether DAY falls inside the trailing window ending TODAY."""
+    return today - policy.window_days < day <= today
+
+
+def stats_from_history(
+    days: Iterable[DayCounts],
+    helped: Iterable[tuple[str, int]],
+    today: int,
+    policy: TierPolicy,
+) -> MemberStats:
+    """Compute a member's window statistics in pure Python from daily counts and help replies.
+
+    HELPED holds (member helped, day) pairs, one per reply to another member.
+    """
+    score = recent = prior = 0.0
+    weeks: set[int] = set()
+    totals = dict.fromkeys(COUNT_FIELDS, 0)
+    recent_replies = 0
+    last_active: int | None = None
+    for entry in days:
+        if entry.engaged():
+            last_active = entry.day if last_active is None else max(last_active, entry.day)
+        if not in_window(entry.day, today, policy):
+            continue
+        age = today - entry.day
+        points = sum(policy.weight(f) * entry.counts.get(f, 0) for f in COUNT_FIELDS)
+        score += points * policy.decay(age)
+        for f in COUNT_FIELDS:
+            totals[f] += entry.counts.get(f, 0)
+        if age < TREND_DAYS:
+            recent += points
+            recent_replies += entry.counts.get("replies", 0)
+        elif age < 2 * TREND_DAYS:
+            prior += points
+        if entry.engaged():
+            weeks.add(age // 7)
+    helped_members = {member for member, day in helped if in_window(day, today, policy)}
+    return MemberStats(
+        score=max(score, 0.0),
+        active_weeks=len(weeks),
+        helped_members=len(helped_members),
+        answers=totals["answers"],
+        replies=totals["replies"],
+        thanks_received=totals["thanks_received"],
+        contributions=totals["contributions"],
+        messages=totals["messages"],
+        recent_score=max(recent, 0.0),
+        prior_score=max(prior, 0.0),
+        recent_replies=recent_replies,
+        last_active_day=last_active,
+    )

@@ -1,0 +1,100 @@
+"""What the read side hands to the CLI and the chat commands: plain, platform-neutral records."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from community.quiet import QuietContext
+from community.tiers import Trend
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """Who a row is about."""
+
+    id: int
+    platform_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    """A member with their tier and its reasons."""
+
+    member: MemberRef
+    tier: str
+    score: float
+    reasons: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A hero candidate or a rising active, ranked, with reasons and trend."""
+
+    member: MemberRef
+    tier: str
+    score: float
+    share_of_hero_bar: float
+    trend: Trend
+    reasons: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuietEntry:
+    """An open quiet flag with the context for a help-first message."""
+
+    flag_id: int
+    member: MemberRef
+    status: str
+    opened_at: datetime
+    context: QuietContext
+
+    @property
+    def summary(self) -> str:
+        """The reasons, strongest first."""
+        return self.context.summary()
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProfile:
+    """Everything staff may see about one member."""
+
+    member: MemberRef
+    is_staff: bool
+    is_bot: bool
+    joined_at: datetime | None
+    left_at: datetime | None
+    away_until: datetime | None
+    tier: str | None
+    reasons: str | None
+    recognized_hero: bool
+    last_active: datetime | None
+    tier_history: list[tuple[datetime, str | None, str]] = field(default_factory=list)
+    open_flag: QuietEntry | None = None
+
+
+def to_jsonable(value):
+    """Turn view records (dataclasses, datetimes, enums) into JSON-ready data."""
+    if hasattr(value, "__dataclass_fields__"):
+        data = asdict(value) if not isinstance(value, QuietEntry) else None
+        if isinstance(value, QuietEntry):
+            data = {
+                "flag_id": value.flag_id,
+                "member": asdict(value.member),
+                "status": value.status,
+                "opened_at": value.opened_at,
+                "context": value.context.to_json(),
+                "summary": value.summary,
+            }
+        elif isinstance(value, MemberProfile) and value.open_flag is not None:
+            data["open_flag"] = to_jsonable(value.open_flag)
+        return to_jsonable(data)
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

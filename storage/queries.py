@@ -1,0 +1,352 @@
+"""Read side: answers for the CLI and slash commands from precomputed tiers and flags."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from community.events import day_start
+from community.privacy import member_hash
+from community.quiet import FlagStatus, QuietContext
+from community.tiers import Tier, TierPolicy, trend
+from community.views import Candidate, MemberProfile, MemberRef, QuietEntry, TierRow
+from storage.ingest import dialect_insert
+from storage.intelligence import eligible_members
+from storage.models import (
+    Activity,
+    Blocklist,
+    ChannelActivity,
+    Contribution,
+    DailyRollup,
+    HelpEdge,
+    Member,
+    Outreach,
+    QuietFlag,
+    RecognizedHero,
+    Space,
+    TierAssignment,
+    TierChange,
+)
+
+
+class NotFoundError(LookupError):
+    """A space or member that the question names does not exist; the message says so."""
+
+
+def _ref(member) -> MemberRef:
+    return MemberRef(
+        id=member.id,
+        platform_id=member.platform_id,
+        name=member.display_name or member.platform_id,
+    )
+
+
+async def list_spaces(conn: AsyncConnection) -> list[tuple[int, str, str, str | None]]:
+    """All spaces: (id, platform, platform id, name)."""
+    rows = await conn.execute(
+        select(Space.id, Space.platform, Space.platform_id, Space.name).order_by(Space.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def resolve_space(conn: AsyncConnection, hint: str | None) -> int:
+    """The space a question is about: the only one, or the one HINT names (id or name)."""
+    spaces = await list_spaces(conn)
+    if not spaces:
+        raise NotFoundError("the database holds no community yet (try `pulse demo`)")
+    if hint is None:
+        if len(spaces) == 1:
+            return spaces[0][0]
+        names = ", ".join(f"{p}:{pid} ({n or 'unnamed'})" for _, p, pid, n in spaces)
+        raise NotFoundError(f"several communities are stored; choose one with --space: {names}")
+    for row_id, platform, platform_id, name in spaces:
+        if hint in (platform_id, f"{platform}:{platform_id}", name, str(row_id)):
+            return row_id
+    raise NotFoundError(f"no community matches {hint!r}")
+
+
+async def tier_counts(conn: AsyncConnection, space_id: int) -> dict[str, int]:
+    """Current members per tier (staff, bots and members who left excluded)."""
+    rows = await conn.execute(
+        select(TierAssignment.tier, func.count())
+        .join(Member, Member.id == TierAssignment.member_id)
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+        .group_by(TierAssignment.tier)
+    )
+    counts = dict.fromkeys((t.value for t in Tier), 0)
+    counts.update(dict(rows.all()))
+    return counts
+
+
+async def members_in_tier(
+    conn: AsyncConnection, space_id: int, tier: Tier, limit: int
+) -> list[TierRow]:
+    """The top members of one tier by score, with their reasons."""
+    rows = await conn.execute(
+        select(
+            Member.id,
+            Member.platform_id,
+            Member.display_name,
+            TierAssignment.tier,
+            TierAssignment.score,
+            TierAssignment.reasons,
+            TierAssignment.since,
+        )
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+        .where(TierAssignment.space_id == space_id, TierAssignment.tier == tier.value)
+        .order_by(TierAssignment.score.desc(), Member.id)
+        .limit(limit)
+    )
+    return [
+        TierRow(member=_ref(r), tier=r.tier, score=r.score, reasons=r.reasons, since=r.since)
+        for r in rows
+    ]
+
+
+async def hero_candidates(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Members at or near hero level who are not recognized heroes yet, best first."""
+    recognized = select(RecognizedHero.member_id).where(
+        RecognizedHero.space_id == space_id, RecognizedHero.removed_at.is_(None)
+    )
+    bar = policy.hero_score * policy.candidate_ratio
+    return await _candidates(
+        conn,
+        space_id,
+        policy,
+        limit,
+        TierAssignment.tier.in_([Tier.ACTIVE.value, Tier.HERO.value]),
+        TierAssignment.score >= bar,
+        TierAssignment.member_id.not_in(recognized),
+    )
+
+
+async def rising_actives(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Passive members who started helping in the last four weeks."""
+    return await _candidates(
+        conn,
+        space_id,
+        policy,
+        limit,
+        TierAssignment.tier == Tier.PASSIVE.value,
+        TierAssignment.recent_replies >= 1,
+    )
+
+
+async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candidate]:
+    rows = await conn.execute(
+        select(
+            Member.id,
+            Member.platform_id,
+            Member.display_name,
+            TierAssignment.tier,
+            TierAssignment.score,
+            TierAssignment.recent_score,
+            TierAssignment.prior_score,
+            TierAssignment.reasons,
+        )
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(TierAssignment.space_id == space_id, *conditions)
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+        .order_by(TierAssignment.score.desc(), Member.id)
+        .limit(limit)
+    )
+    return [
+        Candidate(
+            member=_ref(r),
+            tier=r.tier,
+            score=round(r.score, 1),
+            share_of_hero_bar=round(r.score / policy.hero_score, 2),
+            trend=trend(r.recent_score, r.prior_score),
+            reasons=r.reasons,
+        )
+        for r in rows
+    ]
+
+
+async def quiet_list(
+    conn: AsyncConnection, space_id: int, now: datetime, limit: int
+) -> list[QuietEntry]:
+    """Open quiet flags (and snoozes that ran out), strongest signal first."""
+    rows = await conn.execute(
+        select(
+            QuietFlag.id,
+            QuietFlag.status,
+            QuietFlag.opened_at,
+            QuietFlag.context,
+            Member.id.label("member_id"),
+            Member.platform_id,
+            Member.display_name,
+        )
+        .join(Member, Member.id == QuietFlag.member_id)
+        .where(QuietFlag.space_id == space_id)
+        .where(
+            or_(
+                QuietFlag.status == FlagStatus.OPEN.value,
+                (QuietFlag.status == FlagStatus.SNOOZED.value) & (QuietFlag.snoozed_until <= now),
+            )
+        )
+        .where(or_(Member.away_until.is_(None), Member.away_until <= now))
+    )
+    entries = [
+        QuietEntry(
+            flag_id=r.id,
+            member=MemberRef(
+                id=r.member_id, platform_id=r.platform_id, name=r.display_name or r.platform_id
+            ),
+            status=r.status,
+            opened_at=r.opened_at,
+            context=_as_of(QuietContext.from_json(r.context), now),
+        )
+        for r in rows
+    ]
+    # An unanswered question is the strongest signal, then heroes, then the longest silence.
+    entries.sort(
+        key=lambda e: (
+            e.context.unanswered_question_at is None,
+            e.context.tier != Tier.HERO.value,
+            -e.context.silent_days,
+            e.member.id,
+        )
+    )
+    return entries[:limit]
+
+
+def _as_of(context: QuietContext, now: datetime) -> QuietContext:
+    # The flag stored its figures when it opened; silence keeps growing until they return.
+    silent = max(context.silent_days, (now - context.last_seen).days)
+    return replace(context, silent_days=silent)
+
+
+async def find_member(conn: AsyncConnection, space_id: int, query: str):
+    """A member row by platform id, mention, or display name (exact, then unique prefix)."""
+    cleaned = query.strip().removeprefix("<@").removeprefix("!").rstrip(">").split("|")[0]
+    by_id = (
+        await conn.execute(
+            select(Member).where(Member.space_id == space_id, Member.platform_id == cleaned)
+        )
+    ).first()
+    if by_id:
+        return by_id
+    lowered = query.strip().lstrip("@").lower()
+    matches = (
+        await conn.execute(
+            select(Member)
+            .where(Member.space_id == space_id)
+            .where(func.lower(Member.display_name).like(f"{_escape_like(lowered)}%", escape="\\"))
+            .order_by(Member.id)
+            .limit(6)
+        )
+    ).all()
+    exact = [m for m in matches if (m.display_name or "").lower() == lowered]
+    if len(exact) == 1:
+        return exact[0]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(f"no member matches {query!r}")
+    names = ", ".join(f"{m.display_name} ({m.platform_id})" for m in matches[:5])
+    raise NotFoundError(f"{query!r} matches several members: {names}; use the id")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def member_profile(
+    conn: AsyncConnection, space_id: int, query: str, now: datetime
+) -> MemberProfile:
+    """Everything staff may see about one member."""
+    member = await find_member(conn, space_id, query)
+    assignment = (
+        await conn.execute(select(TierAssignment).where(TierAssignment.member_id == member.id))
+    ).first()
+    hero = (
+        await conn.execute(
+            select(func.count()).where(
+                RecognizedHero.member_id == member.id, RecognizedHero.removed_at.is_(None)
+            )
+        )
+    ).scalar_one()
+    history = [
+        (row.changed_at, row.from_tier, row.to_tier)
+        for row in await conn.execute(
+            select(TierChange.changed_at, TierChange.from_tier, TierChange.to_tier)
+            .where(TierChange.member_id == member.id)
+            .order_by(TierChange.changed_at.desc())
+            .limit(10)
+        )
+    ]
+    flags = [e for e in await quiet_list(conn, space_id, now, 10_000) if e.member.id == member.id]
+    last_active = None
+    if assignment is not None and assignment.last_active_day is not None:
+        last_active = day_start(assignment.last_active_day)
+    return MemberProfile(
+        member=_ref(member),
+        is_staff=member.is_staff,
+        is_bot=member.is_bot,
+        joined_at=member.joined_at,
+        left_at=member.left_at,
+        away_until=member.away_until,
+        tier=assignment.tier if assignment else None,
+        reasons=assignment.reasons if assignment else None,
+        recognized_hero=bool(hero),
+        last_active=last_active,
+        tier_history=history,
+        open_flag=flags[0] if flags else None,
+    )
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+
+async def forget_member(conn: AsyncConnection, space_id: int, platform_id: str, key: bytes) -> bool:
+    """Opt a member out: delete everything about them and blocklist a keyed hash of their id."""
+    space = (
+        await conn.execute(select(Space.platform, Space.platform_id).where(Space.id == space_id))
+    ).one()
+    await conn.execute(
+        dialect_insert(conn, Blocklist)
+        .values(
+            id_hash=member_hash(key, space.platform, space.platform_id, platform_id),
+            added_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["id_hash"])
+    )
+    member_id = (
+        await conn.execute(
+            select(Member.id).where(Member.space_id == space_id, Member.platform_id == platform_id)
+        )
+    ).scalar_one_or_none()
+    if member_id is None:
+        return False
+    # Foreign keys cascade on both backends; deleting explicitly keeps it obvious and ordered.
+    for model, column in (
+        (Activity, Activity.member_id),
+        (DailyRollup, DailyRollup.member_id),
+        (HelpEdge, HelpEdge.helper_id),
+        (HelpEdge, HelpEdge.helped_id),
+        (ChannelActivity, ChannelActivity.member_id),
+        (TierAssignment, TierAssignment.member_id),
+        (TierChange, TierChange.member_id),
+        (Outreach, Outreach.member_id),
+        (QuietFlag, QuietFlag.member_id),
+        (Contribution, Contribution.member_id),
+        (RecognizedHero, RecognizedHero.member_id),
+    ):
+        await conn.execute(delete(model).where(column == member_id))
+    await conn.execute(delete(Member).where(Member.id == member_id))
+    return True
+
+
+async def purge_activities(conn: AsyncConnection, older_than: datetime) -> int:
+    """Delete raw activities older than the retention cut-off; rollups stay."""
+    result = await conn.execute(delete(Activity).where(Activity.occurred_at < older_than))
+    return result.rowcount or 0
