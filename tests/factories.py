@@ -33,3 +33,13 @@ def ev(
         channel_id=channel,
         **kwargs,
     )
+
+
+async def ingest(engine, events, key: bytes = b"test-key") -> None:
+    """Write events through the real batched writer and wait until they are stored."""
+    from storage.writer import IngestWriter
+
+    writer = IngestWriter(engine, key, batch_size=500, flush_interval=0.01)
+    await writer.start()
+    await writer.put_many(events)
+    await writer.close()

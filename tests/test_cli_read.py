@@ -1,0 +1,106 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """The demo community, seeded once for this module through `pulse demo`."""
+    path = tmp_path_factory.mktemp("demo") / "pulse-demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    return path, json.loads(result.stdout)
+
+
+def run(demo_db, *args):
+    path, _ = demo_db
+    return CliRunner().invoke(cli, [*args, "--database-url", f"sqlite:///{path}"])
+
+
+def test_demo_shows_tiers_candidates_and_quiet_members(demo_db):
+    _, data = demo_db
+    assert data["members"] >= 300
+    tiers = data["tiers"]
+    assert tiers["hero"] >= 3
+    assert tiers["active"] >= 20
+    assert tiers["passive"] > tiers["active"]
+    assert data["hero_candidates"], "the demo has heroes nobody recognized yet"
+    assert data["rising_actives"], "the demo has passive members who started helping"
+    assert all(c["member"]["name"] for c in data["hero_candidates"])
+    quiet = data["quiet"]
+    assert len(quiet) >= 8
+    assert quiet[0]["context"]["unanswered_question_at"] is not None  # strongest signal first
+    assert "got no reply" in quiet[0]["summary"]
+
+
+def test_demo_is_deterministic(demo_db, tmp_path):
+    _, first = demo_db
+    again = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "d.db"), "--json"])
+    second = json.loads(again.stdout)
+    assert second["tiers"] == first["tiers"]
+    assert [c["member"]["name"] for c in second["hero_candidates"]] == [
+        c["member"]["name"] for c in first["hero_candidates"]
+    ]
+
+
+def test_demo_refuses_to_overwrite_a_real_database(tmp_path):
+    precious = tmp_path / "pulse.db"
+    precious.write_text("not a demo")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(precious)])
+    assert result.exit_code == 2
+    assert "not a Pulse demo database" in result.output
+    assert precious.read_text() == "not a demo"
+
+
+def test_tiers_table_and_json(demo_db):
+    _, data = demo_db
+    table = run(demo_db, "tiers", "--list", "hero", "--limit", "3")
+    assert table.exit_code == 0, table.output
+    assert "Members per tier" in table.output
+    assert "hero: active" in table.output
+    as_json = json.loads(run(demo_db, "tiers", "--json").stdout)
+    assert as_json["counts"] == data["tiers"]
+
+
+def test_hero_candidates_command(demo_db):
+    result = run(demo_db, "hero-candidates", "--json", "--limit", "5")
+    data = json.loads(result.stdout)
+    assert 1 <= len(data["hero_candidates"]) <= 5
+    assert data["hero_candidates"][0]["trend"] in ("rising", "steady", "falling")
+    assert "Hero candidates" in run(demo_db, "hero-candidates").output
+
+
+def test_quiet_command(demo_db):
+    data = json.loads(run(demo_db, "quiet", "--json", "--limit", "3").stdout)
+    assert len(data) == 3
+    assert "Quiet members" in run(demo_db, "quiet").output
+
+
+def test_member_command_by_name_and_errors(demo_db):
+    _, data = demo_db
+    name = data["hero_candidates"][0]["member"]["name"]
+    profile = json.loads(run(demo_db, "member", name, "--json").stdout)
+    assert profile["tier"] in ("active", "hero")
+    assert profile["reasons"].startswith(profile["tier"])
+    assert name in run(demo_db, "member", name).output
+    missing = run(demo_db, "member", "Nobody McNobody")
+    assert missing.exit_code == 1
+    assert "no member matches 'Nobody McNobody'" in missing.output
+
+
+@pytest.mark.parametrize("limit", ["0", "10000", "many"])
+def test_bad_limit_is_a_clear_error(demo_db, limit):
+    result = run(demo_db, "quiet", "--limit", limit)
+    assert result.exit_code == 2
+    assert "--limit" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_read_commands_on_an_empty_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(cli, ["tiers", "--database-url", url])
+    assert result.exit_code == 1
+    assert "pulse db upgrade" in result.output
