@@ -111,7 +111,8 @@ async def test_sql_path_and_pure_path_agree(engine, seed):
         expected = pure_stats(events, member, today)
         got = sql.get(row_id)
         if got is None:
-            assert expected.score == 0 and expected.last_active_day is None
+            assert expected.score == 0
+            assert expected.last_active_day is None
             continue
         assert got.score == pytest.approx(expected.score, abs=1e-6), member
         assert (got.active_weeks, got.helped_members, got.answers, got.replies) == (
@@ -161,7 +162,7 @@ async def test_tiers_on_a_built_community(engine):
             .where(models.Member.platform_id == "staffer")
             .values(is_staff=True)
         )
-    space, result, _ = await classify(engine)
+    space, _result, _ = await classify(engine)
     async with engine.connect() as conn:
         counts = await tier_counts(conn, space)
         tiers = dict(
@@ -178,7 +179,8 @@ async def test_tiers_on_a_built_community(engine):
     assert tiers["hero"] == "hero"
     assert tiers["helper"] == "active"
     assert tiers["newbie"] == "passive"
-    assert "staffer" not in tiers and "botty" not in tiers  # excluded from tiers entirely
+    assert "staffer" not in tiers
+    assert "botty" not in tiers
     assert counts["hero"] == 1
     assert [c.member.platform_id for c in candidates] == ["hero"]
     assert profile.reasons.startswith("hero: active 12 of 13 weeks, helped 12 members")
@@ -236,7 +238,7 @@ async def test_quiet_lifecycle(engine):
 async def test_dismissed_member_stays_off_until_they_return(engine):
     await ingest(engine, helper_history("gone", weeks=8, helped=5, start_days_ago=30))
     await classify(engine, NOW - timedelta(days=31))
-    space, _, scan = await classify(engine)
+    _space, _, scan = await classify(engine)
     assert scan.opened == 1
     async with engine.begin() as conn:
         flag_id = (await conn.execute(select(models.QuietFlag.id))).scalar_one()
