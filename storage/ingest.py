@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityEvent, ActivityKind, day_number
 from community.privacy import member_hash
+from community.tiers import COUNT_FIELDS
 from storage.models import (
     Activity,
     Blocklist,
@@ -29,17 +30,8 @@ from storage.models import (
     Space,
 )
 
-ROLLUP_COUNTS = (
-    "messages",
-    "questions",
-    "replies",
-    "answers",
-    "thanks_received",
-    "reactions_given",
-    "reactions_received",
-    "threads_started",
-    "contributions",
-)
+# The rollup columns are exactly the counts the tier rules weigh.
+ROLLUP_COUNTS = COUNT_FIELDS
 
 
 def dialect_insert(conn: AsyncConnection, table):

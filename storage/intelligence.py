@@ -58,6 +58,17 @@ def eligible_members(space_id: int):
     return and_(Member.space_id == space_id, Member.is_staff.is_(False), Member.is_bot.is_(False))
 
 
+async def last_active_days(conn: AsyncConnection, space_id: int, today: int) -> dict[int, int]:
+    """Each member's last day with a post or contribution, up to TODAY."""
+    r = DailyRollup
+    rows = await conn.execute(
+        select(r.member_id, func.max(r.day))
+        .where(r.space_id == space_id, r.day <= today, _engaged())
+        .group_by(r.member_id)
+    )
+    return dict(rows.all())
+
+
 async def window_stats(
     conn: AsyncConnection, space_id: int, today: int, policy: TierPolicy
 ) -> dict[int, MemberStats]:
@@ -99,15 +110,7 @@ async def window_stats(
             )
         ).all()
     )
-    last_active = dict(
-        (
-            await conn.execute(
-                select(r.member_id, func.max(r.day))
-                .where(r.space_id == space_id, r.day <= today, _engaged())
-                .group_by(r.member_id)
-            )
-        ).all()
-    )
+    last_active = await last_active_days(conn, space_id, today)
     stats = {}
     for row in rows:
         member = row[0]
@@ -278,15 +281,7 @@ async def scan_quiet(
     """Open flags for members who went quiet; close flags of members who came back."""
     today = day_number(now)
     r = DailyRollup
-    last_active = dict(
-        (
-            await conn.execute(
-                select(r.member_id, func.max(r.day))
-                .where(r.space_id == space_id, r.day <= today, _engaged())
-                .group_by(r.member_id)
-            )
-        ).all()
-    )
+    last_active = await last_active_days(conn, space_id, today)
     live = {
         flag.member_id: flag
         for flag in (

@@ -85,22 +85,7 @@ async def members_in_tier(
     conn: AsyncConnection, space_id: int, tier: Tier, limit: int
 ) -> list[TierRow]:
     """The top members of one tier by score, with their reasons."""
-    rows = await conn.execute(
-        select(
-            Member.id,
-            Member.platform_id,
-            Member.display_name,
-            TierAssignment.tier,
-            TierAssignment.score,
-            TierAssignment.reasons,
-            TierAssignment.since,
-        )
-        .join(TierAssignment, TierAssignment.member_id == Member.id)
-        .where(eligible_members(space_id), Member.left_at.is_(None))
-        .where(TierAssignment.space_id == space_id, TierAssignment.tier == tier.value)
-        .order_by(TierAssignment.score.desc(), Member.id)
-        .limit(limit)
-    )
+    rows = await _ranked(conn, space_id, limit, TierAssignment.tier == tier.value)
     return [
         TierRow(member=_ref(r), tier=r.tier, score=r.score, reasons=r.reasons, since=r.since)
         for r in rows
@@ -140,8 +125,9 @@ async def rising_actives(
     )
 
 
-async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candidate]:
-    rows = await conn.execute(
+async def _ranked(conn: AsyncConnection, space_id: int, limit: int, *conditions):
+    """Current members' assignments matching CONDITIONS, highest score first."""
+    return await conn.execute(
         select(
             Member.id,
             Member.platform_id,
@@ -151,6 +137,7 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
             TierAssignment.recent_score,
             TierAssignment.prior_score,
             TierAssignment.reasons,
+            TierAssignment.since,
         )
         .join(TierAssignment, TierAssignment.member_id == Member.id)
         .where(TierAssignment.space_id == space_id, *conditions)
@@ -158,6 +145,10 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
         .order_by(TierAssignment.score.desc(), Member.id)
         .limit(limit)
     )
+
+
+async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candidate]:
+    rows = await _ranked(conn, space_id, limit, *conditions)
     return [
         Candidate(
             member=_ref(r),
