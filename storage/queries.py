@@ -163,10 +163,14 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
 
 
 async def quiet_list(
-    conn: AsyncConnection, space_id: int, now: datetime, limit: int
+    conn: AsyncConnection,
+    space_id: int,
+    now: datetime,
+    limit: int,
+    member_id: int | None = None,
 ) -> list[QuietEntry]:
     """Open quiet flags (and snoozes that ran out), strongest signal first."""
-    rows = await conn.execute(
+    query = (
         select(
             QuietFlag.id,
             QuietFlag.status,
@@ -186,6 +190,9 @@ async def quiet_list(
         )
         .where(or_(Member.away_until.is_(None), Member.away_until <= now))
     )
+    if member_id is not None:
+        query = query.where(QuietFlag.member_id == member_id)
+    rows = await conn.execute(query)
     entries = [
         QuietEntry(
             flag_id=r.id,
@@ -275,7 +282,7 @@ async def member_profile(
             .limit(10)
         )
     ]
-    flags = [e for e in await quiet_list(conn, space_id, now, 10_000) if e.member.id == member.id]
+    flags = await quiet_list(conn, space_id, now, 1, member_id=member.id)
     last_active = None
     if assignment is not None and assignment.last_active_day is not None:
         last_active = day_start(assignment.last_active_day)
