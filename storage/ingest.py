@@ -7,10 +7,11 @@ rollups, so a replay, a platform retry or a re-import changes nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +35,13 @@ from storage.models import (
 ROLLUP_COUNTS = COUNT_FIELDS
 
 
+# The activity columns the rollups read, taken from the rows we already hold rather than RETURNING.
+_Inserted = namedtuple(
+    "_Inserted",
+    "member_id kind day target_member_id channel_id space_id is_question is_thanks is_answer",
+)
+
+
 def dialect_insert(conn: AsyncConnection, table):
     """INSERT for the connection's dialect, with ON CONFLICT support on both backends."""
     if conn.dialect.name == "postgresql":
@@ -48,6 +56,60 @@ def _greatest(current, proposed):
 
 def _least(current, proposed):
     return case((proposed < current, proposed), else_=current)
+
+
+def _insert_for(dialect: str, table):
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@cache
+def _statements(dialect: str) -> dict:
+    """The per-batch statements, built once per dialect so SQLAlchemy reuses their cache keys."""
+    activities = (
+        _insert_for(dialect, Activity)
+        .on_conflict_do_nothing(index_elements=["space_id", "event_id"])
+        .returning(Activity.space_id, Activity.event_id)
+    )
+    rollup = _insert_for(dialect, DailyRollup)
+    rollup = rollup.on_conflict_do_update(
+        index_elements=["member_id", "day"],
+        set_={c: DailyRollup.__table__.c[c] + rollup.excluded[c] for c in ROLLUP_COUNTS},
+    )
+    edges = _insert_for(dialect, HelpEdge)
+    edges = edges.on_conflict_do_update(
+        index_elements=["helper_id", "helped_id"],
+        set_={
+            "replies": HelpEdge.replies + edges.excluded.replies,
+            "first_day": _least(HelpEdge.first_day, edges.excluded.first_day),
+            "last_day": _greatest(HelpEdge.last_day, edges.excluded.last_day),
+        },
+    )
+    channels = _insert_for(dialect, ChannelActivity)
+    channels = channels.on_conflict_do_update(
+        index_elements=["member_id", "channel_id"],
+        set_={
+            "posts": ChannelActivity.posts + channels.excluded.posts,
+            "last_day": _greatest(ChannelActivity.last_day, channels.excluded.last_day),
+        },
+    )
+    when = bindparam("when", type_=Member.joined_at.type)
+    member = Member.id == bindparam("row_id")
+    return {
+        "activities": activities,
+        "rollups": rollup,
+        "edges": edges,
+        "channels": channels,
+        # The latest join wins; a join after a leave means they came back.
+        "joined": update(Member)
+        .where(member, Member.joined_at.is_(None) | (Member.joined_at < when))
+        .values(joined_at=when),
+        "rejoined": update(Member)
+        .where(member, Member.left_at.is_not(None), Member.left_at < when)
+        .values(left_at=None),
+        "left": update(Member)
+        .where(member, Member.joined_at.is_(None) | (Member.joined_at <= when))
+        .values(left_at=when),
+    }
 
 
 @dataclass
@@ -98,6 +160,8 @@ class BatchWriter:
         self.hash_key = hash_key
         self.cache = cache or IdCache()
         self._pending: _Pending | None = None
+        # member_hash is a pure function of its key: compute each one once, not once a batch.
+        self._hashes: dict[tuple[str, str, str], str] = {}
 
     def commit_succeeded(self) -> None:
         """Keep the ids resolved in the transaction that just committed."""
@@ -160,7 +224,10 @@ class BatchWriter:
                 if member is not None:
                     key = (ev.platform, ev.space_id, member)
                     if key not in hashes:
-                        hashes[key] = member_hash(self.hash_key, *key)
+                        known = self._hashes.get(key)
+                        if known is None:
+                            known = self._hashes[key] = member_hash(self.hash_key, *key)
+                        hashes[key] = known
         blocked_hashes = set(
             (
                 await conn.execute(
@@ -334,22 +401,15 @@ class BatchWriter:
         return questions
 
     async def _insert_activities(self, conn: AsyncConnection, rows: list[dict]) -> list:
-        stmt = (
-            dialect_insert(conn, Activity)
-            .on_conflict_do_nothing(index_elements=["space_id", "event_id"])
-            .returning(
-                Activity.member_id,
-                Activity.kind,
-                Activity.day,
-                Activity.target_member_id,
-                Activity.channel_id,
-                Activity.space_id,
-                Activity.is_question,
-                Activity.is_thanks,
-                Activity.is_answer,
-            )
-        )
-        return list(await conn.execute(stmt, rows))
+        stmt = _statements(conn.dialect.name)["activities"]
+        inserted = {tuple(key) for key in await conn.execute(stmt, rows)}
+        kept = []
+        for row in rows:
+            key = (row["space_id"], row["event_id"])
+            if key in inserted:
+                inserted.discard(key)  # an id repeated inside the batch was inserted once
+                kept.append(_Inserted._make(map(row.__getitem__, _Inserted._fields)))
+        return kept
 
     async def _apply_rollups(self, conn: AsyncConnection, inserted: Iterable) -> None:
         rollups: dict[tuple[int, int], dict[str, int]] = {}
@@ -410,33 +470,18 @@ class BatchWriter:
             elif kind == "contribution_logged":
                 bump(member, day, "contributions")
 
+        statements = _statements(conn.dialect.name)
         if rollups:
-            table = DailyRollup.__table__
-            stmt = dialect_insert(conn, DailyRollup)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["member_id", "day"],
-                set_={c: table.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
-            )
             await conn.execute(
-                stmt,
+                statements["rollups"],
                 [
                     {"member_id": m, "day": d, "space_id": spaces[m], **counts}
                     for (m, d), counts in sorted(rollups.items())
                 ],
             )
         if edges:
-            table = HelpEdge.__table__
-            stmt = dialect_insert(conn, HelpEdge)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["helper_id", "helped_id"],
-                set_={
-                    "replies": table.c.replies + stmt.excluded.replies,
-                    "first_day": _least(table.c.first_day, stmt.excluded.first_day),
-                    "last_day": _greatest(table.c.last_day, stmt.excluded.last_day),
-                },
-            )
             await conn.execute(
-                stmt,
+                statements["edges"],
                 [
                     {
                         "helper_id": h,
@@ -450,17 +495,8 @@ class BatchWriter:
                 ],
             )
         if channel_posts:
-            table = ChannelActivity.__table__
-            stmt = dialect_insert(conn, ChannelActivity)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["member_id", "channel_id"],
-                set_={
-                    "posts": table.c.posts + stmt.excluded.posts,
-                    "last_day": _greatest(table.c.last_day, stmt.excluded.last_day),
-                },
-            )
             await conn.execute(
-                stmt,
+                statements["channels"],
                 [
                     {
                         "member_id": m,
@@ -483,31 +519,26 @@ class BatchWriter:
     ) -> None:
         if not any(row.kind in ("member_joined", "member_left") for row in inserted):
             return
+        # One executemany per run of same-kind events, not two statements per event. Runs keep
+        # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
+        # and "rejoined" only left_at, so running all of one before the other changes nothing.
+        runs: list[tuple[ActivityKind, list[dict]]] = []
         for ev in events:
             if ev.kind not in (ActivityKind.MEMBER_JOINED, ActivityKind.MEMBER_LEFT):
                 continue
             row_id = member_ids[(space_ids[(ev.platform, ev.space_id)], ev.member_id)]
-            when = ev.occurred_utc
-            if ev.kind is ActivityKind.MEMBER_JOINED:
-                # The latest join wins; a join after a leave means they came back.
-                await conn.execute(
-                    update(Member)
-                    .where(Member.id == row_id)
-                    .where((Member.joined_at.is_(None)) | (Member.joined_at < when))
-                    .values(joined_at=when)
-                )
-                await conn.execute(
-                    update(Member)
-                    .where(Member.id == row_id, Member.left_at.is_not(None), Member.left_at < when)
-                    .values(left_at=None)
-                )
+            params = {"row_id": row_id, "when": ev.occurred_utc}
+            if runs and runs[-1][0] is ev.kind:
+                runs[-1][1].append(params)
             else:
-                await conn.execute(
-                    update(Member)
-                    .where(Member.id == row_id)
-                    .where((Member.joined_at.is_(None)) | (Member.joined_at <= when))
-                    .values(left_at=when)
-                )
+                runs.append((ev.kind, [params]))
+        statements = _statements(conn.dialect.name)
+        for kind, params in runs:
+            if kind is ActivityKind.MEMBER_JOINED:
+                await conn.execute(statements["joined"], params)
+                await conn.execute(statements["rejoined"], params)
+            else:
+                await conn.execute(statements["left"], params)
 
 
 def _without_target(ev: ActivityEvent) -> ActivityEvent:
