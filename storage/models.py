@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -69,7 +70,11 @@ class Member(Base):
     """A person (or bot) in a space. Opted-out members are deleted, not kept here."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("space_id", "platform_id"),)
+    __table_args__ = (
+        UniqueConstraint("space_id", "platform_id"),
+        # find_member's exact display-name lookup: lower(display_name) = ?
+        Index("ix_members_name", "space_id", text("lower(display_name)")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
@@ -197,7 +202,10 @@ class TierChange(Base):
     """Tier history: who moved from where to where, and when."""
 
     __tablename__ = "tier_changes"
-    __table_args__ = (Index("ix_tier_changes_space_time", "space_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_tier_changes_space_time", "space_id", "changed_at"),
+        Index("ix_tier_changes_member_time", "member_id", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))

@@ -162,24 +162,10 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
     ]
 
 
-async def quiet_list(
-    conn: AsyncConnection,
-    space_id: int,
-    now: datetime,
-    limit: int,
-    member_id: int | None = None,
-) -> list[QuietEntry]:
-    """Open quiet flags (and snoozes that ran out), strongest signal first."""
-    query = (
-        select(
-            QuietFlag.id,
-            QuietFlag.status,
-            QuietFlag.opened_at,
-            QuietFlag.context,
-            Member.id.label("member_id"),
-            Member.platform_id,
-            Member.display_name,
-        )
+def _live_flags(space_id: int, now: datetime, *columns):
+    """COLUMNS of the open flags (and snoozes that ran out) of members who are not away."""
+    return (
+        select(*columns)
         .join(Member, Member.id == QuietFlag.member_id)
         .where(QuietFlag.space_id == space_id)
         .where(
@@ -190,10 +176,56 @@ async def quiet_list(
         )
         .where(or_(Member.away_until.is_(None), Member.away_until <= now))
     )
+
+
+async def quiet_list(
+    conn: AsyncConnection,
+    space_id: int,
+    now: datetime,
+    limit: int,
+    member_id: int | None = None,
+) -> list[QuietEntry]:
+    """Open quiet flags (and snoozes that ran out), strongest signal first."""
+    # Rank on the flags' own columns; decode the stored context only for the page returned.
+    ranked = _live_flags(
+        space_id,
+        now,
+        QuietFlag.id,
+        QuietFlag.member_id,
+        QuietFlag.tier,
+        QuietFlag.silent_days,
+        QuietFlag.last_seen_at,
+        QuietFlag.context["unanswered_question_at"].as_string().label("unanswered"),
+    )
     if member_id is not None:
-        query = query.where(QuietFlag.member_id == member_id)
-    rows = await conn.execute(query)
-    entries = [
+        ranked = ranked.where(QuietFlag.member_id == member_id)
+    # An unanswered question is the strongest signal, then heroes, then the longest silence.
+    page = sorted(
+        await conn.execute(ranked),
+        key=lambda r: (
+            r.unanswered is None,
+            r.tier != Tier.HERO.value,
+            -_silent_days(r.silent_days, r.last_seen_at, now),
+            r.member_id,
+        ),
+    )[:limit]
+    if not page:
+        return []
+    rows = await conn.execute(
+        select(
+            QuietFlag.id,
+            QuietFlag.status,
+            QuietFlag.opened_at,
+            QuietFlag.context,
+            Member.id.label("member_id"),
+            Member.platform_id,
+            Member.display_name,
+        )
+        .join(Member, Member.id == QuietFlag.member_id)
+        .where(QuietFlag.id.in_([r.id for r in page]))
+    )
+    by_id = {r.id: r for r in rows}
+    return [
         QuietEntry(
             flag_id=r.id,
             member=MemberRef(
@@ -203,24 +235,17 @@ async def quiet_list(
             opened_at=r.opened_at,
             context=_as_of(QuietContext.from_json(r.context), now),
         )
-        for r in rows
+        for r in (by_id[p.id] for p in page)
     ]
-    # An unanswered question is the strongest signal, then heroes, then the longest silence.
-    entries.sort(
-        key=lambda e: (
-            e.context.unanswered_question_at is None,
-            e.context.tier != Tier.HERO.value,
-            -e.context.silent_days,
-            e.member.id,
-        )
-    )
-    return entries[:limit]
+
+
+def _silent_days(silent_days: float, last_seen: datetime, now: datetime) -> float:
+    # The flag stored its figures when it opened; silence keeps growing until they return.
+    return max(silent_days, (now - last_seen).days)
 
 
 def _as_of(context: QuietContext, now: datetime) -> QuietContext:
-    # The flag stored its figures when it opened; silence keeps growing until they return.
-    silent = max(context.silent_days, (now - context.last_seen).days)
-    return replace(context, silent_days=silent)
+    return replace(context, silent_days=_silent_days(context.silent_days, context.last_seen, now))
 
 
 async def find_member(conn: AsyncConnection, space_id: int, query: str):
@@ -234,6 +259,17 @@ async def find_member(conn: AsyncConnection, space_id: int, query: str):
     if by_id:
         return by_id
     lowered = query.strip().lstrip("@").lower()
+    # An exact name is one lookup on ix_members_name; only a partial name scans the members.
+    exact = (
+        await conn.execute(
+            select(Member)
+            .where(Member.space_id == space_id, func.lower(Member.display_name) == lowered)
+            .order_by(Member.id)
+            .limit(2)
+        )
+    ).all()
+    if len(exact) == 1:
+        return exact[0]
     matches = (
         await conn.execute(
             select(Member)
