@@ -301,6 +301,29 @@ def reclassify_cmd(settings: Settings) -> None:
 
 @cli.command()
 @common_options
+def purge(settings: Settings) -> None:
+    """Delete raw activities older than privacy.retention_days; daily rollups are kept."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import engine_for
+    from storage.queries import purge_activities
+
+    cutoff = datetime.now(UTC) - timedelta(days=settings.privacy.retention_days)
+
+    async def go():
+        engine = engine_for(settings)
+        try:
+            async with engine.begin() as conn:
+                return await purge_activities(conn, cutoff)
+        finally:
+            await engine.dispose()
+
+    removed = run_async(go())
+    click.echo(f"Purged {removed:,} activities older than {cutoff:%Y-%m-%d}; rollups kept.")
+
+
+@cli.command()
+@common_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("pulse-demo.db"), show_default=True,
               help="SQLite file to create (an earlier demo file there is replaced).")  # fmt: skip

@@ -104,3 +104,29 @@ def test_read_commands_on_an_empty_database(tmp_path):
     result = CliRunner().invoke(cli, ["tiers", "--database-url", url])
     assert result.exit_code == 1
     assert "pulse db upgrade" in result.output
+
+
+def test_purge_command_keeps_rollups(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "p.db"
+    assert CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"]).exit_code == 0
+    config = tmp_path / "pulse.toml"
+    config.write_text("[privacy]\nretention_days = 30\n")
+    with sqlite3.connect(path) as db:
+        before = db.execute("select count(*), sum(messages) from member_daily_rollups").fetchone()
+    result = CliRunner().invoke(
+        cli, ["purge", "--config", str(config), "--database-url", f"sqlite:///{path}"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rollups kept" in result.output
+    with sqlite3.connect(path) as db:
+        oldest = db.execute("select min(occurred_at) from activities").fetchone()[0]
+        after = db.execute("select count(*), sum(messages) from member_daily_rollups").fetchone()
+    assert after == before
+    from datetime import UTC, datetime, timedelta
+
+    cutoff = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%d")
+    assert oldest is not None
+    assert oldest[:10] >= cutoff  # nothing older than the retention period survives
+    assert int(result.output.split()[1].replace(",", "")) > 0
