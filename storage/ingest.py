@@ -44,9 +44,7 @@ _Inserted = namedtuple(
 
 def dialect_insert(conn: AsyncConnection, table):
     """INSERT for the connection's dialect, with ON CONFLICT support on both backends."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert_for(conn.dialect.name, table)
 
 
 def _greatest(current, proposed):
@@ -120,12 +118,6 @@ class IdCache:
     channels: dict[tuple[int, str], int] = field(default_factory=dict)
     members: dict[tuple[int, str], int] = field(default_factory=dict)
     member_names: dict[int, str | None] = field(default_factory=dict)
-
-    def forget_member(self, space_id: int, platform_id: str) -> None:
-        """Drop a member (after an opt-out deleted the row)."""
-        row_id = self.members.pop((space_id, platform_id), None)
-        if row_id is not None:
-            self.member_names.pop(row_id, None)
 
 
 @dataclass

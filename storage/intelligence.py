@@ -15,7 +15,14 @@ from sqlalchemy import and_, case, delete, distinct, exists, func, literal, or_,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
-from community.quiet import FlagStatus, QuietContext, QuietPolicy, ScanResult, is_quiet
+from community.quiet import (
+    FlagStatus,
+    QuietContext,
+    QuietPolicy,
+    ScanResult,
+    gap_from_span,
+    is_quiet,
+)
 from community.tiers import (
     COUNT_FIELDS,
     TREND_DAYS,
@@ -370,7 +377,7 @@ async def scan_quiet(
             continue
         if member in closed_since and last < day_number(closed_since[member]):
             continue
-        gap = (last - first) / (n - 1) if n > 1 else None
+        gap = gap_from_span(first, last, n)
         silent = today - last
         if not is_quiet(silent, gap, policy):
             continue

@@ -118,12 +118,6 @@ class IngestWriter:
         self._task: asyncio.Task | None = None
         self._closing = False
         self._in_flight: list[ActivityEvent] = []
-        self._flushed = asyncio.Event()
-
-    @property
-    def cache(self):
-        """The id cache, so an opt-out can forget a member it holds."""
-        return self._batch_writer.cache
 
     @property
     def pending(self) -> int:
