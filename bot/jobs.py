@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from community.events import day_number
 from community.quiet import QuietPolicy, ScanResult
 from community.tiers import TierPolicy
-from storage.intelligence import ReclassifyResult, reclassify, scan_quiet
+from storage.intelligence import ReclassifyResult, last_active_days, reclassify, scan_quiet
 from storage.models import Space
 
 
@@ -51,6 +52,9 @@ async def reclassify_and_scan(
 ) -> tuple[ReclassifyResult, ScanResult]:
     """The daily job for one space: tiers first, then quiet flags, in one transaction."""
     async with engine.begin() as conn:
-        result = await reclassify(conn, space_id, now, tiers)
-        scan = await scan_quiet(conn, space_id, now, tiers, quiet)
+        # Both steps need each member's last active day; reclassifying writes no rollups, so
+        # one aggregation serves both within this transaction.
+        last_active = await last_active_days(conn, space_id, day_number(now))
+        result = await reclassify(conn, space_id, now, tiers, last_active)
+        scan = await scan_quiet(conn, space_id, now, tiers, quiet, last_active)
     return result, scan

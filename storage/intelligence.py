@@ -77,7 +77,11 @@ async def last_active_days(conn: AsyncConnection, space_id: int, today: int) -> 
 
 
 async def window_stats(
-    conn: AsyncConnection, space_id: int, today: int, policy: TierPolicy
+    conn: AsyncConnection,
+    space_id: int,
+    today: int,
+    policy: TierPolicy,
+    last_active: dict[int, int] | None = None,
 ) -> dict[int, MemberStats]:
     """Every member's window statistics, aggregated in SQL (the SQL path)."""
     r = DailyRollup
@@ -117,7 +121,8 @@ async def window_stats(
             )
         ).all()
     )
-    last_active = await last_active_days(conn, space_id, today)
+    if last_active is None:
+        last_active = await last_active_days(conn, space_id, today)
     stats = {}
     for row in rows:
         member = row[0]
@@ -171,11 +176,15 @@ class ReclassifyResult:
 
 
 async def reclassify(
-    conn: AsyncConnection, space_id: int, now: datetime, policy: TierPolicy
+    conn: AsyncConnection,
+    space_id: int,
+    now: datetime,
+    policy: TierPolicy,
+    last_active: dict[int, int] | None = None,
 ) -> ReclassifyResult:
     """Recompute every member's tier as of NOW, keeping history of the changes."""
     today = day_number(now)
-    stats = await window_stats(conn, space_id, today, policy)
+    stats = await window_stats(conn, space_id, today, policy, last_active)
     members = (await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars()
     eligible = set(members)
     # Staff and bots never hold a tier, even if they did before being marked.
@@ -284,11 +293,13 @@ async def scan_quiet(
     now: datetime,
     tier_policy: TierPolicy,
     policy: QuietPolicy,
+    last_active: dict[int, int] | None = None,
 ) -> ScanResult:
     """Open flags for members who went quiet; close flags of members who came back."""
     today = day_number(now)
     r = DailyRollup
-    last_active = await last_active_days(conn, space_id, today)
+    if last_active is None:
+        last_active = await last_active_days(conn, space_id, today)
     live = {
         flag.member_id: flag
         for flag in (
