@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 
 from community.quiet import QuietContext
@@ -77,20 +77,18 @@ class MemberProfile:
 
 def to_jsonable(value):
     """Turn view records (dataclasses, datetimes, enums) into JSON-ready data."""
-    if hasattr(value, "__dataclass_fields__"):
-        data = asdict(value) if not isinstance(value, QuietEntry) else None
-        if isinstance(value, QuietEntry):
-            data = {
-                "flag_id": value.flag_id,
-                "member": asdict(value.member),
-                "status": value.status,
-                "opened_at": value.opened_at,
-                "context": value.context.to_json(),
-                "summary": value.summary,
-            }
-        elif isinstance(value, MemberProfile) and value.open_flag is not None:
-            data["open_flag"] = to_jsonable(value.open_flag)
-        return to_jsonable(data)
+    if isinstance(value, QuietEntry):
+        # A flag's JSON carries its stored context and the summary staff read.
+        value = {
+            "flag_id": value.flag_id,
+            "member": value.member,
+            "status": value.status,
+            "opened_at": value.opened_at,
+            "context": value.context.to_json(),
+            "summary": value.summary,
+        }
+    elif is_dataclass(value):
+        value = {f.name: getattr(value, f.name) for f in fields(value)}
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
