@@ -42,6 +42,32 @@ _Inserted = namedtuple(
 )
 
 
+# The order of the activity tuples the writer builds, and where the rollups find their fields.
+ACTIVITY_COLUMNS = (
+    "space_id",
+    "event_id",
+    "kind",
+    "member_id",
+    "channel_id",
+    "target_member_id",
+    "parent_event_id",
+    "is_question",
+    "is_thanks",
+    "is_answer",
+    "occurred_at",
+    "day",
+)
+_INSERTED_AT = tuple(ACTIVITY_COLUMNS.index(name) for name in _Inserted._fields)
+_COUNT_INDEX = {name: i for i, name in enumerate(ROLLUP_COUNTS)}
+# Parameter order of the rollup statements: the tuples built in _apply_rollups follow it.
+_DRIVER_KEYS = {
+    "activities_sqlite": ACTIVITY_COLUMNS,
+    "rollups": ("member_id", "day", "space_id", *ROLLUP_COUNTS),
+    "edges": ("helper_id", "helped_id", "space_id", "first_day", "last_day", "replies"),
+    "channels": ("member_id", "channel_id", "space_id", "posts", "last_day"),
+}
+
+
 def dialect_insert(conn: AsyncConnection, table):
     """INSERT for the connection's dialect, with ON CONFLICT support on both backends."""
     return _insert_for(conn.dialect.name, table)
@@ -108,6 +134,51 @@ def _statements(dialect: str) -> dict:
         .where(member, Member.joined_at.is_(None) | (Member.joined_at <= when))
         .values(left_at=when),
     }
+
+
+@cache
+def _driver_sql(dialect: str, name: str) -> str:
+    """Statement NAME compiled once to the driver's SQL, for executemany with plain tuples.
+
+    Going around SQLAlchemy's per-row parameter processing is most of the writer's speed: the
+    values are already in the driver's types (see _sqlite_time), and the SQL is still built from
+    the same constructs as everywhere else.
+    """
+    keys = list(_DRIVER_KEYS[name])
+    if name == "activities_sqlite":
+        stmt = sqlite.insert(Activity).on_conflict_do_nothing(
+            index_elements=["space_id", "event_id"]
+        )
+    else:
+        stmt = _statements(dialect)[name]
+    target = postgresql.asyncpg.dialect() if dialect == "postgresql" else sqlite.dialect()
+    compiled = stmt.compile(dialect=target, column_keys=keys)
+    if list(compiled.positiontup) != keys:
+        raise RuntimeError(f"{name}: parameter order {compiled.positiontup} is not {keys}")
+    return str(compiled)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """UTC text exactly as SQLAlchemy's SQLite DateTime stores it, so comparisons still hold."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+async def _insert_activities_sqlite(
+    conn: AsyncConnection, rows: list[tuple]
+) -> set[tuple[int, str]] | None:
+    """Insert ROWS; None when all were new, else the (space, event id) keys that were.
+
+    sqlite3's executemany cannot RETURNING, but the writer holds the write lock (BEGIN
+    IMMEDIATE) and ids only grow, so the rows above the old maximum id are exactly the new ones.
+    """
+    before = (await conn.exec_driver_sql("SELECT max(id) FROM activities")).scalar() or 0
+    result = await conn.exec_driver_sql(_driver_sql("sqlite", "activities_sqlite"), rows)
+    if result.rowcount == len(rows):
+        return None
+    new = await conn.exec_driver_sql(
+        "SELECT space_id, event_id FROM activities WHERE id > ?", (before,)
+    )
+    return {tuple(key) for key in new}
 
 
 @dataclass
@@ -177,27 +248,27 @@ class BatchWriter:
         member_ids = await self._member_ids(conn, events, space_ids)
         answered = await self._questions_answered(conn, events, space_ids)
 
+        sqlite_dialect = conn.dialect.name == "sqlite"
         rows = []
         for ev in events:
             space = space_ids[(ev.platform, ev.space_id)]
             target = member_ids.get((space, ev.target_member_id)) if ev.target_member_id else None
+            occurred = ev.occurred_utc
             rows.append(
-                {
-                    "space_id": space,
-                    "event_id": ev.event_id,
-                    "kind": ev.kind.value,
-                    "member_id": member_ids[(space, ev.member_id)],
-                    "channel_id": channel_ids.get((space, ev.channel_id))
-                    if ev.channel_id
-                    else None,
-                    "target_member_id": target,
-                    "parent_event_id": ev.parent_event_id,
-                    "is_question": ev.is_question,
-                    "is_thanks": ev.is_thanks,
-                    "is_answer": ev.helps_other and (space, ev.parent_event_id) in answered,
-                    "occurred_at": ev.occurred_utc,
-                    "day": day_number(ev.occurred_at),
-                }
+                (
+                    space,
+                    ev.event_id,
+                    ev.kind.value,
+                    member_ids[(space, ev.member_id)],
+                    channel_ids.get((space, ev.channel_id)) if ev.channel_id else None,
+                    target,
+                    ev.parent_event_id,
+                    ev.is_question,
+                    ev.is_thanks,
+                    ev.helps_other and (space, ev.parent_event_id) in answered,
+                    _sqlite_time(occurred) if sqlite_dialect else occurred,
+                    day_number(occurred),
+                )
             )
         inserted_rows = await self._insert_activities(conn, rows)
         result.inserted = len(inserted_rows)
@@ -392,19 +463,26 @@ class BatchWriter:
             questions.update((space, event_id) for event_id in rows.scalars())
         return questions
 
-    async def _insert_activities(self, conn: AsyncConnection, rows: list[dict]) -> list:
-        stmt = _statements(conn.dialect.name)["activities"]
-        inserted = {tuple(key) for key in await conn.execute(stmt, rows)}
+    async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list:
+        """Insert ROWS (in ACTIVITY_COLUMNS order); return the ones that were new."""
+        if conn.dialect.name == "sqlite":
+            inserted = await _insert_activities_sqlite(conn, rows)
+        else:
+            stmt = _statements(conn.dialect.name)["activities"]
+            params = [dict(zip(ACTIVITY_COLUMNS, row, strict=True)) for row in rows]
+            inserted = {tuple(key) for key in await conn.execute(stmt, params)}
+        if inserted is None:  # every row was new and no key repeats inside the batch
+            return [_Inserted._make(map(row.__getitem__, _INSERTED_AT)) for row in rows]
         kept = []
         for row in rows:
-            key = (row["space_id"], row["event_id"])
+            key = (row[0], row[1])
             if key in inserted:
                 inserted.discard(key)  # an id repeated inside the batch was inserted once
-                kept.append(_Inserted._make(map(row.__getitem__, _Inserted._fields)))
+                kept.append(_Inserted._make(map(row.__getitem__, _INSERTED_AT)))
         return kept
 
     async def _apply_rollups(self, conn: AsyncConnection, inserted: Iterable) -> None:
-        rollups: dict[tuple[int, int], dict[str, int]] = {}
+        rollups: dict[tuple[int, int], list[int]] = {}
         spaces: dict[int, int] = {}
         edges: dict[tuple[int, int], list[int]] = {}
         channel_posts: dict[tuple[int, int], list[int]] = {}
@@ -412,8 +490,8 @@ class BatchWriter:
         def bump(member: int, day: int, column: str, by: int = 1) -> None:
             counts = rollups.get((member, day))
             if counts is None:
-                counts = rollups[(member, day)] = dict.fromkeys(ROLLUP_COUNTS, 0)
-            counts[column] += by
+                counts = rollups[(member, day)] = [0] * len(ROLLUP_COUNTS)
+            counts[_COUNT_INDEX[column]] += by
 
         for row in inserted:
             member, kind, day, target = row.member_id, row.kind, row.day, row.target_member_id
@@ -462,43 +540,25 @@ class BatchWriter:
             elif kind == "contribution_logged":
                 bump(member, day, "contributions")
 
-        statements = _statements(conn.dialect.name)
+        # Sorted keys: concurrent writers then lock rollup rows in one order and cannot deadlock.
+        dialect = conn.dialect.name
         if rollups:
-            await conn.execute(
-                statements["rollups"],
-                [
-                    {"member_id": m, "day": d, "space_id": spaces[m], **counts}
-                    for (m, d), counts in sorted(rollups.items())
-                ],
+            await conn.exec_driver_sql(
+                _driver_sql(dialect, "rollups"),
+                [(m, d, spaces[m], *counts) for (m, d), counts in sorted(rollups.items())],
             )
         if edges:
-            await conn.execute(
-                statements["edges"],
+            await conn.exec_driver_sql(
+                _driver_sql(dialect, "edges"),
                 [
-                    {
-                        "helper_id": h,
-                        "helped_id": t,
-                        "space_id": spaces[h],
-                        "replies": n,
-                        "first_day": first,
-                        "last_day": last,
-                    }
+                    (h, t, spaces[h], first, last, n)
                     for (h, t), (n, first, last) in sorted(edges.items())
                 ],
             )
         if channel_posts:
-            await conn.execute(
-                statements["channels"],
-                [
-                    {
-                        "member_id": m,
-                        "channel_id": c,
-                        "space_id": spaces[m],
-                        "posts": n,
-                        "last_day": last,
-                    }
-                    for (m, c), (n, last) in sorted(channel_posts.items())
-                ],
+            await conn.exec_driver_sql(
+                _driver_sql(dialect, "channels"),
+                [(m, c, spaces[m], n, last) for (m, c), (n, last) in sorted(channel_posts.items())],
             )
 
     async def _apply_membership(

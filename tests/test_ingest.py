@@ -251,3 +251,22 @@ async def test_shutdown_during_outage_spills_and_next_start_replays(postgres_ser
     async with engine.connect() as conn:
         assert (await conn.execute(text("select count(*) from members"))).scalar_one() == 1
     await engine.dispose()
+
+
+async def test_batch_mixing_old_and_new_events_counts_only_the_new(engine):
+    old = [ev("message", "alice", event_id=f"old-{i}") for i in range(3)]
+    new = [ev("message", "bob", event_id=f"new-{i}", days=i + 0.25) for i in range(2)]
+    writer = writer_for(engine, batch_size=10)
+    await writer.start()
+    await writer.put_many(old)
+    await writer.flush()
+    await writer.put_many([old[0], new[0], old[1], new[1], new[1]])
+    await writer.close()
+    assert writer.stats.inserted == 5
+    assert writer.stats.duplicates == 3
+    assert (await rollup_totals(engine))["messages"] == 5
+    async with engine.connect() as conn:
+        times = (
+            await conn.execute(select(Activity.occurred_at).where(Activity.event_id == "new-1"))
+        ).scalar_one()
+    assert times == new[1].occurred_at  # stored and read back as the same aware instant
