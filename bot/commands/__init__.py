@@ -1,0 +1,1 @@
+"""The platform-neutral command layer that Discord and Slack both call."""
