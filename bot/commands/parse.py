@@ -126,7 +126,10 @@ def split_text(spec: CommandSpec, text: str) -> dict[str, str]:
             values[arg.name] = " ".join(words)
             words = []
         elif (
-            not arg.required and arg.kind is ArgKind.INTEGER and not words[0].lstrip("-").isdigit()
+            not arg.required
+            and arg.kind is ArgKind.INTEGER
+            and position < len(spec.args) - 1
+            and not _numeric(words[0])
         ):
             continue  # an optional number left out
         else:
