@@ -1,0 +1,386 @@
+"""The Discord bot: log what members do, answer slash commands, catch up on what was missed.
+
+Gateway handlers only build ActivityEvents and put them on the ingest queue; the database is
+touched by the writer task and by command handlers, never on the gateway's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import discord
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commands.replies import Reply
+from bot.commands.service import CommandService, Invocation
+from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
+from bot.discord import mapping, render
+from bot.settings import DiscordSettings
+from community.clock import Clock, SystemClock
+from community.events import ActivityEvent, Platform
+from storage.models import Activity, Member, Space
+from storage.writer import IngestWriter
+
+log = logging.getLogger(__name__)
+
+# Staff commands are hidden unless the member can manage messages (moderators usually can);
+# server admins can widen or narrow that per command in Server Settings → Integrations. Pulse
+# checks the configured staff roles itself whatever that setting says.
+STAFF_DEFAULT_PERMISSIONS = str(discord.Permissions(manage_messages=True).value)
+# Discord wants an answer to an interaction within 3 seconds; past this, defer and follow up.
+ANSWER_WITHIN = 2.0
+# Catch-up starts a little before the last stored event, in case the last batch was partial.
+CATCH_UP_OVERLAP = timedelta(minutes=5)
+CONTENT_WARNING = (
+    "Discord refused the Message Content intent, so messages arrive without text: Pulse keeps "
+    "logging messages, replies, reactions, threads and joins, but cannot tell questions and "
+    "thank-yous apart. Turn on 'Message Content Intent' in the Developer Portal under Bot → "
+    "Privileged Gateway Intents, then restart Pulse."
+)
+
+
+def command_payloads() -> list[dict]:
+    """Every command in Discord's application command JSON, built from the shared specs."""
+    return [_payload(spec) for spec in COMMANDS]
+
+
+def _payload(spec: CommandSpec) -> dict:
+    options = []
+    for arg in spec.args:
+        option: dict = {"name": arg.name, "description": arg.description[:100]}
+        option["required"] = arg.required
+        if arg.kind is ArgKind.INTEGER:
+            option.update(type=4, min_value=arg.minimum, max_value=arg.maximum)
+        elif arg.kind is ArgKind.MEMBER:
+            option["type"] = 6
+        else:
+            option["type"] = 3
+            if arg.choices:
+                option["choices"] = [{"name": c, "value": c} for c in arg.choices]
+            if arg.maximum:
+                option["max_length"] = arg.maximum
+        options.append(option)
+    return {
+        "name": spec.name,
+        "type": 1,
+        "description": spec.description[:100],
+        "options": options,
+        "default_member_permissions": STAFF_DEFAULT_PERMISSIONS if spec.staff_only else None,
+        "contexts": [0],  # in servers only: Pulse's figures belong to a server
+    }
+
+
+class PulseClient(discord.Client):
+    """discord.py client wired to the ingest writer and the command layer."""
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        writer: IngestWriter,
+        service: CommandService,
+        engine: AsyncEngine,
+        *,
+        message_content: bool = True,
+        clock: Clock | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.members = True
+        intents.guild_messages = True
+        intents.guild_reactions = True
+        intents.message_content = message_content
+        super().__init__(
+            intents=intents,
+            guild_ready_timeout=guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.writer = writer
+        self.service = service
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.help_channels = frozenset(settings.help_channel_ids)
+        self.staff_roles = frozenset(settings.staff_role_ids)
+        self.catch_up_task: asyncio.Task | None = None
+        self.caught_up = asyncio.Event()
+        self.background: set[asyncio.Task] = set()
+
+    # --- which guilds --------------------------------------------------------------------
+
+    def _wanted(self, guild: discord.Guild | None) -> bool:
+        return guild is not None and (
+            not self.settings.guild_ids or str(guild.id) in self.settings.guild_ids
+        )
+
+    def is_staff(self, user: discord.abc.User) -> bool:
+        """Whether USER holds one of the configured staff roles."""
+        roles = getattr(user, "roles", ())
+        return any(str(role.id) in self.staff_roles for role in roles)
+
+    async def _log(self, event: ActivityEvent | None) -> None:
+        if event is not None:
+            await self.writer.put(event)
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        """Before the gateway connects: say so if messages will come without text."""
+        if not self.intents.message_content:
+            log.warning(CONTENT_WARNING)
+
+    async def on_ready(self) -> None:
+        """Sync commands, mark staff, and catch up (again after a reconnect that lost state)."""
+        guilds = [g for g in self.guilds if self._wanted(g)]
+        log.info("connected to Discord as %s in %d server(s)", self.user, len(guilds))
+        for guild_id in self.settings.guild_ids:
+            if self.get_guild(int(guild_id)) is None:
+                log.warning("guild %s in discord.guild_ids has not invited Pulse", guild_id)
+        for guild in guilds:
+            try:
+                await self.http.bulk_upsert_guild_commands(
+                    self.application_id, guild.id, command_payloads()
+                )
+            except discord.HTTPException as exc:
+                log.error("cannot register commands in %s: %s", guild.name, exc)
+        if not self.staff_roles:
+            log.warning("discord.staff_role_ids is empty: nobody can use the staff commands")
+        if self.catch_up_task is None or self.catch_up_task.done():
+            self.caught_up.clear()
+            self.catch_up_task = self._spawn(self._catch_up(guilds), "discord-catch-up")
+
+    async def _catch_up(self, guilds: list[discord.Guild]) -> None:
+        try:
+            for guild in guilds:
+                await self._sync_staff(guild)
+                count = await self._catch_up_guild(guild)
+                log.info("caught up %d message(s) in %s", count, guild.name)
+                await self._sync_staff(guild)  # members first seen during catch-up
+        except Exception:
+            log.exception("catch-up stopped early; live logging continues")
+        finally:
+            self.caught_up.set()
+
+    async def _catch_up_guild(self, guild: discord.Guild) -> int:
+        now = self.clock.now()
+        after = now - timedelta(days=self.settings.catch_up_days)
+        async with self.engine.connect() as conn:
+            last = (
+                await conn.execute(
+                    select(func.max(Activity.occurred_at))
+                    .join(Space, Space.id == Activity.space_id)
+                    .where(
+                        Space.platform == Platform.DISCORD.value, Space.platform_id == str(guild.id)
+                    )
+                )
+            ).scalar_one_or_none()
+        if last is not None:
+            after = max(after, last - CATCH_UP_OVERLAP)
+        me = guild.me
+        channels = [
+            c
+            for c in [*guild.text_channels, *guild.threads]
+            if c.permissions_for(me).read_message_history
+        ]
+        count = 0
+        for channel in channels:
+            try:
+                async for message in channel.history(after=after, limit=None, oldest_first=True):
+                    event = mapping.message_event(
+                        message, help_channels=self.help_channels, bot_user_id=self.user.id
+                    )
+                    if event is not None:
+                        await self.writer.put(event)
+                        count += 1
+            except discord.Forbidden:
+                log.info("no access to the history of #%s; skipped", channel)
+        await self.writer.flush()
+        return count
+
+    async def _sync_staff(self, guild: discord.Guild) -> None:
+        staff = [str(m.id) for m in guild.members if self.is_staff(m)]
+        async with self.engine.begin() as conn:
+            space = (
+                await conn.execute(
+                    select(Space.id).where(
+                        Space.platform == Platform.DISCORD.value, Space.platform_id == str(guild.id)
+                    )
+                )
+            ).scalar_one_or_none()
+            if space is None:
+                return
+            await conn.execute(
+                Member.__table__.update()
+                .where(Member.space_id == space)
+                .values(is_staff=Member.platform_id.in_(staff) if staff else False)
+            )
+
+    # --- logging -----------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Log a message, reply or forum post."""
+        if self._wanted(message.guild):
+            await self._log(
+                mapping.message_event(
+                    message, help_channels=self.help_channels, bot_user_id=self.user.id
+                )
+            )
+
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """Log a thread started in a text channel."""
+        if self._wanted(thread.guild):
+            await self._log(mapping.thread_event(thread, help_channels=self.help_channels))
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """Log a reaction, cached message or not."""
+        await self._reaction(payload)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """Log a reaction taken back."""
+        await self._reaction(payload)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        guild = self.get_guild(payload.guild_id) if payload.guild_id else None
+        if not self._wanted(guild):
+            return
+        actor = (
+            payload.member or guild.get_member(payload.user_id) or self.get_user(payload.user_id)
+        )
+        is_bot = actor.bot if actor is not None else False
+        await self._log(
+            mapping.reaction_event(payload, guild, actor_is_bot=is_bot, at=self.clock.now())
+        )
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        """Log a member joining."""
+        if self._wanted(member.guild):
+            await self._log(mapping.join_event(member))
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """Log a member leaving."""
+        guild = self.get_guild(payload.guild_id)
+        if self._wanted(guild):
+            await self._log(mapping.leave_event(payload, guild, self.clock.now()))
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """Keep the staff flag right when roles change (off the gateway's path)."""
+        if self._wanted(after.guild) and self.is_staff(before) != self.is_staff(after):
+            self._spawn(self._sync_staff(after.guild), "discord-staff-sync")
+
+    # --- commands and buttons ----------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer slash commands and button presses through the command layer."""
+        if interaction.type is discord.InteractionType.application_command:
+            await self._answer(interaction, self._command(interaction), update=False)
+        elif interaction.type is discord.InteractionType.component:
+            custom_id = str((interaction.data or {}).get("custom_id", ""))
+            if custom_id.startswith("pulse:"):
+                paging = custom_id.startswith("pulse:page:")
+                await self._answer(interaction, self._press(interaction, custom_id), paging)
+
+    def _invocation(self, interaction: discord.Interaction) -> Invocation | None:
+        if interaction.guild_id is None:
+            return None
+        return Invocation(
+            Platform.DISCORD,
+            str(interaction.guild_id),
+            str(interaction.user.id),
+            self.is_staff(interaction.user),
+        )
+
+    async def _command(self, interaction: discord.Interaction) -> Reply:
+        inv = self._invocation(interaction)
+        if inv is None:
+            return _outside_server()
+        data = interaction.data or {}
+        options = {o["name"]: o.get("value") for o in data.get("options", [])}
+        return await self.service.run(inv, str(data.get("name", "")), options)
+
+    async def _press(self, interaction: discord.Interaction, custom_id: str) -> Reply:
+        inv = self._invocation(interaction)
+        if inv is None:
+            return _outside_server()
+        return await self.service.press(inv, custom_id)
+
+    async def _answer(self, interaction: discord.Interaction, work, update: bool) -> None:
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if not done:
+            # Slow database: acknowledge now (Discord's 3-second rule), answer when ready.
+            if update:
+                await interaction.response.defer()
+            else:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await task
+        kwargs = {"embed": render.embed(reply)}
+        panel = render.view(reply)
+        if panel is not None:
+            kwargs["view"] = panel
+        elif update:
+            kwargs["view"] = None
+        file = render.attachment(reply)
+        try:
+            if interaction.response.is_done():
+                if update:
+                    await interaction.edit_original_response(**kwargs)
+                else:
+                    if file is not None:
+                        kwargs["file"] = file
+                    await interaction.followup.send(ephemeral=not reply.public, **kwargs)
+            elif update:
+                await interaction.response.edit_message(**kwargs)
+            else:
+                if file is not None:
+                    kwargs["file"] = file
+                await interaction.response.send_message(ephemeral=not reply.public, **kwargs)
+        except discord.HTTPException as exc:
+            log.error("could not answer %s: %s", interaction.id, exc)
+
+
+def _outside_server() -> Reply:
+    from bot.commands.replies import error
+
+    return error("Pulse's commands work inside a server, not in direct messages.")
+
+
+async def run_discord(
+    settings: DiscordSettings,
+    token: str,
+    writer: IngestWriter,
+    service: CommandService,
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+) -> None:
+    """Run the bot until STOP is set; without the Message Content intent, run without text."""
+    for message_content in (True, False):
+        client = PulseClient(settings, writer, service, engine, message_content=message_content)
+        runner = asyncio.create_task(client.start(token), name="discord-client")
+        stopper = asyncio.create_task(stop.wait(), name="discord-stop")
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not runner.done():
+                await client.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(runner), 10)
+        try:
+            runner.result()
+            return
+        except discord.PrivilegedIntentsRequired:
+            if not message_content:
+                raise
+            log.warning(CONTENT_WARNING)
+        except discord.LoginFailure:
+            raise

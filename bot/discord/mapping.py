@@ -1,0 +1,178 @@
+"""discord.py objects into ActivityEvents; the text is read once here and never kept.
+
+Event ids are shared with the DiscordChatExporter importer so a history import and what the
+live bot logged collapse to one activity: a message is its snowflake, a thread start is
+``thread:<thread id>``, a reaction ``<message id>:<emoji>:<user id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import discord
+
+from community.events import ActivityEvent, ActivityKind, Platform
+from community.text import message_features
+
+# Messages people write; joins, pins, boosts and "started a thread" notices are system messages.
+_POSTS = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def _space(guild: discord.Guild) -> dict:
+    return {"platform": Platform.DISCORD, "space_id": str(guild.id), "space_name": guild.name}
+
+
+def _credited_channel(channel) -> tuple[str, str | None, bool]:
+    """(channel id, name, is a thread): thread activity counts toward the parent channel."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return str(channel.parent_id), parent.name if parent else None, True
+    return str(channel.id), getattr(channel, "name", None), False
+
+
+def emoji_key(emoji: discord.PartialEmoji | discord.Emoji | str) -> str:
+    """A custom emoji's id, or the unicode emoji itself."""
+    if isinstance(emoji, str):
+        return emoji
+    return str(emoji.id) if emoji.id else str(emoji.name)
+
+
+def message_event(
+    message: discord.Message,
+    *,
+    help_channels: Collection[str],
+    bot_user_id: int | None = None,
+) -> ActivityEvent | None:
+    """The activity a message is, or None for bots, webhooks, system messages and DMs."""
+    if message.guild is None or message.webhook_id is not None or message.author.bot:
+        return None
+    if message.type not in _POSTS or message.author.system:
+        return None
+    channel = message.channel
+    channel_id, channel_name, in_thread = _credited_channel(channel)
+    author = str(message.author.id)
+    target: str | None = None
+    parent: str | None = None
+    kind = ActivityKind.MESSAGE
+    ref = message.reference
+    if ref is not None and ref.message_id is not None:
+        parent = str(ref.message_id)
+        resolved = ref.resolved
+        if isinstance(resolved, discord.Message) and not resolved.author.bot:
+            target = str(resolved.author.id)
+        kind = ActivityKind.REPLY
+    starter = in_thread and message.id == channel.id  # a forum post's first message
+    if starter:
+        kind, parent = ActivityKind.THREAD_STARTED, None
+    elif in_thread and target is None:
+        # Inside a thread, a message answering nobody in particular is aimed at its starter.
+        owner = getattr(channel, "owner_id", None)
+        if owner is not None and owner not in (message.author.id, bot_user_id):
+            target, kind, parent = str(owner), ActivityKind.REPLY, f"thread:{channel.id}"
+    if target is None:
+        mentioned = [m for m in message.mentions if not m.bot and m.id != message.author.id]
+        if mentioned:
+            target = str(mentioned[0].id)
+    if target == author:
+        target = None
+    help_place = channel_id in help_channels or str(channel.id) in help_channels
+    features = message_features(
+        message.content,
+        in_help_channel=help_place,
+        top_level=(kind is ActivityKind.MESSAGE and not in_thread) or starter,
+        aimed_at_member=target is not None,
+    )
+    return ActivityEvent(
+        **_space(message.guild),
+        event_id=f"thread:{channel.id}" if starter else str(message.id),
+        kind=kind,
+        member_id=author,
+        member_name=message.author.display_name,
+        occurred_at=message.created_at,
+        channel_id=channel_id,
+        channel_name=channel_name,
+        target_member_id=target if kind is not ActivityKind.MESSAGE or features.is_thanks else None,
+        parent_event_id=parent,
+        is_question=features.is_question,
+        is_thanks=features.is_thanks,
+    )
+
+
+def thread_event(thread: discord.Thread, *, help_channels: Collection[str]) -> ActivityEvent | None:
+    """A thread started in a text channel; forum posts are logged from their first message."""
+    if isinstance(thread.parent, discord.ForumChannel) or thread.owner_id is None:
+        return None
+    owner = thread.owner or thread.guild.get_member(thread.owner_id)
+    if owner is not None and owner.bot:
+        return None
+    channel_id, channel_name, _ = _credited_channel(thread)
+    return ActivityEvent(
+        **_space(thread.guild),
+        event_id=f"thread:{thread.id}",
+        kind=ActivityKind.THREAD_STARTED,
+        member_id=str(thread.owner_id),
+        member_name=owner.display_name if owner else None,
+        occurred_at=thread.created_at or discord.utils.snowflake_time(thread.id),
+        channel_id=channel_id,
+        channel_name=channel_name,
+        is_question=channel_id in help_channels,
+    )
+
+
+def reaction_event(
+    payload: discord.RawReactionActionEvent,
+    guild: discord.Guild,
+    *,
+    actor_is_bot: bool,
+    at: datetime,
+) -> ActivityEvent | None:
+    """A reaction given (or taken back) by one member to another's message."""
+    if actor_is_bot:
+        return None
+    base = f"{payload.message_id}:{emoji_key(payload.emoji)}:{payload.user_id}"
+    added = payload.event_type == "REACTION_ADD"
+    author = payload.message_author_id
+    channel = guild.get_channel_or_thread(payload.channel_id)
+    channel_id = _credited_channel(channel)[0] if channel else str(payload.channel_id)
+    return ActivityEvent(
+        **_space(guild),
+        # A removal carries its own id, so it undoes the reaction instead of colliding with it.
+        event_id=base if added else base + ":removed",
+        kind=ActivityKind.REACTION_GIVEN if added else ActivityKind.REACTION_REMOVED,
+        member_id=str(payload.user_id),
+        member_name=payload.member.display_name if payload.member else None,
+        occurred_at=at,
+        channel_id=channel_id,
+        target_member_id=str(author) if author and author != payload.user_id else None,
+        parent_event_id=str(payload.message_id),
+    )
+
+
+def join_event(member: discord.Member) -> ActivityEvent | None:
+    """A member joining the server."""
+    if member.bot:
+        return None
+    when = member.joined_at or discord.utils.utcnow()
+    return ActivityEvent(
+        **_space(member.guild),
+        event_id=f"join:{member.id}:{int(when.timestamp())}",
+        kind=ActivityKind.MEMBER_JOINED,
+        member_id=str(member.id),
+        member_name=member.display_name,
+        occurred_at=when,
+    )
+
+
+def leave_event(payload: discord.RawMemberRemoveEvent, guild: discord.Guild, at: datetime):
+    """A member leaving (or being removed from) the server."""
+    if payload.user.bot:
+        return None
+    return ActivityEvent(
+        **_space(guild),
+        event_id=f"leave:{payload.user.id}:{int(at.timestamp())}",
+        kind=ActivityKind.MEMBER_LEFT,
+        member_id=str(payload.user.id),
+        member_name=getattr(payload.user, "display_name", None),
+        occurred_at=at,
+    )
