@@ -548,3 +548,19 @@ async def test_payloads_have_every_key_of_discords_documented_examples(fake_disc
     assert not set(documented_interaction["member"]) - set(interaction["member"]) - {"is_pending"}
     assert isinstance(message["id"], str)
     assert datetime.fromisoformat(message["timestamp"]).tzinfo
+
+
+async def test_a_payload_the_client_cannot_parse_fails_the_test(fake_discord):
+    fake = fake_discord
+    bot = Bot(fake)
+
+    async def scenario():
+        async with fake.running(bot):
+            # No guild_id: discord.py's THREAD_CREATE parser raises KeyError and the client ends.
+            await fake.dispatch("THREAD_CREATE", {"id": fake.new_id()})
+            await fake.wait_for(lambda: False, what="anything", timeout=30)
+
+    with pytest.raises(KeyError) as failure:
+        await scenario()
+    # wait_for noticed the dead client instead of waiting out its timeout.
+    assert isinstance(failure.value.__context__, FakeDiscordError)

@@ -29,6 +29,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
+from community.clock import Clock, SystemClock
+
 DISCORD_EPOCH_MS = 1_420_070_400_000
 API_PREFIX = "/api/v10"
 
@@ -305,13 +307,14 @@ class FakeDiscord:
         self,
         *,
         token: str = "fake-bot-token",
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         heartbeat_interval_ms: int = 41_250,
         enabled_privileged_intents: int = PRIVILEGED_INTENTS,
         echo_bot_messages: bool = True,
     ) -> None:
         self.token = token
-        self.clock = clock or (lambda: datetime.now(UTC))
+        # Message timestamps and snowflakes come from this clock (community.clock.FixedClock works).
+        self.clock = clock or SystemClock()
         self.heartbeat_interval_ms = heartbeat_interval_ms
         # The intents switched on in the developer portal: asking for others closes with 4014,
         # and without MESSAGE_CONTENT message text arrives empty.
@@ -344,6 +347,7 @@ class FakeDiscord:
         self._per_ms: dict[int, itertools.count[int]] = {}
         self._webhooks: dict[str, str] = {}
         self._changed = asyncio.Event()
+        self._client_tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.world: World | None = None
@@ -417,6 +421,7 @@ class FakeDiscord:
     ) -> AsyncIterator[asyncio.Task]:
         """Start a discord.py client against the fake, wait for on_ready, close it after."""
         task = asyncio.create_task(client.start(self.token), name="discord-client")
+        self._client_tasks.append(task)
         try:
             await self.wait_for(
                 lambda: client.is_ready() or task.done(),
@@ -431,6 +436,12 @@ class FakeDiscord:
             await client.close()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout)
+
+    def _raise_if_a_client_died(self) -> None:
+        # A KeyError in a discord.py gateway parser ends client.start(): fail now, not at timeout.
+        for task in self._client_tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise FakeDiscordError("the discord.py client stopped") from task.exception()
 
     def assert_no_unexpected_requests(self) -> None:
         """Fail if the client called an endpoint the fake does not implement."""
@@ -457,6 +468,7 @@ class FakeDiscord:
             value = predicate()
             if value:
                 return value
+            self._raise_if_a_client_died()
             remaining = deadline - loop.time()
             if remaining <= 0:
                 recent = ", ".join(repr(r) for r in self.requests[-5:]) or "none"
@@ -487,7 +499,7 @@ class FakeDiscord:
 
     def now(self) -> datetime:
         """The fake's current time."""
-        return self.clock()
+        return self.clock.now()
 
     def new_id(self, at: datetime | None = None) -> str:
         """A fresh snowflake for the given moment (default now), unique and time-ordered."""
@@ -2295,4 +2307,5 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     for this test only. Fails at teardown if the client called an endpoint the fake lacks."""
     async with started_fake() as fake:
         yield fake
-        fake.assert_no_unexpected_requests()
+        if fake.strict:
+            fake.assert_no_unexpected_requests()
