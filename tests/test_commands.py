@@ -90,7 +90,7 @@ async def test_member_profile_by_mention_and_unknown_member(demo_service):
     assert reply.entries[0].buttons
     missing = await demo_service.run(STAFF, "member", {"user": "<@U999NOPE>"})
     assert missing.tone is Tone.ERROR
-    assert "U999NOPE" in missing.text
+    assert "<@U999NOPE>" in missing.text
 
 
 async def test_community_stats(demo_service):
@@ -184,7 +184,7 @@ async def test_contribution_is_stored_and_counts_as_activity(service):
         STAFF_G1, "contribution", {"user": "zed", "kind": "talk", "title": "x"}
     )
     assert unknown.tone is Tone.ERROR
-    assert "not seen that member" in unknown.text
+    assert "not seen <@zed> take part" in unknown.text
 
 
 async def test_hero_confirm_and_remove(service):

@@ -197,6 +197,7 @@ class CommandService:
     async def _cmd_member(self, inv: Invocation, args: dict) -> Reply:
         async with self.engine.connect() as conn:
             space = await self._space(conn, inv)
+            await _member(conn, space, args["user"])
             profile = await member_profile(conn, space, args["user"], self.clock.now())
         return _profile_reply(profile)
 
@@ -227,7 +228,7 @@ class CommandService:
         now = self.clock.now()
         async with self.engine.begin() as conn:
             space = await self._space(conn, inv)
-            member = await actions.member_row(conn, space, args["user"])
+            member = await _member(conn, space, args["user"])
             event = ActivityEvent(
                 platform=inv.platform,
                 space_id=inv.space_id,
@@ -252,7 +253,7 @@ class CommandService:
         confirm = args["action"] == "confirm"
         async with self.engine.begin() as conn:
             space = await self._space(conn, inv)
-            member = await actions.member_row(conn, space, args["user"])
+            member = await _member(conn, space, args["user"])
             changed = await actions.set_hero(
                 conn, space, member.id, confirm, inv.user_id, self.clock.now()
             )
@@ -349,6 +350,16 @@ class CommandService:
             text=f"Nobody will be prompted to check in on you until {until:%Y-%m-%d}.",
             tone=Tone.SUCCESS,
         )
+
+
+async def _member(conn: AsyncConnection, space: int, platform_id: str):
+    """The member a command names, or an error that mentions them (both platforms render it)."""
+    try:
+        return await actions.member_row(conn, space, platform_id)
+    except NotFoundError:
+        raise CommandError(
+            f"Pulse has not seen <@{platform_id}> take part yet, so it has nothing on them."
+        ) from None
 
 
 def _paged(

@@ -7,7 +7,6 @@ touched by the writer task and by command handlers, never on the gateway's path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -131,6 +130,13 @@ class PulseClient(discord.Client):
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return task
+
+    async def close(self) -> None:
+        """Stop catch-up and staff syncs before the HTTP session they use goes away."""
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        await super().close()
 
     # --- start-up ----------------------------------------------------------------------------
 
@@ -367,20 +373,34 @@ async def run_discord(
         client = PulseClient(settings, writer, service, engine, message_content=message_content)
         runner = asyncio.create_task(client.start(token), name="discord-client")
         stopper = asyncio.create_task(stop.wait(), name="discord-stop")
-        try:
-            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not runner.done():
-                await client.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(runner), 10)
-        try:
-            runner.result()
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not runner.done():
+            await client.close()
+        # The outcome is read from the task below; here we only wait for it to end.
+        await asyncio.wait({runner}, timeout=10)
+        if not runner.done():
+            runner.cancel()
             return
-        except discord.PrivilegedIntentsRequired:
-            if not message_content:
-                raise
-            log.warning(CONTENT_WARNING)
-        except discord.LoginFailure:
-            raise
+        if runner.cancelled():
+            return
+        exc = runner.exception()
+        if isinstance(exc, discord.PrivilegedIntentsRequired) and message_content:
+            await client.close()
+            continue  # the next client says why, once, as it starts without text
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            raise DiscordSetupError(
+                "Discord refused the Server Members intent: turn on 'Server Members Intent' in "
+                "the Developer Portal under Bot → Privileged Gateway Intents"
+            ) from exc
+        if isinstance(exc, discord.LoginFailure):
+            raise DiscordSetupError(
+                "Discord refused the bot token: check the variable discord.token_env names"
+            ) from exc
+        if exc is not None:
+            raise exc
+        return
+
+
+class DiscordSetupError(RuntimeError):
+    """Discord refused to let the bot in, for a reason the operator must fix."""

@@ -1,0 +1,277 @@
+"""The Discord adapter end to end: the real discord.py client against the local fake Discord,
+writing to a real database through the real writer and answering through the command layer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands.service import CommandService
+from bot.commands.spec import COMMANDS
+from bot.discord.client import CONTENT_WARNING, PulseClient, run_discord
+from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.settings import DiscordSettings, Settings
+from community.clock import FixedClock
+from storage.models import Activity, Member, Space
+from storage.writer import IngestWriter
+from tests.fakes.discord import GUILD_MEMBERS, started_fake
+
+KEY = b"discord-test-key"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def discord_settings(world) -> DiscordSettings:
+    """Settings for the fake's seeded community."""
+    return DiscordSettings(
+        guild_ids=[world.guild],
+        staff_role_ids=[world.staff_role],
+        help_channel_ids=[world.help, world.forum],
+        catch_up_days=30,
+    )
+
+
+@contextlib.asynccontextmanager
+async def pulse_bot(fake, engine, **kwargs):
+    """The adapter connected to the fake, with a started writer; all closed afterwards."""
+    clock = FixedClock(fake.now())
+    writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
+    await writer.start()
+    service = CommandService(engine, Settings(), KEY, clock)
+    client = PulseClient(
+        discord_settings(fake.world), writer, service, engine, guild_ready_timeout=0.1, **kwargs
+    )
+    try:
+        async with fake.running(client):
+            await fake.wait_for(client.caught_up.is_set, what="catch-up to finish")
+            yield client
+    finally:
+        await writer.close()
+
+
+async def settle(fake, client, count: int) -> None:
+    """Wait until COUNT events reached the writer, then until they are stored."""
+    await fake.wait_for(lambda: client.writer.stats.received >= count, what=f"{count} events")
+    await client.writer.flush()
+
+
+async def activities(engine) -> list:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(Activity).order_by(Activity.id))).all()
+
+
+async def test_every_event_kind_is_logged_and_noise_is_not(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        question = await fake.send_message(w.help, w.alice, "How do I rotate my API key")
+        answer = await fake.reply(question, w.bob, "Settings → Keys → Rotate.")
+        await fake.reply(answer, w.alice, "Thanks, that worked!")
+        thread = await fake.start_thread(w.general, w.bob, "SDK ideas", content="Ideas welcome")
+        await fake.send_message(thread["id"], w.alice, "A Rust SDK please")
+        await fake.forum_post(w.forum, w.alice, "Crash on start", "It crashes on start.")
+        await fake.add_reaction(question, w.bob, "🎉")
+        await fake.remove_reaction(question, w.bob, "🎉")
+        newcomer = await fake.member_join("dana")
+        await fake.member_leave(newcomer["id"])
+        # Noise: another bot, a webhook, a system message and a DM.
+        await fake.send_message(w.general, w.other_bot, "beep?")
+        await fake.webhook_message(w.general, "deploy finished?")
+        await fake.system_message(w.general, w.alice)
+        await fake.direct_message(w.alice, "hello bot?")
+        await settle(fake, client, 11)
+    rows = await activities(sqlite_engine)
+    kinds = [r.kind for r in rows]
+    assert sorted(kinds) == sorted(
+        [
+            "message",  # the question
+            "reply",  # bob's answer
+            "reply",  # alice's thanks
+            "thread_started",  # bob's thread in #general
+            "message",  # bob's first message in his thread (aimed at nobody: he started it)
+            "reply",  # alice in bob's thread
+            "thread_started",  # alice's forum post
+            "reaction_given",
+            "reaction_removed",
+            "member_joined",
+            "member_left",
+        ]
+    ), kinds
+    by_id = {r.event_id: r for r in rows}
+    asked = by_id[question["id"]]
+    assert asked.is_question  # a top-level post in a help channel
+    ids = await member_ids(sqlite_engine)
+    answered = by_id[answer["id"]]
+    assert answered.target_member_id == ids[w.alice]
+    assert answered.is_answer
+    thanks = next(r for r in rows if r.parent_event_id == answer["id"])
+    assert thanks.is_thanks
+    assert thanks.target_member_id == ids[w.bob]
+    forum = next(r for r in rows if r.kind == "thread_started" and r.member_id == ids[w.alice])
+    assert forum.is_question  # a post in the help forum
+    reaction = next(r for r in rows if r.kind == "reaction_given")
+    assert reaction.target_member_id == ids[w.alice]
+    assert w.other_bot not in ids
+    async with sqlite_engine.connect() as conn:
+        space = (await conn.execute(select(Space.name))).scalar_one()
+    assert space == "Pulse Community"
+
+
+async def member_ids(engine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return dict((await conn.execute(select(Member.platform_id, Member.id))).all())
+
+
+async def test_commands_are_synced_and_staff_only_server_side(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await fake.send_message(w.general, w.alice, "hi all")
+        await settle(fake, client, 1)
+        synced = {c["name"]: c for c in fake.commands[w.guild]}
+        assert set(synced) == {spec.name for spec in COMMANDS}
+        assert synced["quiet"]["default_member_permissions"] is not None
+        assert synced["privacy"]["default_member_permissions"] is None
+        # Discord's permission settings are the admin's to change; Pulse refuses anyway.
+        refused = await fake.wait_for_response(await fake.invoke_command("quiet", w.alice))
+        assert refused.ephemeral
+        assert "for staff" in refused.embeds[0]["description"]
+        allowed = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol))
+        assert allowed.ephemeral
+        assert allowed.embeds[0]["title"].startswith("Quiet members")
+
+
+async def test_bad_input_gets_a_specific_error(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await fake.send_message(w.general, w.alice, "hi all")
+        await settle(fake, client, 1)
+        cases = [
+            ("quiet", [{"name": "limit", "type": 4, "value": 0}], "between 1 and 50, not 0"),
+            ("quiet", [{"name": "limit", "type": 4, "value": 10_000}], "not 10000"),
+            ("member", [{"name": "user", "type": 6, "value": w.carol}], f"not seen <@{w.carol}>"),
+        ]
+        for name, options, message in cases:
+            interaction = await fake.invoke_command(name, w.carol, raw_options=options)
+            reply = await fake.wait_for_response(interaction)
+            assert reply.ephemeral
+            assert message in reply.embeds[0]["description"], reply.embeds
+        away = await fake.invoke_command("away", w.alice, until="2001-01-01")
+        reply = await fake.wait_for_response(away)
+        assert "in the past" in reply.embeds[0]["description"]
+
+
+async def test_catch_up_fetches_what_was_missed_and_duplicates_collapse(
+    fake_discord, sqlite_engine
+):
+    fake, w = fake_discord, fake_discord.world
+    earlier = fake.now() - timedelta(days=2)
+    missed = [
+        await fake.send_message(w.general, w.bob, f"missed {i}", dispatch=False, at=earlier)
+        for i in range(120)
+    ]
+    too_old = await fake.send_message(
+        w.general, w.bob, "ancient", dispatch=False, at=fake.now() - timedelta(days=90)
+    )
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await settle(fake, client, 120)
+        live = await fake.send_message(w.general, w.alice, "back online?")
+        await settle(fake, client, 121)
+        # A reconnect that loses the session runs catch-up again over the same messages.
+        client.before_identify_hook = _no_wait
+        await fake.invalidate_sessions()
+        await fake.wait_for(lambda: fake.identifies >= 2, what="a second IDENTIFY")
+        await fake.wait_for(lambda: client.catch_up_task.done() and client.caught_up.is_set())
+        await client.writer.flush()
+    rows = await activities(sqlite_engine)
+    ids = [r.event_id for r in rows]
+    assert len(ids) == len(set(ids)) == 121
+    assert {m["id"] for m in missed} | {live["id"]} == set(ids)
+    assert too_old["id"] not in ids  # beyond the look-back
+
+
+async def _no_wait(shard_id, *, initial=False) -> None:
+    return None
+
+
+async def test_privacy_opt_out_through_the_button(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await fake.send_message(w.general, w.alice, "hello")
+        await settle(fake, client, 1)
+        shown = await fake.wait_for_response(await fake.invoke_command("privacy", w.alice))
+        assert shown.ephemeral
+        (delete,) = shown.custom_ids()
+        assert delete == f"pulse:privacy:delete:{w.alice}"
+        pressed = await fake.press_button(shown.message, delete, w.alice)
+        done = await fake.wait_for_response(pressed)
+        assert "opted out" in done.embeds[0]["title"]
+        await fake.send_message(w.general, w.alice, "am I still logged?")
+        await settle(fake, client, 2)
+    assert w.alice not in await member_ids(sqlite_engine)
+    assert await activities(sqlite_engine) == []
+
+
+async def test_quiet_list_pages_with_buttons(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    now = fake.now()
+    regulars = [fake.add_user(f"regular{i}")["id"] for i in range(6)]
+    for user in regulars:
+        fake.add_member(w.guild, user)
+    async with pulse_bot(fake, sqlite_engine) as client:
+        sent = 0
+        for day in range(80, 30, -3):
+            for i, user in enumerate(regulars):
+                at = now - timedelta(days=day, minutes=i)
+                first = await fake.send_message(w.general, user, "anyone?", at=at)
+                other = regulars[(i + 1) % len(regulars)]
+                await fake.reply(first, other, "here is how", at=at + timedelta(minutes=1))
+                sent += 2
+        await settle(fake, client, sent)
+        await reclassify_and_scan(
+            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+        )
+        first = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol, limit=6))
+        assert len(first.embeds[0]["fields"]) == 4
+        ids = first.custom_ids()
+        assert sum(i.endswith(":done") for i in ids) == 4
+        next_page = next(i for i in ids if i.startswith("pulse:page:quiet:6:1"))
+        pressed = await fake.press_button(first.message, next_page, w.carol)
+        second = await fake.wait_for_response(pressed)
+        assert second.type == 7  # the same message, updated in place
+        assert len(second.embeds[0]["fields"]) == 2
+        assert "Page 2 of 2" in second.embeds[0]["footer"]["text"]
+
+
+async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_engine, caplog):
+    async with started_fake(enabled_privileged_intents=GUILD_MEMBERS) as fake:
+        w = fake.world
+        writer = IngestWriter(sqlite_engine, KEY, batch_size=10, flush_interval=0.01)
+        await writer.start()
+        service = CommandService(sqlite_engine, Settings(), KEY)
+        stop = __import__("asyncio").Event()
+        runner = __import__("asyncio").create_task(
+            run_discord(discord_settings(w), fake.token, writer, service, sqlite_engine, stop)
+        )
+        with caplog.at_level(logging.WARNING):
+            await fake.wait_for(lambda: len(fake.sessions) >= 1, timeout=15, what="a session")
+            await fake.wait_for(lambda: fake.calls("put_commands"), timeout=15)
+            await fake.send_message(w.help, w.alice, "Why does it crash?")
+            await fake.wait_for(lambda: writer.stats.received >= 1, what="the message")
+        stop.set()
+        await runner
+        await writer.close()
+    rows = await activities(sqlite_engine)
+    assert [r.kind for r in rows] == ["message"]
+    assert rows[0].is_question  # still a question: it was posted in a help channel
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings.count(CONTENT_WARNING) == 1
+
+
+@pytest.mark.parametrize("spec", COMMANDS, ids=lambda s: s.name)
+def test_every_command_has_a_discord_payload(spec):
+    from bot.discord.client import command_payloads
+
+    payload = next(p for p in command_payloads() if p["name"] == spec.name)
+    assert [o["name"] for o in payload["options"]] == [a.name for a in spec.args]
