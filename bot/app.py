@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
 from bot.settings import Settings
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
@@ -47,3 +52,54 @@ def missing_platform_settings(settings: Settings) -> str | None:
     lines.append(f"  Slack ({slack.mode} mode): set " + "; ".join(slack_missing))
     lines.append("See config.example.toml and the README's 'Connecting' section.")
     return "\n".join(lines)
+
+
+SPILL_FILE = "pulse-unwritten.jsonl"
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """`pulse run`: upgrade, start the writer and the configured platforms, stop on a signal."""
+    from bot.commands.service import CommandService
+    from storage.meta import hash_key
+    from storage.writer import IngestWriter
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    engine = engine_for(settings)
+    try:
+        await upgrade(engine)
+        key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
+        ingest = settings.ingest
+        writer = IngestWriter(
+            engine,
+            key,
+            batch_size=ingest.batch_size,
+            flush_interval=ingest.flush_interval_seconds,
+            queue_size=ingest.queue_size,
+            retry_initial=ingest.retry_initial_seconds,
+            retry_max=ingest.retry_max_seconds,
+            spill_path=Path(SPILL_FILE),
+        )
+        await writer.start()
+        service = CommandService(engine, settings, key)
+        try:
+            token = settings.secret(settings.discord.token_env)
+            if token is None:
+                raise PlatformNotBuiltError(
+                    "only Slack is configured, and the Slack adapter is not part of this build "
+                    "yet; configure Discord (see the README's 'Connecting Discord')"
+                )
+            from bot.discord.client import run_discord
+
+            await run_discord(settings.discord, token, writer, service, engine, stop)
+        finally:
+            await writer.close(ingest.shutdown_timeout_seconds)
+    finally:
+        await engine.dispose()
+
+
+class PlatformNotBuiltError(RuntimeError):
+    """The config asks for a platform this build cannot run."""

@@ -120,16 +120,18 @@ def db_upgrade(settings: Settings) -> None:
 @common_options
 def run(settings: Settings) -> None:
     """Connect to Discord and/or Slack and start logging and answering commands."""
-    from bot.app import missing_platform_settings, upgrade_database
+    from bot.app import PlatformNotBuiltError, missing_platform_settings, serve
+    from bot.discord.client import DiscordSetupError
 
     missing = missing_platform_settings(settings)
     if missing is not None:
         raise PulseUsageError(missing)
-    run_async(upgrade_database(settings))
-    raise PulseUsageError(
-        "the Discord and Slack adapters are not part of this build yet; "
-        "`pulse demo` shows what Pulse does with a synthetic community"
-    )
+    try:
+        run_async(serve(settings))
+    except PlatformNotBuiltError as exc:
+        raise PulseUsageError(str(exc)) from None
+    except DiscordSetupError as exc:
+        raise PulseError(str(exc)) from None
 
 
 # --- the community, read from precomputed results -------------------------------------------

@@ -16,6 +16,7 @@ from bot.discord.client import CONTENT_WARNING, PulseClient, run_discord
 from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
+from storage.engine import create_engine
 from storage.models import Activity, Member, Space
 from storage.writer import IngestWriter
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
@@ -275,3 +276,51 @@ def test_every_command_has_a_discord_payload(spec):
 
     payload = next(p for p in command_payloads() if p["name"] == spec.name)
     assert [o["name"] for o in payload["options"]] == [a.name for a in spec.args]
+
+
+async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
+    import asyncio
+
+    from bot.app import serve
+    from bot.settings import parse_settings
+
+    monkeypatch.chdir(tmp_path)  # the spill file, if any, lands here
+    async with started_fake() as fake:
+        w = fake.world
+        monkeypatch.setenv("PULSE_DISCORD_TOKEN", fake.token)
+        settings = parse_settings(
+            {
+                "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
+                "ingest": {"flush_interval_seconds": 0.01},
+                "discord": {"guild_ids": [w.guild], "staff_role_ids": [w.staff_role]},
+            }
+        )
+        stop = asyncio.Event()
+        server = asyncio.create_task(serve(settings, stop))
+        await fake.wait_for(lambda: fake.calls("put_commands"), timeout=15, what="command sync")
+        await fake.send_message(w.general, w.alice, "Is anyone here?")
+        await _until_stored(tmp_path / "pulse.db", 1)
+        reply = await fake.wait_for_response(await fake.invoke_command("hero-candidates", w.carol))
+        assert reply.embeds[0]["title"] == "Hero candidates"
+        stop.set()
+        await asyncio.wait_for(server, 15)
+    engine = create_engine(f"sqlite:///{tmp_path / 'pulse.db'}")
+    try:
+        rows = await activities(engine)
+    finally:
+        await engine.dispose()
+    assert [(r.kind, r.is_question) for r in rows] == [("message", True)]
+    assert not (tmp_path / "pulse-unwritten.jsonl").exists()  # everything was written
+
+
+async def _until_stored(path, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Poll the database file until COUNT activities are stored (the writer runs elsewhere)."""
+    import asyncio
+
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        async with asyncio.timeout(timeout):
+            while len(await activities(engine)) < count:  # noqa: ASYNC110 - polls another task
+                await asyncio.sleep(0.02)
+    finally:
+        await engine.dispose()
