@@ -26,6 +26,21 @@ class Audience:
 
 
 @dataclass(frozen=True, slots=True)
+class SpaceRef:
+    """The community a digest is for, as the adapters know it."""
+
+    id: int
+    platform: str
+    platform_id: str
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        """The name, or platform:id."""
+        return self.name or f"{self.platform}:{self.platform_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class Period:
     """The week a digest covers: START inclusive, END exclusive."""
 
@@ -34,8 +49,9 @@ class Period:
 
     @property
     def label(self) -> str:
-        """'Nov 16 – Nov 22, 2026': the seven days from START, in UTC."""
-        return f"{self.start:%b %d} – {self.end - timedelta(days=1):%b %d, %Y}"
+        """'The 7 days to Nov 23, 2026' (UTC)."""
+        days = round((self.end - self.start) / timedelta(days=1))
+        return f"The {days} days to {self.end:%b %d, %Y}"
 
 
 @dataclass(frozen=True, slots=True)

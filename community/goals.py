@@ -70,7 +70,7 @@ class Goal:
     @property
     def title(self) -> str:
         """The goal's name, or a generated one."""
-        return self.name or f"{self.metric.label}: {self.metric.format(self.target)}"
+        return self.name or self.metric.label
 
     @property
     def deadline(self) -> datetime:
