@@ -332,7 +332,7 @@ def slack_blocks(doc: DigestDoc) -> list[dict]:
     room = SLACK_BLOCKS - len(blocks) - 1
     sections = list(doc.sections)
     if len(sections) > room:
-        sections = sections[: room - 1]
+        sections = sections[:room]
         footer["elements"].insert(0, {"type": "mrkdwn", "text": "More in `/digest preview`."})
     for section in sections:
         heading = f"*{slack_escape(section.title)}*\n"
