@@ -16,6 +16,7 @@ from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
 from community.goals import Goal, GoalMetric
 from storage.digest import community_digest, staff_digest, week_ending
+from storage.engine import begin_write
 from storage.models import Space
 from storage.outreach import mark_re_engaged
 
@@ -65,7 +66,7 @@ async def build_digest(
         return BuiltDigest(audience=audience, content=content, rendered=render(content))
     if audience != Audience.STAFF:
         raise ValueError(f"unknown digest audience {audience!r}")
-    async with engine.begin() as conn:
+    async with begin_write(engine) as conn:
         # Outcomes first, so the digest counts everyone who came back up to END.
         await mark_re_engaged(conn, space_id, end)
     async with engine.connect() as conn:

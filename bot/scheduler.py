@@ -25,6 +25,7 @@ from bot.settings import Settings
 from community.clock import Clock, SystemClock
 from community.digest import Audience, SpaceRef
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
+from storage.engine import begin_write
 from storage.outreach import mark_re_engaged
 from storage.queries import purge_activities
 from storage.runs import RunStatus, claim_run, finish_run
@@ -173,7 +174,7 @@ async def daily_job(
             result, scan = await reclassify_and_scan(
                 engine, space_id, now, tier_policy(settings), quiet_policy(settings)
             )
-            async with engine.begin() as conn:
+            async with begin_write(engine) as conn:
                 back = await mark_re_engaged(conn, space_id, now)
             status = RunStatus.DONE
             detail = (
@@ -194,7 +195,7 @@ async def daily_job(
 async def purge_job(engine: AsyncEngine, settings: Settings, clock: Clock) -> int:
     """Delete raw activities past the retention period (idempotent: two processes may both run)."""
     cutoff = clock.now() - timedelta(days=settings.privacy.retention_days)
-    async with engine.begin() as conn:
+    async with begin_write(engine) as conn:
         removed = await purge_activities(conn, cutoff)
     log.info("purged %d activities older than %s", removed, cutoff.date())
     return removed

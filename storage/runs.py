@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import IMMEDIATE
+from storage.engine import begin_write
 from storage.ingest import dialect_insert
 from storage.models import DigestRun
 
@@ -59,34 +59,32 @@ async def claim_run(
     status: RunStatus = RunStatus.CLAIMED,
 ) -> int | None:
     """Insert the run row and commit; return its id, or None when another process has it."""
-    async with engine.connect() as conn:
-        # SQLite: take the write lock up front so racing claims queue instead of failing.
-        conn = await conn.execution_options(**{IMMEDIATE: True})
-        async with conn.begin():
-            return (
-                await conn.execute(
-                    dialect_insert(conn, DigestRun)
-                    .values(
-                        space_id=space_id,
-                        audience=audience,
-                        week_start=key,
-                        status=status.value,
-                        claimed_at=now,
-                        claimed_by=claimed_by[:64],
-                        due_at=due_at,
-                        posted_at=now if status is not RunStatus.CLAIMED else None,
-                    )
-                    .on_conflict_do_nothing(index_elements=["space_id", "audience", "week_start"])
-                    .returning(DigestRun.id)
+    # SQLite: take the write lock up front so racing claims queue instead of failing.
+    async with begin_write(engine) as conn:
+        return (
+            await conn.execute(
+                dialect_insert(conn, DigestRun)
+                .values(
+                    space_id=space_id,
+                    audience=audience,
+                    week_start=key,
+                    status=status.value,
+                    claimed_at=now,
+                    claimed_by=claimed_by[:64],
+                    due_at=due_at,
+                    posted_at=now if status is not RunStatus.CLAIMED else None,
                 )
-            ).scalar_one_or_none()
+                .on_conflict_do_nothing(index_elements=["space_id", "audience", "week_start"])
+                .returning(DigestRun.id)
+            )
+        ).scalar_one_or_none()
 
 
 async def finish_run(
     engine: AsyncEngine, run_id: int, status: RunStatus, now: datetime, detail: str | None = None
 ) -> None:
     """Record how a claimed run ended."""
-    async with engine.begin() as conn:
+    async with begin_write(engine) as conn:
         await conn.execute(
             update(DigestRun)
             .where(DigestRun.id == run_id)
