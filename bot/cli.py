@@ -324,6 +324,72 @@ def purge(settings: Settings) -> None:
     click.echo(f"Purged {removed:,} activities older than {cutoff:%Y-%m-%d}; rollups kept.")
 
 
+@cli.group()
+def digest() -> None:
+    """The weekly digests: see what Pulse would post."""
+
+
+@digest.command("preview")
+@common_options
+@read_options
+@click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="Directory to write the chart PNG into (created if missing).")  # fmt: skip
+def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Path) -> None:
+    """Print the community and staff digests for the last seven days and write the chart.
+
+    Nothing is posted and no digest run is recorded.
+    """
+    from datetime import UTC, datetime
+
+    from bot.app import engine_for, upgrade_database
+    from bot.digest_render import community_doc, rich_digest, staff_doc
+    from bot.digests import build_digest, space_ref
+    from community.digest import Audience
+    from storage.queries import NotFoundError, resolve_space
+
+    if out.exists() and not out.is_dir():
+        raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
+    now = datetime.now(UTC)
+
+    async def go():
+        await upgrade_database(settings)
+        engine = engine_for(settings)
+        try:
+            async with engine.connect() as conn:
+                try:
+                    space_id = await resolve_space(conn, space)
+                except NotFoundError as exc:
+                    raise PulseError(str(exc)) from None
+            return (
+                await space_ref(engine, space_id),
+                await build_digest(engine, settings, space_id, Audience.COMMUNITY, now),
+                await build_digest(engine, settings, space_id, Audience.STAFF, now),
+            )
+        finally:
+            await engine.dispose()
+
+    ref, community, staff = run_async(go())
+    chart_path = out / f"pulse-digest-{ref.id}-{now:%Y-%m-%d}.png"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        chart_path.write_bytes(staff.chart_png or b"")
+    except OSError as exc:
+        raise PulseError(f"cannot write the chart to {chart_path}: {exc.strerror}") from None
+    if as_json:
+        print_json(
+            {
+                "space": ref,
+                "community": {"digest": community.content, "rendered": community.rendered},
+                "staff": {"digest": staff.content, "rendered": staff.rendered},
+                "chart": str(chart_path),
+            }
+        )
+        return
+    console.print(rich_digest(community_doc(community.content)))
+    console.print(rich_digest(staff_doc(staff.content)))
+    console.print(f"Chart written to [bold]{chart_path}[/] (nothing was posted).", highlight=False)
+
+
 @cli.command()
 @common_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),

@@ -11,6 +11,7 @@ from bot.settings import Settings
 from community.events import day_number
 from community.quiet import QuietPolicy, ScanResult
 from community.tiers import TierPolicy
+from storage.engine import begin_write
 from storage.intelligence import ReclassifyResult, last_active_days, reclassify, scan_quiet
 from storage.models import Space
 
@@ -51,7 +52,9 @@ async def reclassify_and_scan(
     engine: AsyncEngine, space_id: int, now: datetime, tiers: TierPolicy, quiet: QuietPolicy
 ) -> tuple[ReclassifyResult, ScanResult]:
     """The daily job for one space: tiers first, then quiet flags, in one transaction."""
-    async with engine.begin() as conn:
+    # The write lock up front: on SQLite a read-then-write transaction would otherwise fail
+    # outright if the ingestion writer commits while it runs.
+    async with begin_write(engine) as conn:
         # Both steps need each member's last active day; reclassifying writes no rollups, so
         # one aggregation serves both within this transaction.
         last_active = await last_active_days(conn, space_id, day_number(now))

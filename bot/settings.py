@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG_PATH = Path("pulse.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///pulse.db"
@@ -97,6 +99,83 @@ class QuietSettings(_Section):
     expiry_days: PositiveInt = 60
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown timezone; use an IANA name such as Europe/Berlin") from None
+    return value
+
+
+class DigestSettings(_Section):
+    """When the weekly digests are posted and how much they list."""
+
+    enabled: bool = True
+    weekday: Weekday = "monday"
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+    grace_hours: float = Field(12.0, ge=0)
+    shout_outs: PositiveInt = 5
+    staff_list_limit: PositiveInt = 10
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    def zone(self) -> ZoneInfo:
+        """The configured timezone."""
+        return ZoneInfo(self.timezone)
+
+
+class JobSettings(_Section):
+    """When the daily jobs run: reclassification with the quiet scan, then the retention purge."""
+
+    daily_time: dt.time = dt.time(3, 0)
+    purge_time: dt.time = dt.time(3, 30)
+    timezone: str = "UTC"
+    grace_hours: float = Field(20.0, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    def zone(self) -> ZoneInfo:
+        """The configured timezone."""
+        return ZoneInfo(self.timezone)
+
+
+GoalMetricName = Literal[
+    "active_members",
+    "heroes",
+    "conversions_per_month",
+    "re_engagement_rate",
+    "median_time_to_first_reply",
+]
+
+
+class GoalSettings(_Section):
+    """One `[[goals]]` entry: a metric, a target and the date to reach it by."""
+
+    metric: GoalMetricName
+    target: float = Field(ge=0)
+    by: dt.date
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _rate_is_a_fraction(self) -> GoalSettings:
+        if self.metric == "re_engagement_rate" and self.target > 1:
+            raise ValueError(
+                f"re_engagement_rate target is a fraction from 0 to 1 "
+                f"(0.3 for 30%), not {self.target}"
+            )
+        return self
+
+
 class DiscordSettings(_Section):
     """The Discord bot; on when the token's environment variable is set."""
 
@@ -140,6 +219,9 @@ class Settings(_Section):
     quiet: QuietSettings = QuietSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
+    digest: DigestSettings = DigestSettings()
+    jobs: JobSettings = JobSettings()
+    goals: list[GoalSettings] = []
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:
         """The database URL, from the named environment variable when one is given."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from community.goals import GoalProgress
+from community.outreach import OutreachStats
 from community.quiet import QuietContext
 from community.tiers import Trend
 
@@ -88,11 +90,18 @@ def to_jsonable(value):
             "summary": value.summary,
         }
     elif is_dataclass(value):
-        value = {f.name: getattr(value, f.name) for f in fields(value)}
+        data = {f.name: getattr(value, f.name) for f in fields(value)}
+        # Derived figures scripts want as much as the stored ones.
+        for name in _DERIVED.get(type(value), ()):
+            data[name] = getattr(value, name)
+        value = data
     if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
     return value
+
+
+_DERIVED = {OutreachStats: ("decided", "rate"), GoalProgress: ("on_track",)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -61,3 +65,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def begin_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that will write: on SQLite it takes the write lock when it begins.
+
+    A deferred SQLite transaction that reads and then writes fails at once (instead of waiting)
+    when another connection committed in between; jobs that read before they write use this.
+    """
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**{IMMEDIATE: True})
+        async with conn.begin():
+            yield conn

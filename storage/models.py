@@ -241,6 +241,10 @@ class Outreach(Base):
     """What staff did about a quiet member, and when."""
 
     __tablename__ = "outreach"
+    __table_args__ = (
+        Index("ix_outreach_space_time", "space_id", "at"),
+        Index("ix_outreach_member", "member_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
@@ -281,18 +285,25 @@ class RecognizedHero(Base):
 
 
 class DigestRun(Base):
-    """One digest for one space, week and audience; the unique key makes posting exactly-once."""
+    """One digest for one space, week and audience; the unique key makes posting exactly-once.
+
+    The daily job claims its runs here too (audience "daily", week_start the local day), so two
+    processes never evaluate tiers twice for one day.
+    """
 
     __tablename__ = "digest_runs"
     __table_args__ = (UniqueConstraint("space_id", "audience", "week_start"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
-    audience: Mapped[str] = mapped_column(String(16))  # community, staff
+    audience: Mapped[str] = mapped_column(String(16))  # community, staff, daily
     week_start: Mapped[int] = mapped_column(Integer)  # day number of the week's first day
-    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, failed
+    status: Mapped[str] = mapped_column(String(16))  # claimed, posted, skipped, missed, failed
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class Blocklist(Base):

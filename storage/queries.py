@@ -239,6 +239,12 @@ async def quiet_list(
     ]
 
 
+async def quiet_count(conn: AsyncConnection, space_id: int, now: datetime) -> int:
+    """How many members the quiet list holds at NOW."""
+    live = _live_flags(space_id, now, QuietFlag.id).subquery()
+    return (await conn.execute(select(func.count()).select_from(live))).scalar_one()
+
+
 def _silent_days(silent_days: float, last_seen: datetime, now: datetime) -> float:
     # The flag stored its figures when it opened; silence keeps growing until they return.
     return max(silent_days, (now - last_seen).days)

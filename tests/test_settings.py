@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.settings import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -32,6 +32,9 @@ def test_example_config_is_valid_and_matches_the_defaults():
     settings = load_settings(example)
     assert settings.tiers.window_days == 90
     assert settings.database.url == DEFAULT_DATABASE_URL
+    assert settings.digest == Settings().digest
+    assert settings.jobs == Settings().jobs
+    assert settings.goals == []
 
 
 def test_database_url_flag_overrides_config(tmp_path):
@@ -57,6 +60,16 @@ def test_database_url_from_named_environment_variable(tmp_path):
         ('[database]\nurl = "mysql://x"\n', "database.url"),
         ("[slack]\nmode = 'carrier-pigeon'\n", "slack.mode"),
         ("[tiers\n", "is not valid TOML"),
+        ('[digest]\ntimezone = "Mars/Base"\n', "digest.timezone: Value error, unknown timezone"),
+        ('[digest]\ntime = "25:00"\n', "digest.time"),
+        ('[digest]\nweekday = "funday"\n', "digest.weekday"),
+        ("[jobs]\ngrace_hours = -1\n", "jobs.grace_hours"),
+        ('[[goals]]\nmetric = "heroes"\ntarget = 3\n', "goals.0.by: Field required"),
+        ('[[goals]]\nmetric = "vibes"\ntarget = 3\nby = 2027-01-01\n', "goals.0.metric"),
+        (
+            '[[goals]]\nmetric = "re_engagement_rate"\ntarget = 30\nby = 2027-01-01\n',
+            "re_engagement_rate target is a fraction from 0 to 1",
+        ),
     ],
 )
 def test_bad_config_names_key_and_problem(tmp_path, text, expected):
@@ -89,3 +102,16 @@ def test_run_without_a_platform_says_what_is_missing(tmp_path, monkeypatch):
     assert "discord.guild_ids" in result.output
     assert "PULSE_SLACK_BOT_TOKEN" in result.output
     assert "PULSE_SLACK_APP_TOKEN" in result.output
+
+
+def test_example_goals_parse_when_uncommented(tmp_path):
+    example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text()
+    start = example.index("# [[goals]]")
+    goals = "\n".join(line.removeprefix("# ").removeprefix("#") for line in
+                      example[start:].splitlines())  # fmt: skip
+    settings = load_settings(write(tmp_path, goals))
+    assert [(g.metric, g.target) for g in settings.goals] == [
+        ("active_members", 60),
+        ("re_engagement_rate", 0.3),
+    ]
+    assert str(settings.goals[1].by) == "2027-03-31"

@@ -1,0 +1,41 @@
+"""The staff digest's chart: weekly active members per tier, as a PNG, drawn headless."""
+
+from __future__ import annotations
+
+import io
+
+from community.digest import WeeklyTierCounts
+
+TIER_COLORS = {"hero": "#e8a33d", "active": "#3b82c4", "passive": "#a3aab5"}
+
+
+def weekly_active_chart(weekly: WeeklyTierCounts, title: str = "") -> bytes:
+    """A stacked bar chart of members active each week by tier, as PNG bytes."""
+    # matplotlib is heavy and only the digest needs it: import here, never at import time.
+    # Figure + the Agg canvas directly (no pyplot) keeps global backend state out of it,
+    # so drawing in a worker thread while the bot runs is safe.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    labels = [f"{d:%b %d}" for d in weekly.week_starts]
+    positions = range(len(labels))
+    fig = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    bottom = [0] * len(labels)
+    for tier in ("passive", "active", "hero"):
+        values = list(weekly.counts.get(tier, (0,) * len(labels)))
+        ax.bar(positions, values, bottom=bottom, label=tier, color=TIER_COLORS[tier], width=0.7)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_xticks(list(positions), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("members active that week")
+    ax.set_title(title or "Weekly active members per tier", fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    # Top of the stack first, beside the plot so it never hides a bar.
+    ax.legend(handles[::-1], names[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize=8, frameon=False)  # fmt: skip
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,265 @@
+"""Scheduled jobs: the weekly digests, the daily reclassification and quiet scan, the purge.
+
+Each job is a short function beside its trigger. APScheduler only wakes the jobs; whether a run
+is due is decided from the configured wall-clock slot and an injected clock, and who does it is
+decided by the database (`storage.runs`), so a late start posts a missed digest once within the
+grace period, and two Pulse processes on one database post each digest once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, time, timedelta
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.digest_render import RenderedDigest
+from bot.digests import build_digest, space_ref
+from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+from bot.settings import Settings
+from community.clock import Clock, SystemClock
+from community.digest import Audience, SpaceRef
+from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
+from storage.engine import begin_write
+from storage.outreach import mark_re_engaged
+from storage.queries import purge_activities
+from storage.runs import RunStatus, claim_run, finish_run
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+log = logging.getLogger(__name__)
+
+DAILY = "daily"  # the audience under which the daily job claims its runs
+
+
+class DigestSkipped(Exception):
+    """Raised by a poster that has nowhere to post this digest (no channel for the audience)."""
+
+
+class DigestPoster(Protocol):
+    """What the Discord and Slack adapters implement to post a digest."""
+
+    async def post_digest(
+        self,
+        space: SpaceRef,
+        audience: str,
+        rendered: RenderedDigest,
+        chart_png: bytes | None,
+    ) -> str | None:
+        """Post RENDERED (and the chart, when given) to the AUDIENCE channel of SPACE.
+
+        Return a short note of where it went (kept on the digest run); raise DigestSkipped
+        when the space has no channel for this audience, anything else when posting failed.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What one job did for one space and audience."""
+
+    space_id: int
+    audience: str
+    key: int
+    status: RunStatus | None  # None: another process has (or had) this run
+    detail: str | None = None
+
+
+def process_name() -> str:
+    """How this process signs the runs it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --- the weekly digest -----------------------------------------------------------------------
+
+
+def weekly_trigger(settings: Settings) -> CronTrigger:
+    """Fires at the configured weekday and wall time in the configured timezone."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    d = settings.digest
+    return CronTrigger(
+        day_of_week=Weekday[d.weekday.upper()].value,
+        hour=d.time.hour,
+        minute=d.time.minute,
+        timezone=d.zone(),
+    )
+
+
+async def weekly_digest_job(
+    engine: AsyncEngine,
+    settings: Settings,
+    poster: DigestPoster,
+    clock: Clock,
+    claimed_by: str,
+) -> list[RunOutcome]:
+    """Post this week's digests for every space, unless done already or too late."""
+    now = clock.now()
+    d = settings.digest
+    slot = latest_weekly_slot(now, Weekday[d.weekday.upper()], d.time, d.zone())
+    grace = timedelta(hours=d.grace_hours)
+    outcomes = []
+    for space_id in await space_ids(engine):
+        for audience in Audience.ALL:
+            outcomes.append(
+                await _digest_run(
+                    engine, settings, poster, clock, space_id, audience, slot, grace, claimed_by
+                )
+            )
+    return outcomes
+
+
+async def _digest_run(engine, settings, poster, clock, space_id, audience, slot, grace, claimed_by):
+    now = clock.now()
+    key = slot.week_start
+    if not is_due(slot, now, grace):
+        # Past the grace period: mark the week missed so no later start posts it either.
+        got = await claim_run(
+            engine, space_id, audience, key, now, slot.at, claimed_by, status=RunStatus.MISSED
+        )
+        return RunOutcome(space_id, audience, key, RunStatus.MISSED if got else None)
+    run_id = await claim_run(engine, space_id, audience, key, now, slot.at, claimed_by)
+    if run_id is None:
+        return RunOutcome(space_id, audience, key, None)
+    try:
+        built = await build_digest(engine, settings, space_id, audience, slot.at)
+        where = await poster.post_digest(
+            await space_ref(engine, space_id), audience, built.rendered, built.chart_png
+        )
+        status, detail = RunStatus.POSTED, where
+    except DigestSkipped as exc:
+        status, detail = RunStatus.SKIPPED, str(exc)
+    except Exception as exc:
+        log.exception("posting the %s digest for space %s failed", audience, space_id)
+        status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    await finish_run(engine, run_id, status, clock.now(), detail)
+    log.info("%s digest for space %s, week %s: %s", audience, space_id, key, status.value)
+    return RunOutcome(space_id, audience, key, status, detail)
+
+
+# --- the daily reclassification and quiet scan ------------------------------------------------
+
+
+def daily_trigger(at: time, zone: ZoneInfo) -> CronTrigger:
+    """Fires every day at AT, wall time in ZONE."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=zone)
+
+
+async def daily_job(
+    engine: AsyncEngine, settings: Settings, clock: Clock, claimed_by: str
+) -> list[RunOutcome]:
+    """Reclassify tiers, scan for quiet members and mark re-engaged members, once a day."""
+    now = clock.now()
+    j = settings.jobs
+    slot = latest_daily_slot(now, j.daily_time, j.zone())
+    if not is_due(slot, now, timedelta(hours=j.grace_hours)):
+        return []
+    outcomes = []
+    for space_id in await space_ids(engine):
+        # Reclassifying twice in a day would count two evaluations toward a demotion.
+        run_id = await claim_run(engine, space_id, DAILY, slot.day, now, slot.at, claimed_by)
+        if run_id is None:
+            outcomes.append(RunOutcome(space_id, DAILY, slot.day, None))
+            continue
+        try:
+            result, scan = await reclassify_and_scan(
+                engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+            )
+            async with begin_write(engine) as conn:
+                back = await mark_re_engaged(conn, space_id, now)
+            status = RunStatus.DONE
+            detail = (
+                f"{result.changes} tier changes; quiet flags {scan.opened} opened, "
+                f"{scan.returned} returned; {back} re-engaged after outreach"
+            )
+        except Exception as exc:
+            log.exception("the daily job for space %s failed", space_id)
+            status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        await finish_run(engine, run_id, status, now, detail)
+        outcomes.append(RunOutcome(space_id, DAILY, slot.day, status, detail))
+    return outcomes
+
+
+# --- the retention purge -----------------------------------------------------------------------
+
+
+async def purge_job(engine: AsyncEngine, settings: Settings, clock: Clock) -> int:
+    """Delete raw activities past the retention period (idempotent: two processes may both run)."""
+    cutoff = clock.now() - timedelta(days=settings.privacy.retention_days)
+    async with begin_write(engine) as conn:
+        removed = await purge_activities(conn, cutoff)
+    log.info("purged %d activities older than %s", removed, cutoff.date())
+    return removed
+
+
+# --- the scheduler -----------------------------------------------------------------------------
+
+
+def build_scheduler(
+    engine: AsyncEngine,
+    settings: Settings,
+    poster: DigestPoster,
+    clock: Clock | None = None,
+    name: str | None = None,
+) -> AsyncIOScheduler:
+    """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    clock = clock or SystemClock()
+    name = name or process_name()
+    # The jobs decide themselves whether they are due, so APScheduler may run them however late
+    # (misfire_grace_time None), once (coalesce), never overlapping (max_instances 1).
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    j = settings.jobs
+    if settings.digest.enabled:
+        digest_args = (engine, settings, poster, clock, name)
+        scheduler.add_job(
+            weekly_digest_job,
+            weekly_trigger(settings),
+            digest_args,
+            id="weekly-digest",
+            name="weekly digests",
+        )
+        # At start: post a digest whose time passed while Pulse was down (within grace).
+        scheduler.add_job(
+            weekly_digest_job,
+            "date",
+            digest_args,
+            id="weekly-digest-catch-up",
+            name="weekly digests missed while down",
+        )
+    daily_args = (engine, settings, clock, name)
+    scheduler.add_job(
+        daily_job,
+        daily_trigger(j.daily_time, j.zone()),
+        daily_args,
+        id="daily",
+        name="reclassify and quiet scan",
+    )
+    scheduler.add_job(
+        daily_job,
+        "date",
+        daily_args,
+        id="daily-catch-up",
+        name="reclassify and quiet scan missed while down",
+    )
+    scheduler.add_job(
+        purge_job,
+        daily_trigger(j.purge_time, j.zone()),
+        (engine, settings, clock),
+        id="purge",
+        name="retention purge",
+    )
+    return scheduler
