@@ -230,3 +230,64 @@ async def test_privacy_shows_what_is_kept_and_deletes_on_confirmation(service):
     assert await _count(service.engine, Blocklist.id_hash.is_not(None)) == 1
     await ingest(service.engine, [ev("message", "bo", days=0.1)], KEY)  # ignored from now on
     assert await _count(service.engine, Member.platform_id == "bo") == 0
+
+
+@pytest.fixture
+async def demo_copy(demo_path, tmp_path):
+    """A private copy of the demo database, for commands that change it."""
+    import shutil
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_path, path)
+    engine = create_engine(f"sqlite:///{path}")
+    yield CommandService(engine, Settings(), b"demo-hash-key", FixedClock(NOW))
+    await engine.dispose()
+
+
+async def test_outreach_from_button_and_command(demo_copy):
+    from storage.models import Outreach, QuietFlag
+
+    quiet = await demo_copy.run(STAFF, "quiet", {"limit": 50})
+    first, second = quiet.entries[0], quiet.entries[1]
+    done = next(b for b in first.buttons if b.action_id.endswith(":done"))
+    reply = await demo_copy.press(STAFF, done.action_id)
+    assert reply.tone is Tone.SUCCESS
+    assert first.heading in reply.text
+    again = await demo_copy.press(STAFF, done.action_id)
+    assert again.tone is Tone.ERROR
+    assert "already dealt with" in again.text
+    async with demo_copy.engine.connect() as conn:
+        member = (
+            await conn.execute(
+                select(Member.platform_id).where(Member.display_name == second.heading)
+            )
+        ).scalar_one()
+    dismissed = await demo_copy.run(STAFF, "outreach", {"user": member, "action": "dismiss"})
+    assert dismissed.tone is Tone.SUCCESS
+    after = await demo_copy.run(STAFF, "quiet", {"limit": 50})
+    names = {e.heading for e in after.entries} | {e.heading for e in quiet.entries[5:]}
+    assert first.heading not in {e.heading for e in after.entries}
+    assert second.heading not in {e.heading for e in after.entries}
+    assert names
+    async with demo_copy.engine.connect() as conn:
+        actions = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
+        statuses = (await conn.execute(select(QuietFlag.status))).scalars().all()
+    assert sorted(a for a, _ in actions) == ["dismiss", "reached_out"]
+    assert {s for _, s in actions} == {"staff-1"}
+    assert "dismissed" in statuses
+    nobody = await demo_copy.run(STAFF, "outreach", {"user": member, "action": "done"})
+    assert nobody.tone is Tone.ERROR
+    assert "not on the quiet list" in nobody.text
+
+
+async def test_digest_preview_in_chat(demo_copy):
+    reply = await demo_copy.run(STAFF, "digest", {"action": "preview"})
+    assert reply.tone is Tone.INFO, reply.text
+    assert reply.discord_embeds
+    assert reply.slack_blocks
+    name, png = reply.attachment
+    assert name.endswith(".png")
+    assert png.startswith(b"\x89PNG")
+    (community,) = reply.followups
+    assert community.discord_embeds
+    assert "quiet" not in community.text.lower()  # the community digest never names quiet members

@@ -324,3 +324,39 @@ async def _until_stored(path, count: int, timeout: float = 10.0) -> None:  # noq
                 await asyncio.sleep(0.02)
     finally:
         await engine.dispose()
+
+
+async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
+    from storage.models import Outreach
+
+    fake, w = fake_discord, fake_discord.world
+    now = fake.now()
+    async with pulse_bot(fake, sqlite_engine) as client:
+        for day in range(70, 20, -2):
+            at = now - timedelta(days=day)
+            asked = await fake.send_message(w.help, w.bob, "How do I page results?", at=at)
+            await fake.reply(asked, w.alice, "Use the cursor.", at=at + timedelta(minutes=5))
+        await settle(fake, client, 50)
+        await reclassify_and_scan(
+            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+        )
+        listed = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol))
+        done = next(i for i in listed.custom_ids() if i.endswith(":done"))
+        pressed = await fake.press_button(listed.message, done, w.carol)
+        recorded = await fake.wait_for_response(pressed)
+        assert recorded.embeds[0]["title"] == "Outreach recorded"
+        refused = await fake.wait_for_response(
+            await fake.press_button(listed.message, done, w.alice)
+        )
+        assert "for staff" in refused.embeds[0]["description"]
+
+        preview = await fake.invoke_command("digest", w.carol, action="preview")
+        first = await fake.wait_for_response(preview)
+        assert first.ephemeral
+        assert first.embeds
+        await fake.wait_for(lambda: len(preview.responses) >= 2, what="the community digest")
+        files = [f for r in preview.responses for f in r.files]
+        assert [f.data[:4] for f in files] == [b"\x89PNG"]
+    async with sqlite_engine.connect() as conn:
+        rows = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
+    assert rows == [("reached_out", w.carol)]

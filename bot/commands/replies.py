@@ -55,6 +55,10 @@ class Reply:
     footer: str = ""
     public: bool = False
     attachment: tuple[str, bytes] | None = None  # (file name, content), e.g. a chart PNG
+    # Content already laid out for one platform (digests): used instead of the fields above.
+    discord_embeds: tuple[dict, ...] = ()
+    slack_blocks: tuple[dict, ...] = ()
+    followups: tuple[Reply, ...] = ()  # further messages to the same person, in order
 
 
 def error(message: str) -> Reply:

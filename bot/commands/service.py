@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.commands.parse import CommandError, parse_args
@@ -23,9 +24,13 @@ from bot.render import TREND_MARK
 from bot.settings import Settings
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, ActivityKind, Platform
+from community.outreach import OutreachAction, OutreachError
 from community.views import MemberProfile, QuietEntry
 from storage import actions
+from storage.engine import begin_write
 from storage.ingest import BatchWriter
+from storage.models import Member, QuietFlag
+from storage.outreach import live_flag_id, record_outreach
 from storage.queries import (
     NotFoundError,
     forget_member,
@@ -60,13 +65,11 @@ class CommandService:
         settings: Settings,
         hash_key: bytes,
         clock: Clock | None = None,
-        digest_preview: Callable[[AsyncConnection, int, datetime], Awaitable[Reply]] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.hash_key = hash_key
         self.clock = clock or SystemClock()
-        self._digest_preview = digest_preview
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -270,17 +273,72 @@ class CommandService:
         return Reply(title="Hero recognition updated", text=text, tone=Tone.SUCCESS)
 
     async def _cmd_outreach(self, inv: Invocation, args: dict) -> Reply:
-        raise CommandError("outreach recording arrives with the digest work")
+        async with begin_write(self.engine) as conn:
+            space = await self._space(conn, inv)
+            member = await _member(conn, space, args["user"])
+            flag = await live_flag_id(conn, space, member.id)
+            name = member.display_name or member.platform_id
+            if flag is None:
+                raise CommandError(
+                    f"{name} is not on the quiet list, so there is nothing to record."
+                )
+            try:
+                await _ensure_waiting(conn, flag, self.clock.now())
+            except OutreachError:
+                raise CommandError(f"Someone already dealt with {name}; see /member.") from None
+            record = await record_outreach(
+                conn, space, flag, inv.user_id, _ACTIONS[args["action"]], self.clock.now()
+            )
+        return _outreach_reply(name, record.action)
 
     async def _outreach_by_flag(self, inv: Invocation, flag_id: int, action: str) -> Reply:
-        raise CommandError("outreach recording arrives with the digest work")
+        if action not in _ACTIONS:
+            raise CommandError("that button is not one of Pulse's")
+        async with begin_write(self.engine) as conn:
+            space = await self._space(conn, inv)
+            try:
+                await _ensure_waiting(conn, flag_id, self.clock.now())
+                record = await record_outreach(
+                    conn, space, flag_id, inv.user_id, _ACTIONS[action], self.clock.now()
+                )
+            except OutreachError:
+                raise CommandError(
+                    "Someone already dealt with this member (or they came back): refresh /quiet."
+                ) from None
+            member = await conn.execute(
+                select(Member.display_name, Member.platform_id).where(Member.id == record.member_id)
+            )
+            row = member.one()
+        return _outreach_reply(row.display_name or row.platform_id, record.action)
 
     async def _cmd_digest(self, inv: Invocation, args: dict) -> Reply:
-        if self._digest_preview is None:
-            raise CommandError("digests are not set up in this Pulse")
+        from bot.digests import build_digest
+
         async with self.engine.connect() as conn:
             space = await self._space(conn, inv)
-            return await self._digest_preview(conn, space, self.clock.now())
+        now = self.clock.now()
+        staff = await build_digest(self.engine, self.settings, space, "staff", now)
+        community = await build_digest(self.engine, self.settings, space, "community", now)
+        chart = (
+            (staff.rendered.chart_filename or "pulse-chart.png", staff.chart_png)
+            if staff.chart_png
+            else None
+        )
+        return Reply(
+            title="Digest preview (not posted)",
+            text=staff.rendered.text,
+            discord_embeds=tuple(staff.rendered.discord_embeds),
+            slack_blocks=tuple(staff.rendered.slack_blocks),
+            attachment=chart,
+            followups=(
+                Reply(
+                    title="Community digest preview",
+                    text=community.rendered.text,
+                    discord_embeds=tuple(community.rendered.discord_embeds),
+                    slack_blocks=tuple(community.rendered.slack_blocks),
+                ),
+            ),
+        )
 
     # --- everyone --------------------------------------------------------------------------
 
@@ -350,6 +408,36 @@ class CommandService:
             text=f"Nobody will be prompted to check in on you until {until:%Y-%m-%d}.",
             tone=Tone.SUCCESS,
         )
+
+
+_ACTIONS = {
+    "done": OutreachAction.REACHED_OUT,
+    "snooze": OutreachAction.SNOOZE,
+    "dismiss": OutreachAction.DISMISS,
+}
+
+
+async def _ensure_waiting(conn: AsyncConnection, flag_id: int, now: datetime) -> None:
+    """Refuse a second action on a flag someone already handled (two staff, one button)."""
+    flag = (
+        await conn.execute(
+            select(QuietFlag.status, QuietFlag.snoozed_until).where(QuietFlag.id == flag_id)
+        )
+    ).first()
+    if flag is None or flag.status not in ("open", "snoozed"):
+        raise OutreachError("flag closed")
+    if flag.status == "snoozed" and flag.snoozed_until and flag.snoozed_until > now:
+        raise OutreachError("flag handled")
+
+
+def _outreach_reply(name: str, action: OutreachAction) -> Reply:
+    text = {
+        OutreachAction.REACHED_OUT: f"Recorded that you reached out to {name}. They leave the "
+        "quiet list for 30 days; if they take part again, it counts as re-engaged.",
+        OutreachAction.SNOOZE: f"{name} is snoozed for two weeks.",
+        OutreachAction.DISMISS: f"{name} is off the quiet list until they take part again.",
+    }[action]
+    return Reply(title="Outreach recorded", text=text, tone=Tone.SUCCESS)
 
 
 async def _member(conn: AsyncConnection, space: int, platform_id: str):

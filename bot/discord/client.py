@@ -329,7 +329,7 @@ class PulseClient(discord.Client):
             else:
                 await interaction.response.defer(ephemeral=True, thinking=True)
         reply = await task
-        kwargs = {"embed": render.embed(reply)}
+        kwargs = {"embeds": render.embeds(reply)}
         panel = render.view(reply)
         if panel is not None:
             kwargs["view"] = panel
@@ -350,6 +350,12 @@ class PulseClient(discord.Client):
                 if file is not None:
                     kwargs["file"] = file
                 await interaction.response.send_message(ephemeral=not reply.public, **kwargs)
+            for more in reply.followups:
+                extra = {"embeds": render.embeds(more)}
+                file = render.attachment(more)
+                if file is not None:
+                    extra["file"] = file
+                await interaction.followup.send(ephemeral=not more.public, **extra)
         except discord.HTTPException as exc:
             log.error("could not answer %s: %s", interaction.id, exc)
 

@@ -40,6 +40,13 @@ def embed(reply: Reply) -> discord.Embed:
     return card
 
 
+def embeds(reply: Reply) -> list[discord.Embed]:
+    """The embeds for a reply: its own laid-out ones (digests, already within limits) or one."""
+    if reply.discord_embeds:
+        return [discord.Embed.from_dict(data) for data in reply.discord_embeds[:10]]
+    return [embed(reply)]
+
+
 def view(reply: Reply) -> discord.ui.View | None:
     """Buttons for a reply: a row per entry, then the reply's own (paging, delete)."""
     # Each entry's buttons carry its heading, so a row of "Dismiss" says whom it dismisses.
