@@ -93,8 +93,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                     "yet; configure Discord (see the README's 'Connecting Discord')"
                 )
             from bot.discord.client import run_discord
+            from bot.discord.poster import DiscordPoster
+            from bot.scheduler import build_scheduler
 
-            await run_discord(settings.discord, token, writer, service, engine, stop)
+            poster = DiscordPoster(settings.discord)
+            scheduler = build_scheduler(engine, settings, poster)
+            scheduler.start()
+            try:
+                await run_discord(settings.discord, token, writer, service, engine, stop, poster)
+            finally:
+                scheduler.shutdown(wait=False)
         finally:
             await writer.close(ingest.shutdown_timeout_seconds)
     finally:

@@ -360,3 +360,30 @@ async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
     async with sqlite_engine.connect() as conn:
         rows = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
     assert rows == [("reached_out", w.carol)]
+
+
+async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlite_engine):
+    from bot.digests import build_digest, space_ref
+    from bot.discord.poster import DiscordPoster
+    from bot.scheduler import DigestSkipped
+
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        asked = await fake.send_message(w.help, w.bob, "How do I page results?")
+        await fake.reply(asked, w.alice, "Use the cursor.")
+        await settle(fake, client, 2)
+        settings = discord_settings(w).model_copy(
+            update={"staff_channel_id": w.staff, "community_channel_id": None}
+        )
+        poster = DiscordPoster(settings)
+        poster.client = client
+        space = await space_ref(sqlite_engine, 1)
+        staff = await build_digest(sqlite_engine, Settings(), 1, "staff", fake.now())
+        where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
+        assert where.startswith("#devrel-staff")
+        (posted,) = fake.posted_messages(w.staff)
+        assert posted["embeds"]
+        assert posted["attachments"][0]["filename"].endswith(".png")
+        community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
+        with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
+            await poster.post_digest(space, "community", community.rendered, None)

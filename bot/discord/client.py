@@ -373,10 +373,13 @@ async def run_discord(
     service: CommandService,
     engine: AsyncEngine,
     stop: asyncio.Event,
+    poster=None,
 ) -> None:
     """Run the bot until STOP is set; without the Message Content intent, run without text."""
     for message_content in (True, False):
         client = PulseClient(settings, writer, service, engine, message_content=message_content)
+        if poster is not None:
+            poster.client = client  # digests go out through whichever client is live
         runner = asyncio.create_task(client.start(token), name="discord-client")
         stopper = asyncio.create_task(stop.wait(), name="discord-stop")
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
