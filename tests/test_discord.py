@@ -25,9 +25,12 @@ KEY = b"discord-test-key"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def discord_settings(world) -> DiscordSettings:
-    """Settings for the fake's seeded community."""
+def discord_settings(fake) -> DiscordSettings:
+    """Settings for the fake's seeded community, pointed at the fake."""
+    world = fake.world
     return DiscordSettings(
+        api_base_url=fake.base_url,
+        gateway_url=fake.gateway_url,
         guild_ids=[world.guild],
         staff_role_ids=[world.staff_role],
         help_channel_ids=[world.help, world.forum],
@@ -43,7 +46,7 @@ async def pulse_bot(fake, engine, **kwargs):
     await writer.start()
     service = CommandService(engine, Settings(), KEY, clock)
     client = PulseClient(
-        discord_settings(fake.world), writer, service, engine, guild_ready_timeout=0.1, **kwargs
+        discord_settings(fake), writer, service, engine, guild_ready_timeout=0.1, **kwargs
     )
     try:
         async with fake.running(client):
@@ -253,7 +256,7 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         service = CommandService(sqlite_engine, Settings(), KEY)
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
-            run_discord(discord_settings(w), fake.token, writer, service, sqlite_engine, stop)
+            run_discord(discord_settings(fake), fake.token, writer, service, sqlite_engine, stop)
         )
         with caplog.at_level(logging.WARNING):
             await fake.wait_for(lambda: len(fake.sessions) >= 1, timeout=15, what="a session")
@@ -292,7 +295,12 @@ async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
             {
                 "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
                 "ingest": {"flush_interval_seconds": 0.01},
-                "discord": {"guild_ids": [w.guild], "staff_role_ids": [w.staff_role]},
+                "discord": {
+                    "guild_ids": [w.guild],
+                    "staff_role_ids": [w.staff_role],
+                    "api_base_url": fake.base_url,
+                    "gateway_url": fake.gateway_url,
+                },
             }
         )
         stop = asyncio.Event()
@@ -372,7 +380,7 @@ async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlit
         asked = await fake.send_message(w.help, w.bob, "How do I page results?")
         await fake.reply(asked, w.alice, "Use the cursor.")
         await settle(fake, client, 2)
-        settings = discord_settings(w).model_copy(
+        settings = discord_settings(fake).model_copy(
             update={"staff_channel_id": w.staff, "community_channel_id": None}
         )
         poster = DiscordPoster(settings)

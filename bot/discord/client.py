@@ -376,6 +376,7 @@ async def run_discord(
     poster=None,
 ) -> None:
     """Run the bot until STOP is set; without the Message Content intent, run without text."""
+    point_at(settings)
     for message_content in (True, False):
         client = PulseClient(settings, writer, service, engine, message_content=message_content)
         if poster is not None:
@@ -409,6 +410,15 @@ async def run_discord(
         if exc is not None:
             raise exc
         return
+
+
+def point_at(settings: DiscordSettings) -> None:
+    """Send REST and the gateway where the config says (a proxy, or a local fake in tests)."""
+    import yarl
+
+    discord.http.Route.BASE = settings.api_base_url.rstrip("/")
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
 class DiscordSetupError(RuntimeError):
