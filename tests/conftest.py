@@ -67,3 +67,18 @@ async def sqlite_engine(tmp_path):
     await upgrade(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo community, seeded once per session through `pulse demo`; read it, never write."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    path = tmp_path_factory.mktemp("demo") / "pulse-demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    return path, json.loads(result.stdout)

@@ -1,21 +1,11 @@
 import json
 import sqlite3
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    """The demo community, seeded once for this module through `pulse demo`."""
-    path = tmp_path_factory.mktemp("demo") / "pulse-demo.db"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    return path, json.loads(result.stdout)
 
 
 def preview(demo_db, *args):

@@ -6,15 +6,6 @@ from click.testing import CliRunner
 from bot.cli import cli
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    """The demo community, seeded once for this module through `pulse demo`."""
-    path = tmp_path_factory.mktemp("demo") / "pulse-demo.db"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    return path, json.loads(result.stdout)
-
-
 def run(demo_db, *args):
     path, _ = demo_db
     return CliRunner().invoke(cli, [*args, "--database-url", f"sqlite:///{path}"])
