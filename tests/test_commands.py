@@ -99,6 +99,7 @@ async def test_community_stats(demo_service):
     assert reply.title == "Community over the last 4 weeks"
     assert int(fields["Active members"]) > 0
     assert "heroes" in fields["Tiers now"]
+    assert fields["Outreach"]  # "no outreach recorded" or the figures
 
 
 @pytest.mark.parametrize(
@@ -275,6 +276,9 @@ async def test_outreach_from_button_and_command(demo_copy):
     assert sorted(a for a, _ in actions) == ["dismiss", "reached_out"]
     assert {s for _, s in actions} == {"staff-1"}
     assert "dismissed" in statuses
+    stats = dict((await demo_copy.run(STAFF, "community-stats", {"weeks": 1})).fields)
+    assert stats["Outreach"].startswith("reached out 1, 0 re-engaged")
+    assert "1 dismissed" in stats["Outreach"]
     nobody = await demo_copy.run(STAFF, "outreach", {"user": member, "action": "done"})
     assert nobody.tone is Tone.ERROR
     assert "not on the quiet list" in nobody.text

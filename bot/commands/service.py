@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -205,26 +205,42 @@ class CommandService:
         return _profile_reply(profile)
 
     async def _cmd_community_stats(self, inv: Invocation, args: dict) -> Reply:
+        from bot.digests import goals_from
+        from storage.digest import goals_progress
+        from storage.outreach import mark_re_engaged, outreach_stats
+
         weeks = args["weeks"]
-        async with self.engine.connect() as conn:
+        now = self.clock.now()
+        async with begin_write(self.engine) as conn:
             space = await self._space(conn, inv)
-            stats = await actions.community_stats(conn, space, weeks, self.clock.now())
+            # Outcomes first, so members who came back since the last job count.
+            await mark_re_engaged(conn, space, now)
+        async with self.engine.connect() as conn:
+            stats = await actions.community_stats(conn, space, weeks, now)
+            # The window's end is exclusive: include what staff recorded this very moment.
+            end = now + timedelta(seconds=1)
+            outreach = await outreach_stats(conn, space, now - timedelta(weeks=weeks), end, now)
+            goals = await goals_progress(conn, space, goals_from(self.settings), now)
         tiers = stats.tiers
         answered = f"{stats.answers / stats.questions:.0%}" if stats.questions else "n/a"
+        fields = [
+            (
+                "Tiers now",
+                f"{tiers.get('hero', 0)} heroes, {tiers.get('active', 0)} active, "
+                f"{tiers.get('passive', 0)} passive",
+            ),
+            ("Active members", str(stats.active_members)),
+            ("New members", str(stats.new_members)),
+            ("Messages", str(stats.messages)),
+            ("Questions / answers", f"{stats.questions} / {stats.answers} ({answered})"),
+            ("Members who helped someone", str(stats.helpers)),
+            ("Outreach", outreach.summary()),
+        ]
+        if goals:
+            fields.append(("Goals", "\n".join(g.summary() for g in goals)))
         return Reply(
             title=f"Community over the last {weeks} week{'s' if weeks > 1 else ''}",
-            fields=(
-                (
-                    "Tiers now",
-                    f"{tiers.get('hero', 0)} heroes, {tiers.get('active', 0)} active, "
-                    f"{tiers.get('passive', 0)} passive",
-                ),
-                ("Active members", str(stats.active_members)),
-                ("New members", str(stats.new_members)),
-                ("Messages", str(stats.messages)),
-                ("Questions / answers", f"{stats.questions} / {stats.answers} ({answered})"),
-                ("Members who helped someone", str(stats.helpers)),
-            ),
+            fields=tuple(fields),
         )
 
     async def _cmd_contribution(self, inv: Invocation, args: dict) -> Reply:
