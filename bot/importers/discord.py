@@ -11,7 +11,7 @@ commas); CSV files name neither their server nor their messages, so the server i
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -24,6 +24,7 @@ from ijson.common import ObjectBuilder
 
 from bot.importers.files import (
     JSON_STREAM_ERRORS,
+    UTF8_BOM,
     CountingReader,
     ImportFormatError,
     describe_json_stream_error,
@@ -189,9 +190,9 @@ class DiscordExportReader:
         mapper = self.mapper
         mapper.start(file.guild_id, file.guild_name, file.channel)
         events: list[ActivityEvent] = []
-        index = 0
+        index = reported = 0
         last_id = None
-        reported = 0
+        error: ImportFormatError | None = None
         with file.path.open("rb") as raw:
             reader = CountingReader(raw)
             try:
@@ -199,10 +200,9 @@ class DiscordExportReader:
                     try:
                         events += mapper.events(message)
                     except MappingError as exc:
+                        after = f" (after id {last_id})" if last_id else ""
                         raise ImportFormatError(
-                            f"{file.path}: message {index:,}"
-                            + (f" (after id {last_id})" if last_id else "")
-                            + f": {exc}"
+                            f"{file.path}: message {index:,}{after}: {exc}"
                         ) from None
                     last_id = message.get("id")
                     if index % _CHUNK_MESSAGES == 0:
@@ -210,12 +210,18 @@ class DiscordExportReader:
                         yield Chunk(events, position - reported, _CHUNK_MESSAGES)
                         reported = position
                         events = []
+            except ImportFormatError as exc:
+                error = exc
             except JSON_STREAM_ERRORS as exc:
                 after = f"after message {index:,} (id {last_id})" if last_id else "before a message"
-                raise ImportFormatError(
+                error = ImportFormatError(
                     f"{file.path}: {describe_json_stream_error(exc)}, {after}, "
                     f"within its first {reader.position:,} bytes"
-                ) from None
+                )
+        if error is not None:
+            # The messages before the damage are whole: store them, then stop.
+            yield Chunk(events, 0, index % _CHUNK_MESSAGES)
+            raise error
         yield Chunk(events, file.size - reported, index % _CHUNK_MESSAGES)
 
     def _csv_chunks(self, file: _CsvFile) -> Iterator[Chunk]:
@@ -229,13 +235,12 @@ class DiscordExportReader:
                     "(re-save it as UTF-8)"
                 )
             raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            lines = _Lines(raw, file.path)
             rows = reported = 0
-            reader = None
             try:
-                delimiter = _csv_delimiter(file.path, text.readline())
-                text.seek(0)
-                reader = csv.reader(text, delimiter=delimiter)
+                first = next(iter(lines), "")
+                delimiter = _csv_delimiter(file.path, first)
+                reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
                 header = [c.strip() for c in next(reader)]
                 if header[: len(CSV_COLUMNS)] != CSV_COLUMNS:
                     raise ImportFormatError(
@@ -248,32 +253,47 @@ class DiscordExportReader:
                         continue
                     if len(row) < len(CSV_COLUMNS):
                         raise ImportFormatError(
-                            f"{file.path}: line {reader.line_num:,}: {len(row)} columns, "
+                            f"{file.path}: line {lines.number:,}: {len(row)} columns, "
                             f"expected {len(CSV_COLUMNS)} (a cut or damaged file?)"
                         )
                     try:
                         events += mapper.events(row)
                     except MappingError as exc:
                         raise ImportFormatError(
-                            f"{file.path}: line {reader.line_num:,}: {exc}"
+                            f"{file.path}: line {lines.number:,}: {exc}"
                         ) from None
                     if rows % _CHUNK_MESSAGES == 0:
                         position = min(raw.tell(), file.size)
                         yield Chunk(events, position - reported, _CHUNK_MESSAGES)
                         reported = position
                         events = []
-            except UnicodeDecodeError:
-                line = reader.line_num + 1 if reader is not None else 1
-                raise ImportFormatError(
-                    f"{file.path}: not UTF-8 text near line {line:,} "
-                    "(wrong encoding? exports are UTF-8)"
-                ) from None
             except csv.Error as exc:
-                line = reader.line_num if reader is not None else 1
                 raise ImportFormatError(
-                    f"{file.path}: line {line:,}: not valid CSV ({exc})"
+                    f"{file.path}: line {lines.number:,}: not valid CSV ({exc})"
                 ) from None
         yield Chunk(events, file.size - reported, rows % _CHUNK_MESSAGES)
+
+
+class _Lines:
+    """A binary file's lines decoded one by one, so a bad byte is reported with its line."""
+
+    def __init__(self, raw, path: Path) -> None:
+        self._raw = raw
+        self._path = path
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._raw:
+            self.number += 1
+            if self.number == 1 and line.startswith(UTF8_BOM):
+                line = line[len(UTF8_BOM) :]
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFormatError(
+                    f"{self._path}: not UTF-8 text at line {self.number:,}, column "
+                    f"{exc.start + 1} (wrong encoding? exports are UTF-8)"
+                ) from None
 
 
 def _csv_delimiter(path: Path, first_line: str) -> str:
