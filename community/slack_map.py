@@ -78,7 +78,7 @@ class SlackMapper:
         self, msg: Mapping, channel_id: str, channel_name: str | None = None
     ) -> list[ActivityEvent]:
         """The events one message stands for (none when it is skipped)."""
-        if not isinstance(msg, Mapping):
+        if not isinstance(msg, dict):  # exact dicts: an ABC check costs more than the rest
             raise MappingError(f"expected a message object, got {type(msg).__name__}")
         subtype = msg.get("subtype")
         if subtype in EDIT_SUBTYPES:
@@ -89,7 +89,11 @@ class SlackMapper:
             raise MappingError("message has no ts")
         when = parse_ts(ts)
         user = msg.get("user")
-        author = user if isinstance(user, str) and user and not self._is_bot(user) else None
+        known = self.users.get(user) if user.__class__ is str else None
+        if known is not None:
+            author = None if known.is_bot else user
+        else:
+            author = user if isinstance(user, str) and user and user != SLACKBOT else None
         out: list[ActivityEvent] = []
         if subtype == "bot_message" or (author is None and (user or msg.get("bot_id"))):
             self.skipped["bot message"] += 1
@@ -105,14 +109,15 @@ class SlackMapper:
                         kind=ActivityKind.MEMBER_JOINED,
                         member_id=author,
                         occurred_at=when,
-                        member_name=self._name(author),
+                        member_name=known.name if known is not None else None,
                         space_name=self.space_name,
                     )
                 )
             else:
                 self.skipped["channel join outside the general channel"] += 1
         elif subtype in POSTING_SUBTYPES:
-            out.append(self._posting(msg, author, channel_id, channel_name, ts, when))
+            name = known.name if known is not None else None
+            out.append(self._posting(msg, author, name, channel_id, channel_name, ts, when))
         else:
             self.skipped[f"not a post ({subtype})"] += 1
         reactions = msg.get("reactions")
@@ -120,11 +125,11 @@ class SlackMapper:
             self._reactions(out, reactions, author, channel_id, channel_name, ts, when)
         return out
 
-    def _posting(self, msg, author, channel_id, channel_name, ts, when) -> ActivityEvent:
+    def _posting(self, msg, author, name, channel_id, channel_name, ts, when) -> ActivityEvent:
         thread_ts = msg.get("thread_ts")
         text = msg.get("text")
         text = text if isinstance(text, str) else ""
-        event_id = ids.slack_message(channel_id, ts)
+        event_id = f"{channel_id}:{ts}"  # ids.slack_message, inlined: it runs per message
         target = parent = None
         if thread_ts and thread_ts != ts:
             kind = ActivityKind.REPLY
@@ -166,7 +171,7 @@ class SlackMapper:
             parent_event_id=parent,
             is_question=feats.is_question,
             is_thanks=is_thanks,
-            member_name=self._name(author),
+            member_name=name,
             space_name=self.space_name,
             channel_name=channel_name,
         )

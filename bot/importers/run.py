@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ class ImportResult:
 
     stats: ImportStats
     spaces: list[SpaceResult] = field(default_factory=list)
+    import_seconds: float = 0.0
+    reclassify_seconds: float = 0.0
 
 
 class ImportFailed(Exception):
@@ -67,6 +70,7 @@ async def run_import(
     try:
         key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
         writer = BatchWriter(key)
+        started = time.monotonic()
         try:
             await write_stream(
                 engine, writer, reader.chunks(), stats, batch_size=batch_size, on_batch=on_batch
@@ -76,7 +80,8 @@ async def run_import(
             raise ImportFailed(exc, stats) from None
         _finish_counts(reader, stats)
         stats.skipped["opted-out member (blocklisted)"] += stats.blocked
-        result = ImportResult(stats)
+        result = ImportResult(stats, import_seconds=time.monotonic() - started)
+        started = time.monotonic()
         now = now or datetime.now(UTC)
         for platform, platform_id in sorted(stats.spaces):
             async with engine.connect() as conn:
@@ -97,6 +102,7 @@ async def run_import(
                     platform.value, platform_id, tiers.evaluated, tiers.changes, scan.opened
                 )
             )
+        result.reclassify_seconds = time.monotonic() - started
         return result
     finally:
         await engine.dispose()
