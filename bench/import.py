@@ -148,11 +148,13 @@ def parse_only(root: Path) -> tuple[float, int]:
 
 def read_and_map(root: Path) -> tuple[float, int]:
     """Seconds for the importer's reader and mapping alone, and the events they produce."""
+    from bot.importers.run import _bulk_gc
     from bot.importers.slack import SlackExportReader
 
     start = time.perf_counter()
     reader = SlackExportReader(root)
-    events = sum(len(chunk.events) for chunk in reader.chunks())
+    with _bulk_gc():  # as `pulse import` runs it
+        events = sum(len(chunk.events) for chunk in reader.chunks())
     reader.close()
     return time.perf_counter() - start, events
 
