@@ -1,11 +1,13 @@
 """The pure pieces the importers and the live adapters share."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from community import ids
 from community.mapping import RecentMap, ThreadTracker
 from community.slack_map import SlackMapper, SlackUser
-from community.text import message_features
+from community.text import _THANKS, _says_thanks, message_features
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,13 @@ def test_slack_thanks_to_a_bot_credits_nobody():
     (event,) = mapper.events({"user": "U1", "ts": "1.0", "text": "thanks <@UBOT>"}, "C1")
     assert event.is_thanks is False
     assert event.target_member_id is None
+
+
+PIECES = ["thanks", "Thank  U", "THX", "tyvm", "Cheers", "much appreciated", "merci", "DANKE",
+          "gracias", "ty", "tyre", "ſ", "K", "İ", "ı", " ", "!", "a", "than", "x"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=8).map("".join))
+def test_thanks_prefilter_never_rejects_a_match(text):
+    assert _says_thanks(text) == (_THANKS.search(text) is not None)
