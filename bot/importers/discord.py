@@ -64,6 +64,13 @@ class _CsvFile:
     channel: DiscordChannel
 
 
+def _open(path: Path):
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
 def _discover(paths: Collection[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
@@ -88,7 +95,7 @@ def _discover(paths: Collection[Path]) -> list[Path]:
 def _read_header(path: Path) -> dict:
     """The ``guild`` and ``channel`` objects, parsed from the start of the file only."""
     builders: dict[str, ObjectBuilder] = {}
-    with path.open("rb") as raw:
+    with _open(path) as raw:
         reader = CountingReader(raw)
         try:
             for prefix, event, value in ijson.parse(reader, use_float=True):
@@ -193,7 +200,7 @@ class DiscordExportReader:
         index = reported = 0
         last_id = None
         error: ImportFormatError | None = None
-        with file.path.open("rb") as raw:
+        with _open(file.path) as raw:
             reader = CountingReader(raw)
             try:
                 for index, message in enumerate(stream_items(reader, "messages.item"), 1):
@@ -227,7 +234,7 @@ class DiscordExportReader:
     def _csv_chunks(self, file: _CsvFile) -> Iterator[Chunk]:
         mapper = _CsvMapper(self.guild_id or "", file.channel, self.mapper, self.skipped)
         events: list[ActivityEvent] = []
-        with file.path.open("rb") as raw:
+        with _open(file.path) as raw:
             head = raw.read(4)
             if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
                 raise ImportFormatError(
