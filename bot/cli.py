@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sys
@@ -453,6 +454,197 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
         f"\nExplore it: [bold]pulse member NAME --database-url {url}[/], "
         f"[bold]pulse tiers --list hero --database-url {url}[/]"
     )
+
+
+# --- history import --------------------------------------------------------------------------
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import history: a Slack workspace export or DiscordChatExporter files."""
+
+
+def import_options(func: Callable) -> Callable:
+    """--batch-size, shared by the import commands."""
+    return click.option(
+        "--batch-size",
+        type=click.IntRange(100, 100_000),
+        default=5000,
+        show_default=True,
+        help="Events written per transaction.",
+    )(func)
+
+
+@import_group.command("slack-export")
+@common_options
+@import_options
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--team-id", default=None, metavar="ID",
+              help="The workspace's team id, when users.json does not name it.")  # fmt: skip
+def import_slack(settings: Settings, batch_size: int, path: Path, team_id: str | None) -> None:
+    """Import a Slack workspace export (PATH: the .zip or its unpacked folder)."""
+    from bot.importers.slack import SlackExportReader
+
+    def open_reader():
+        return SlackExportReader(
+            path, help_channels=settings.slack.help_channel_ids, team_id=team_id
+        )
+
+    _run_import(settings, f"Slack export {path}", open_reader, batch_size)
+
+
+@import_group.command("discord-export")
+@common_options
+@import_options
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--guild-id", default=None, metavar="ID",
+              help="The server's id, needed for CSV exports (they do not name it).")  # fmt: skip
+def import_discord(
+    settings: Settings, batch_size: int, paths: tuple[Path, ...], guild_id: str | None
+) -> None:
+    """Import DiscordChatExporter JSON or CSV files (PATHS: files, or folders of them)."""
+    from bot.importers.discord import DiscordExportReader
+
+    def open_reader():
+        return DiscordExportReader(
+            paths, help_channels=settings.discord.help_channel_ids, guild_id=guild_id
+        )
+
+    _run_import(settings, "DiscordChatExporter export", open_reader, batch_size)
+
+
+def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> None:
+    import time
+
+    from bot.importers.files import ImportFormatError
+    from bot.importers.run import ImportFailed, run_import
+
+    started = time.monotonic()
+    try:
+        reader = open_reader()
+    except ImportFormatError as exc:
+        raise PulseError(str(exc)) from None
+    try:
+        with _import_progress(reader) as on_batch:
+            result = run_async(
+                run_import(settings, reader, batch_size=batch_size, on_batch=on_batch)
+            )
+    except ImportFailed as exc:
+        stats = exc.stats
+        raise PulseError(
+            f"{exc}\nNothing was lost: {stats.written:,} events read before this point are "
+            f"stored ({stats.inserted:,} new). Fix or replace the file and run the same command "
+            "again: what is already stored is skipped."
+        ) from None
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+    for line in import_summary(what, result, time.monotonic() - started):
+        click.echo(line)
+
+
+@contextlib.contextmanager
+def _import_progress(reader):
+    """A progress callback: a rich bar on a terminal, a log line every few seconds otherwise."""
+    import time
+
+    start = time.monotonic()
+
+    def rate(stats) -> str:
+        return f"{stats.messages / max(time.monotonic() - start, 1e-6):,.0f} messages/s"
+
+    if console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(
+            TextColumn("[bold]importing[/]"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        task = progress.add_task("import", total=reader.total_bytes or None, counts="")
+
+        def on_batch(stats) -> None:
+            progress.update(
+                task,
+                completed=stats.bytes_read,
+                counts=f"{stats.messages:,} messages, {stats.reactions:,} reactions, {rate(stats)}",
+            )
+
+        with progress:
+            yield on_batch
+        return
+
+    log = logging.getLogger("pulse.import")
+    last = [start]
+
+    def on_batch(stats) -> None:
+        now = time.monotonic()
+        if now - last[0] < 5:
+            return
+        last[0] = now
+        done = stats.bytes_read / reader.total_bytes if reader.total_bytes else 0
+        log.info(
+            "imported %s messages, %s reactions, %s events stored; %.0f%% of the input read (%s)",
+            f"{stats.messages:,}",
+            f"{stats.reactions:,}",
+            f"{stats.written:,}",
+            100 * done,
+            rate(stats),
+        )
+
+    yield on_batch
+
+
+def import_summary(what: str, result, elapsed: float) -> list[str]:
+    """The lines printed after an import."""
+    from community.events import ActivityKind
+
+    s = result.stats
+    span = (
+        f"{s.first:%Y-%m-%d %H:%M} to {s.last:%Y-%m-%d %H:%M} UTC"
+        if s.first and s.last
+        else "nothing dated"
+    )
+    lines = [
+        f"Imported {what} in {elapsed:.1f}s ({s.files:,} files; reading and writing "
+        f"{result.import_seconds:.1f}s, reclassification {result.reclassify_seconds:.1f}s):",
+        f"  messages   {s.messages:,} ({s.kinds[ActivityKind.REPLY]:,} replies, "
+        f"{s.kinds[ActivityKind.THREAD_STARTED]:,} threads started)",
+        f"  reactions  {s.reactions:,}",
+        f"  joins      {s.kinds[ActivityKind.MEMBER_JOINED]:,}",
+        f"  members    {len(s.members):,} (who did something), channels {len(s.channels):,}",
+        f"  time span  {span}",
+        f"  stored     {s.inserted:,} new events; {s.duplicates:,} were already stored",
+    ]
+    skipped = [(reason, n) for reason, n in s.skipped.most_common() if n]
+    if skipped:
+        lines.append("  skipped    " + "; ".join(f"{n:,} {reason}" for reason, n in skipped))
+    else:
+        lines.append("  skipped    nothing")
+    if s.unresolved_replies:
+        lines.append(
+            f"  note       {s.unresolved_replies:,} replies answer messages outside these "
+            "exports: stored as replies aimed at nobody in particular"
+        )
+    for space in result.spaces:
+        lines.append(
+            f"  tiers      {space.platform} {space.platform_id}: {space.evaluated:,} members "
+            f"evaluated, {space.changes:,} tier changes, {space.quiet_opened:,} quiet flags "
+            "opened"
+        )
+    return lines
 
 
 def print_json(data) -> None:

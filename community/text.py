@@ -14,6 +14,10 @@ _THANKS = re.compile(
     re.IGNORECASE,
 )
 # Code blocks and quotes often end in "?" (a regex, a quoted question), so they are ignored.
+# Every thank-you form contains one of these (lowercased); checking them first skips the regex,
+# which costs tens of microseconds on a long message. None holds a letter that IGNORECASE folds
+# from a non-ASCII one (k, s, i), so this never rejects a text the regex would match.
+_THANKS_HINTS = ("than", "thx", "ty", "cheer", "apprec", "merc", "dan", "grac")
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
@@ -44,6 +48,13 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
+def _says_thanks(cleaned: str) -> bool:
+    lowered = cleaned.lower()
+    if not any(hint in lowered for hint in _THANKS_HINTS):
+        return False
+    return _THANKS.search(cleaned) is not None
+
+
 def _is_question(cleaned: str) -> bool:
     if not cleaned:
         return False
@@ -62,7 +73,7 @@ def is_question(text: str | None) -> bool:
 
 def is_thanks(text: str | None) -> bool:
     """Whether a message says thank you."""
-    return bool(text) and _THANKS.search(_clean(text)) is not None
+    return bool(text) and _says_thanks(_clean(text))
 
 
 def features(text: str | None, *, in_help_channel: bool = False) -> TextFeatures:
@@ -70,7 +81,7 @@ def features(text: str | None, *, in_help_channel: bool = False) -> TextFeatures
     cleaned = _clean(text) if text else ""
     return TextFeatures(
         is_question=in_help_channel or _is_question(cleaned),
-        is_thanks=bool(cleaned) and _THANKS.search(cleaned) is not None,
+        is_thanks=bool(cleaned) and _says_thanks(cleaned),
     )
 
 

@@ -1,0 +1,170 @@
+"""Read a Slack workspace export (a .zip or its unpacked folder) as a stream of events.
+
+Layout: ``users.json``, ``channels.json`` (and ``groups.json``, ``mpims.json``, ``dms.json`` in
+exports that include private conversations), and one folder per conversation holding a
+``YYYY-MM-DD.json`` file per day. Day files are small and read one at a time; the user and channel
+lists are streamed, so memory stays bounded by the largest day file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from bot.importers.files import ExportSource, ImportFormatError, loads
+from bot.importers.stream import Chunk
+from community.mapping import MappingError
+from community.slack_map import SLACKBOT, SlackMapper, SlackUser
+
+_DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+# Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
+_CHANNEL_LISTS = {
+    "channels.json": False,
+    "groups.json": False,
+    "mpims.json": False,
+    "dms.json": True,
+}
+
+
+class SlackExportReader:
+    """One Slack export, opened and checked; ``chunks()`` streams its events day file by day."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        help_channels: Collection[str] = (),
+        team_id: str | None = None,
+    ) -> None:
+        self.path = path
+        self.source = ExportSource(path)
+        try:
+            self._root = self._find_root()
+            users, found_team = self._read_users()
+            team = team_id or found_team
+            if not team:
+                raise ImportFormatError(
+                    f"{path}: cannot tell the workspace's team id (users.json names none); "
+                    "pass --team-id T…"
+                )
+            folders, general = self._read_channels()
+            self.mapper = SlackMapper(
+                team,
+                users,
+                help_channels=help_channels,
+                # Everyone joins the general channel: there a join is joining the workspace.
+                # Exports that mark no general channel count every channel join.
+                join_channels={general} if general else None,
+            )
+            self.skipped: Counter[str] = self.mapper.skipped
+            self._plan = self._plan_day_files(folders)
+        except BaseException:
+            self.source.close()
+            raise
+        self.files = sum(len(names) for _, _, names in self._plan)
+        self.total_bytes = sum(self.source.size(n) for _, _, names in self._plan for n in names)
+
+    @property
+    def team_id(self) -> str:
+        """The workspace's team id: the space the events belong to."""
+        return self.mapper.team_id
+
+    def close(self) -> None:
+        """Close the archive."""
+        self.source.close()
+
+    def _find_root(self) -> str:
+        candidates = [
+            name
+            for name in self.source.names()
+            if name.rsplit("/", 1)[-1] in ("users.json", "channels.json")
+        ]
+        if not candidates:
+            raise ImportFormatError(
+                f"{self.path}: not a Slack export (unknown layout): it has no users.json or "
+                "channels.json"
+            )
+        shallowest = min(candidates, key=lambda n: (n.count("/"), n))
+        return shallowest.rsplit("/", 1)[0] + "/" if "/" in shallowest else ""
+
+    def _read_users(self) -> tuple[dict[str, SlackUser], str | None]:
+        name = self._root + "users.json"
+        users: dict[str, SlackUser] = {SLACKBOT: SlackUser("Slackbot", is_bot=True)}
+        teams: Counter[str] = Counter()
+        if name not in self.source.names():
+            return users, None
+        for user in self.source.stream_json(name, "item"):
+            if not isinstance(user, dict) or not user.get("id"):
+                raise ImportFormatError(f"{self.source.label(name)}: a user has no id")
+            profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+            display = (
+                profile.get("display_name")
+                or profile.get("real_name")
+                or user.get("real_name")
+                or user.get("name")
+            )
+            users[user["id"]] = SlackUser(
+                display or None, is_bot=bool(user.get("is_bot")) or user["id"] == SLACKBOT
+            )
+            if user.get("team_id"):
+                teams[user["team_id"]] += 1
+        return users, (teams.most_common(1)[0][0] if teams else None)
+
+    def _read_channels(self) -> tuple[dict[str, tuple[str, str | None]], str | None]:
+        folders: dict[str, tuple[str, str | None]] = {}
+        general = None
+        names = set(self.source.names())
+        for list_name, by_id in _CHANNEL_LISTS.items():
+            name = self._root + list_name
+            if name not in names:
+                continue
+            for channel in self.source.stream_json(name, "item"):
+                if not isinstance(channel, dict) or not channel.get("id"):
+                    raise ImportFormatError(f"{self.source.label(name)}: a channel has no id")
+                channel_id = channel["id"]
+                channel_name = channel.get("name")
+                folder = channel_id if by_id or not channel_name else channel_name
+                folders[folder] = (channel_id, channel_name)
+                if channel.get("is_general"):
+                    general = channel_id
+        return folders, general
+
+    def _plan_day_files(self, folders) -> list[tuple[str, str | None, list[str]]]:
+        by_folder: dict[str, list[str]] = {}
+        for name in self.source.names():
+            if not name.startswith(self._root):
+                continue
+            parts = name[len(self._root) :].split("/")
+            if len(parts) == 2 and _DAY_FILE.match(parts[1]):
+                by_folder.setdefault(parts[0], []).append(name)
+        plan = []
+        for folder in sorted(by_folder):
+            day_files = sorted(by_folder[folder])
+            if folder not in folders:
+                self.skipped["day file in a folder no channel list names"] += len(day_files)
+                continue
+            channel_id, channel_name = folders[folder]
+            plan.append((channel_id, channel_name, day_files))
+        return plan
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The events of each day file in turn, channel by channel, oldest day first."""
+        mapper = self.mapper
+        for channel_id, channel_name, day_files in self._plan:
+            for name in day_files:
+                label = self.source.label(name)
+                messages = loads(label, self.source.read(name))
+                if not isinstance(messages, list):
+                    raise ImportFormatError(
+                        f"{label}: expected a list of messages, found a JSON "
+                        f"{type(messages).__name__} (unknown layout)"
+                    )
+                events = []
+                for index, message in enumerate(messages, 1):
+                    try:
+                        events += mapper.events(message, channel_id, channel_name)
+                    except MappingError as exc:
+                        raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
+                yield Chunk(events, self.source.size(name), len(messages))

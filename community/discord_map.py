@@ -1,0 +1,254 @@
+"""DiscordChatExporter messages into ActivityEvents.
+
+Works on the message objects DiscordChatExporter writes (``id``, ``type``, ``timestamp``,
+``content``, ``author``, ``reference``, ``mentions``, ``reactions``); event ids follow
+community/ids.py so an export collapses onto what the live bot logged for the same messages.
+Activity is credited to a thread's parent channel; inside a thread, a message that replies to
+nobody in particular is aimed at the thread's starter (see ThreadTracker).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from community import ids
+from community.events import ActivityEvent, ActivityKind, Platform
+from community.mapping import MappingError, RecentMap, ThreadTracker
+from community.text import message_features
+
+POSTING_TYPES = frozenset({"Default", "Reply"})
+_BOT = ""  # stands for "a bot wrote it" in the recent-authors map
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordChannel:
+    """Where a channel export's messages are credited."""
+
+    id: str  # the channel, or for a thread its parent channel
+    name: str | None = None
+    thread_id: str | None = None  # set when the export is a thread
+
+
+def parse_time(value: object) -> datetime:
+    """A DiscordChatExporter timestamp as an aware datetime (naive ones are taken as UTC)."""
+    if not isinstance(value, str):
+        raise MappingError(f"timestamp {value!r} is not a date")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise MappingError(f"timestamp {value!r} is not an ISO 8601 date") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+class DiscordMapper:
+    """Turns the messages of one channel export after another into events."""
+
+    def __init__(
+        self,
+        *,
+        help_channels: Collection[str] = (),
+        recent: int = 100_000,
+    ) -> None:
+        self.help_channels = frozenset(help_channels)
+        self.skipped: Counter[str] = Counter()
+        self.unresolved_replies = 0
+        # message id -> author id (or _BOT): whom a reply is aimed at, across channel files.
+        self._authors = RecentMap(recent)
+        self.threads = ThreadTracker(recent)
+        self._guild_id = ""
+        self._guild_name: str | None = None
+        self._channel = DiscordChannel("")
+
+    def start(self, guild_id: str, guild_name: str | None, channel: DiscordChannel) -> None:
+        """Begin a channel (or thread) export."""
+        if not guild_id or not channel.id:
+            raise MappingError("the export names no guild or channel id")
+        self._guild_id = guild_id
+        self._guild_name = guild_name
+        self._channel = channel
+
+    def _event(self, kind, event_id, member, name, when, **extra) -> ActivityEvent:
+        return ActivityEvent(
+            platform=Platform.DISCORD,
+            space_id=self._guild_id,
+            event_id=event_id,
+            kind=kind,
+            member_id=member,
+            occurred_at=when,
+            member_name=name,
+            space_name=self._guild_name,
+            **extra,
+        )
+
+    def events(self, msg: Mapping) -> list[ActivityEvent]:
+        """The events one exported message stands for (none when it is skipped)."""
+        if not isinstance(msg, dict):  # exact dicts: an ABC check costs more than the rest
+            raise MappingError(f"expected a message object, got {type(msg).__name__}")
+        message_id = msg.get("id")
+        author = msg.get("author")
+        if not message_id or not isinstance(author, Mapping) or not author.get("id"):
+            raise MappingError("message has no id or author id")
+        message_id = str(message_id)
+        when = parse_time(msg.get("timestamp"))
+        author_id = str(author["id"])
+        is_bot = bool(author.get("isBot"))
+        self._authors[message_id] = _BOT if is_bot else author_id
+        member = None if is_bot else author_id
+        name = author.get("nickname") or author.get("name")
+        kind = msg.get("type") or "Default"
+        out: list[ActivityEvent] = []
+        if is_bot:
+            self.skipped["bot message"] += 1
+        elif kind in POSTING_TYPES:
+            out.append(self._posting(msg, message_id, author_id, name, when))
+        elif kind == "GuildMemberJoin":
+            out.append(self._event(ActivityKind.MEMBER_JOINED, message_id, author_id, name, when))
+        elif kind == "ThreadCreated":
+            reference = msg.get("reference") or {}
+            thread_id = str(reference.get("channelId") or message_id)
+            out.append(
+                self._event(
+                    ActivityKind.THREAD_STARTED,
+                    ids.discord_thread(thread_id),
+                    author_id,
+                    name,
+                    when,
+                    channel_id=self._channel.id,
+                    channel_name=self._channel.name,
+                )
+            )
+        elif kind == "ThreadStarterMessage":
+            # A placeholder for the message the thread grew from, which lives in the parent
+            # channel: it tells us who started the thread, and is not a post of its own.
+            parent = str((msg.get("reference") or {}).get("messageId") or "")
+            starter = self._authors.get(parent) or None if parent else None
+            if self._channel.thread_id:
+                self.threads.start(self._channel.thread_id, starter, parent or None)
+            self.skipped["thread starter placeholder"] += 1
+        else:
+            self.skipped[f"system message ({kind})"] += 1
+        reactions = msg.get("reactions")
+        if reactions:
+            self._reactions(out, reactions, message_id, member, name, when)
+        return out
+
+    def _posting(self, msg, message_id, author_id, name, when) -> ActivityEvent:
+        channel = self._channel
+        reference = msg.get("reference")
+        replied_to = None
+        if isinstance(reference, Mapping) and reference.get("type", "Default") == "Default":
+            replied_to = reference.get("messageId")
+        target = parent = None
+        if replied_to:
+            kind = ActivityKind.REPLY
+            parent = str(replied_to)
+            target = self._authors.get(parent)
+            if target is None:
+                self.unresolved_replies += 1
+            target = target or None  # a reply to a bot is aimed at no member
+            if channel.thread_id and self.threads.known(channel.thread_id):
+                self.threads.reply(channel.thread_id, author_id)
+        elif channel.thread_id and self.threads.known(channel.thread_id):
+            kind = ActivityKind.REPLY
+            target, parent = self.threads.reply(channel.thread_id, author_id)
+        else:
+            kind = ActivityKind.MESSAGE
+            if channel.thread_id:
+                self.threads.start(channel.thread_id, author_id, message_id)
+        text = msg.get("content")
+        text = text if isinstance(text, str) else ""
+        feats = message_features(
+            text,
+            in_help_channel=channel.id in self.help_channels,
+            top_level=kind is ActivityKind.MESSAGE,
+            aimed_at_member=True,
+        )
+        is_thanks = feats.is_thanks
+        if is_thanks:
+            # A thank-you credits the member it mentions, else the one it replies to.
+            mentioned = _first_mention(msg.get("mentions"), author_id)
+            if mentioned is not None:
+                target = mentioned
+            elif target is None or target == author_id:
+                is_thanks = False
+        return self._event(
+            kind,
+            ids.discord_message(message_id),
+            author_id,
+            name,
+            when,
+            channel_id=channel.id,
+            channel_name=channel.name,
+            target_member_id=target,
+            parent_event_id=parent,
+            is_question=feats.is_question,
+            is_thanks=is_thanks,
+        )
+
+    def _reactions(self, out, reactions, message_id, author, author_name, when) -> None:
+        if not isinstance(reactions, list):
+            raise MappingError("reactions is not a list")
+        channel = self._channel
+        for reaction in reactions:
+            emoji = reaction.get("emoji") if isinstance(reaction, Mapping) else None
+            if not isinstance(emoji, Mapping):
+                raise MappingError("a reaction has no emoji")
+            key = str(emoji.get("id") or emoji.get("name") or "")
+            if not key:
+                raise MappingError("a reaction's emoji has neither id nor name")
+            users = reaction.get("users") or []
+            for user in users:
+                if not isinstance(user, Mapping) or not user.get("id") or user.get("isBot"):
+                    self.skipped["reaction by a bot"] += 1
+                    continue
+                user_id = str(user["id"])
+                out.append(
+                    self._event(
+                        ActivityKind.REACTION_GIVEN,
+                        ids.discord_reaction(message_id, key, user_id),
+                        user_id,
+                        user.get("nickname") or user.get("name"),
+                        # Exports give reactions no time of their own: the message's.
+                        when,
+                        channel_id=channel.id,
+                        channel_name=channel.name,
+                        target_member_id=author,
+                        parent_event_id=message_id,
+                    )
+                )
+            count = reaction.get("count")
+            unnamed = count - len(users) if isinstance(count, int) else 0
+            if unnamed <= 0:
+                continue
+            if author is None:
+                self.skipped["unattributed reaction to a bot message"] += unnamed
+                continue
+            # Older exports hold only a count: the author still received these reactions.
+            for n in range(1, unnamed + 1):
+                out.append(
+                    self._event(
+                        ActivityKind.REACTION_RECEIVED,
+                        ids.discord_counted_reaction(message_id, key, n),
+                        author,
+                        author_name,
+                        when,
+                        channel_id=channel.id,
+                        channel_name=channel.name,
+                        target_member_id=author,
+                        parent_event_id=message_id,
+                    )
+                )
+
+
+def _first_mention(mentions, author_id: str) -> str | None:
+    if not isinstance(mentions, list):
+        return None
+    for mention in mentions:
+        if isinstance(mention, Mapping) and mention.get("id") and not mention.get("isBot"):
+            member = str(mention["id"])
+            if member != author_id:
+                return member
+    return None

@@ -1,0 +1,106 @@
+"""Pieces shared by everything that turns platform messages into ActivityEvents.
+
+The live adapters and the history importers both need to know whom a message is aimed at; these
+keep the little state that takes (recent authors, who started each thread) in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+_MISSING: Any = object()
+
+
+class MappingError(ValueError):
+    """A record that cannot be mapped: a required field is missing or malformed."""
+
+
+class RecentMap:
+    """A dict that forgets its oldest entries once it holds about CAPACITY, at O(1) per call.
+
+    Two generations: when the new one fills up it becomes the old one and the previous old one
+    is dropped. Memory stays under two generations whatever the length of the history; a key
+    read from the old generation is moved to the new one, so what is still used survives.
+    """
+
+    __slots__ = ("_capacity", "_new", "_old")
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be positive")
+        self._capacity = capacity
+        self._new: dict = {}
+        self._old: dict = {}
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value for KEY, or DEFAULT when it was never set or has been forgotten."""
+        value = self._new.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        value = self._old.get(key, _MISSING)
+        if value is _MISSING:
+            return default
+        self[key] = value
+        return value
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        new = self._new
+        new[key] = value
+        if len(new) >= self._capacity:
+            self._old = new
+            self._new = {}
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)
+
+
+class ThreadTracker:
+    """Who started each thread and who last answered them, to aim thread replies at someone.
+
+    A reply in a thread is aimed at the member who started it; the starter's own replies are
+    aimed at the last other member who spoke in the thread (the usual "thanks, that worked").
+    """
+
+    __slots__ = ("_threads",)
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        # thread key -> [starter member, starter's event id, last other member to speak]
+        self._threads = RecentMap(capacity)
+
+    def start(self, thread: Hashable, starter: str | None, event_id: str | None) -> None:
+        """Record that STARTER opened THREAD with the message EVENT_ID."""
+        self._threads[thread] = [starter, event_id, None]
+
+    def known(self, thread: Hashable) -> bool:
+        """Whether THREAD has been seen (started or replied to)."""
+        return self._threads.get(thread) is not None
+
+    def reply(
+        self,
+        thread: Hashable,
+        author: str,
+        *,
+        starter: str | None = None,
+        parent_event_id: str | None = None,
+    ) -> tuple[str | None, str | None]:
+        """Record AUTHOR replying in THREAD; return (member aimed at, event the reply answers).
+
+        STARTER and PARENT_EVENT_ID fill in what the platform says about a thread not seen yet
+        (Slack's parent_user_id and thread_ts).
+        """
+        state = self._threads.get(thread)
+        if state is None:
+            state = [starter, parent_event_id, None]
+            self._threads[thread] = state
+        elif state[0] is None and starter is not None:
+            state[0] = starter
+        first, parent = state[0], state[1] or parent_event_id
+        if first is not None and author != first:
+            state[2] = author
+            return first, parent
+        last_other = state[2]
+        if first is None:
+            # The starter is unknown: everyone who speaks is "the last other" for the next one.
+            state[2] = author
+        return (last_other if last_other != author else None), parent

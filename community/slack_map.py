@@ -1,0 +1,221 @@
+"""Slack messages into ActivityEvents.
+
+Export day files and the live Events API carry messages in the same shape (``user``, ``ts``,
+``text``, ``subtype``, ``thread_ts``, ``parent_user_id``, ``reactions``), so the live adapter and
+the importer share this mapping and its event ids (see community/ids.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from community import ids
+from community.events import ActivityEvent, ActivityKind, Platform
+from community.mapping import MappingError, ThreadTracker
+from community.text import message_features
+
+# Subtypes that are a member posting something; everything else is bookkeeping or an edit.
+POSTING_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
+# Edits and deletions wrap another message: neither they nor the reactions inside them are new.
+EDIT_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_replied"})
+SLACKBOT = "USLACKBOT"
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    """What the mapping needs to know about a workspace member."""
+
+    name: str | None
+    is_bot: bool = False
+
+
+def parse_ts(ts: object) -> datetime:
+    """A Slack ``ts`` ("1452837318.000002") as an aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise MappingError(f"ts {ts!r} is not a Slack timestamp") from None
+
+
+class SlackMapper:
+    """Turns Slack messages of one workspace into events; counts what it skips and why."""
+
+    def __init__(
+        self,
+        team_id: str,
+        users: Mapping[str, SlackUser],
+        *,
+        help_channels: Collection[str] = (),
+        join_channels: Collection[str] | None = None,
+        space_name: str | None = None,
+        threads: ThreadTracker | None = None,
+    ) -> None:
+        self.team_id = team_id
+        self.users = users
+        self.help_channels = frozenset(help_channels)
+        # Where a channel join means joining the workspace (the general channel); None: anywhere.
+        self.join_channels = None if join_channels is None else frozenset(join_channels)
+        self.space_name = space_name
+        self.threads = threads or ThreadTracker()
+        self.skipped: Counter[str] = Counter()
+
+    def _is_bot(self, user: str) -> bool:
+        if user == SLACKBOT:
+            return True
+        known = self.users.get(user)
+        return known is not None and known.is_bot
+
+    def _name(self, user: str) -> str | None:
+        known = self.users.get(user)
+        return known.name if known is not None else None
+
+    def events(
+        self, msg: Mapping, channel_id: str, channel_name: str | None = None
+    ) -> list[ActivityEvent]:
+        """The events one message stands for (none when it is skipped)."""
+        if not isinstance(msg, dict):  # exact dicts: an ABC check costs more than the rest
+            raise MappingError(f"expected a message object, got {type(msg).__name__}")
+        subtype = msg.get("subtype")
+        if subtype in EDIT_SUBTYPES:
+            self.skipped[f"edit or deletion ({subtype})"] += 1
+            return []
+        ts = msg.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise MappingError("message has no ts")
+        when = parse_ts(ts)
+        user = msg.get("user")
+        known = self.users.get(user) if user.__class__ is str else None
+        if known is not None:
+            author = None if known.is_bot else user
+        else:
+            author = user if isinstance(user, str) and user and user != SLACKBOT else None
+        out: list[ActivityEvent] = []
+        if subtype == "bot_message" or (author is None and (user or msg.get("bot_id"))):
+            self.skipped["bot message"] += 1
+        elif author is None:
+            self.skipped[f"not a post ({subtype})" if subtype else "message without a user"] += 1
+        elif subtype == "channel_join":
+            if self.join_channels is None or channel_id in self.join_channels:
+                out.append(
+                    ActivityEvent(
+                        platform=Platform.SLACK,
+                        space_id=self.team_id,
+                        event_id=ids.slack_message(channel_id, ts),
+                        kind=ActivityKind.MEMBER_JOINED,
+                        member_id=author,
+                        occurred_at=when,
+                        member_name=known.name if known is not None else None,
+                        space_name=self.space_name,
+                    )
+                )
+            else:
+                self.skipped["channel join outside the general channel"] += 1
+        elif subtype in POSTING_SUBTYPES:
+            name = known.name if known is not None else None
+            out.append(self._posting(msg, author, name, channel_id, channel_name, ts, when))
+        else:
+            self.skipped[f"not a post ({subtype})"] += 1
+        reactions = msg.get("reactions")
+        if reactions:
+            self._reactions(out, reactions, author, channel_id, channel_name, ts, when)
+        return out
+
+    def _posting(self, msg, author, name, channel_id, channel_name, ts, when) -> ActivityEvent:
+        thread_ts = msg.get("thread_ts")
+        text = msg.get("text")
+        text = text if isinstance(text, str) else ""
+        event_id = f"{channel_id}:{ts}"  # ids.slack_message, inlined: it runs per message
+        target = parent = None
+        if thread_ts and thread_ts != ts:
+            kind = ActivityKind.REPLY
+            parent_user = msg.get("parent_user_id")
+            starter = parent_user if parent_user and not self._is_bot(parent_user) else None
+            target, parent = self.threads.reply(
+                ids.slack_message(channel_id, thread_ts),
+                author,
+                starter=starter,
+                parent_event_id=ids.slack_message(channel_id, thread_ts),
+            )
+        else:
+            kind = ActivityKind.MESSAGE
+            if thread_ts:
+                self.threads.start(event_id, author, event_id)
+        feats = message_features(
+            text,
+            in_help_channel=channel_id in self.help_channels,
+            top_level=kind is ActivityKind.MESSAGE,
+            aimed_at_member=True,
+        )
+        is_thanks = feats.is_thanks
+        if is_thanks:
+            # A thank-you credits the member it names, else the one it replies to, else nobody.
+            mentioned = self._first_mention(text, author)
+            if mentioned is not None:
+                target = mentioned
+            elif target is None or target == author:
+                is_thanks = False
+        return ActivityEvent(
+            platform=Platform.SLACK,
+            space_id=self.team_id,
+            event_id=event_id,
+            kind=kind,
+            member_id=author,
+            occurred_at=when,
+            channel_id=channel_id,
+            target_member_id=target,
+            parent_event_id=parent,
+            is_question=feats.is_question,
+            is_thanks=is_thanks,
+            member_name=name,
+            space_name=self.space_name,
+            channel_name=channel_name,
+        )
+
+    def _first_mention(self, text: str, author: str) -> str | None:
+        if "<@" not in text:
+            return None
+        for match in _MENTION.finditer(text):
+            member = match.group(1)
+            if member != author and not self._is_bot(member):
+                return member
+        return None
+
+    def _reactions(self, out, reactions, author, channel_id, channel_name, ts, when) -> None:
+        if not isinstance(reactions, list):
+            raise MappingError("reactions is not a list")
+        for reaction in reactions:
+            if not isinstance(reaction, Mapping) or not reaction.get("name"):
+                raise MappingError("a reaction has no name")
+            emoji = reaction["name"]
+            users = reaction.get("users") or []
+            named = 0
+            for user in users:
+                named += 1
+                if not isinstance(user, str) or not user or self._is_bot(user):
+                    self.skipped["reaction by a bot"] += 1
+                    continue
+                out.append(
+                    ActivityEvent(
+                        platform=Platform.SLACK,
+                        space_id=self.team_id,
+                        event_id=ids.slack_reaction(channel_id, ts, emoji, user),
+                        kind=ActivityKind.REACTION_GIVEN,
+                        member_id=user,
+                        # Reactions carry no time of their own in an export: the message's.
+                        occurred_at=when,
+                        channel_id=channel_id,
+                        target_member_id=author,
+                        parent_event_id=ids.slack_message(channel_id, ts),
+                        member_name=self._name(user),
+                        space_name=self.space_name,
+                        channel_name=channel_name,
+                    )
+                )
+            count = reaction.get("count")
+            if isinstance(count, int) and count > named:
+                self.skipped["reaction whose member the export does not name"] += count - named

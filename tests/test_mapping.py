@@ -1,0 +1,77 @@
+"""The pure pieces the importers and the live adapters share."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from community import ids
+from community.mapping import RecentMap, ThreadTracker
+from community.slack_map import SlackMapper, SlackUser
+from community.text import _THANKS, _says_thanks, message_features
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "question", "thanks"),
+    [
+        ("thanks!", {}, False, False),  # aimed at nobody: credits nobody
+        ("thanks!", {"aimed_at_member": True}, False, True),
+        ("my build fails", {"in_help_channel": True}, True, False),
+        ("my build fails", {"in_help_channel": True, "top_level": False}, False, False),
+        ("How do I deploy?", {"top_level": False}, True, False),
+        ("see `a?b`", {}, False, False),
+        ("thanks, and why does it crash?", {"aimed_at_member": True}, True, True),
+        (None, {"in_help_channel": True}, True, False),
+    ],
+)
+def test_message_features(text, kwargs, question, thanks):
+    got = message_features(text, **kwargs)
+    assert (got.is_question, got.is_thanks) == (question, thanks)
+
+
+def test_recent_map_forgets_the_oldest_and_keeps_what_is_used():
+    recent = RecentMap(capacity=3)
+    for n in range(3):
+        recent[n] = f"v{n}"
+    assert recent.get(0) == "v0"  # read back from the old generation: kept
+    for n in range(3, 9):
+        recent[n] = f"v{n}"
+    assert recent.get(1) is None
+    assert recent.get(8) == "v8"
+    assert len(recent) <= 6
+
+
+def test_thread_replies_aim_at_the_starter_and_the_starter_at_the_last_helper():
+    threads = ThreadTracker()
+    threads.start("t1", "alice", "q1")
+    assert threads.reply("t1", "bob") == ("alice", "q1")
+    assert threads.reply("t1", "carol") == ("alice", "q1")
+    assert threads.reply("t1", "alice") == ("carol", "q1")
+    # A thread first seen through a reply takes the starter the platform names.
+    assert threads.reply("t2", "bob", starter="dave", parent_event_id="q2") == ("dave", "q2")
+    assert threads.reply("t3", "bob") == (None, None)
+
+
+def test_event_ids_fit_the_column():
+    long_emoji = "x" * 300
+    event_id = ids.slack_reaction("C1", "1.2", long_emoji, "U1")
+    assert len(event_id) <= ids.MAX_LENGTH
+    assert event_id == ids.slack_reaction("C1", "1.2", long_emoji, "U1")
+    assert event_id != ids.slack_reaction("C1", "1.2", long_emoji + "y", "U1")
+    assert ids.discord_thread("5") != ids.discord_message("5")
+
+
+def test_slack_thanks_to_a_bot_credits_nobody():
+    mapper = SlackMapper("T1", {"UBOT": SlackUser("bot", is_bot=True)})
+    (event,) = mapper.events({"user": "U1", "ts": "1.0", "text": "thanks <@UBOT>"}, "C1")
+    assert event.is_thanks is False
+    assert event.target_member_id is None
+
+
+PIECES = ["thanks", "Thank  U", "THX", "tyvm", "Cheers", "much appreciated", "merci", "DANKE",
+          "gracias", "ty", "tyre", "ſ", "K", "İ", "ı", " ", "!", "a", "than", "x"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=8).map("".join))
+def test_thanks_prefilter_never_rejects_a_match(text):
+    assert _says_thanks(text) == (_THANKS.search(text) is not None)
