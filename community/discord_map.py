@@ -157,13 +157,18 @@ class DiscordMapper:
         else:
             kind = ActivityKind.MESSAGE
             if channel.thread_id:
+                if message_id == channel.thread_id:
+                    # A forum post: its first message carries the thread's id. The live bot
+                    # logs it as the thread being started, so the import does too.
+                    kind = ActivityKind.THREAD_STARTED
+                    message_id = ids.discord_thread(message_id)
                 self.threads.start(channel.thread_id, author_id, message_id)
         text = msg.get("content")
         text = text if isinstance(text, str) else ""
         feats = message_features(
             text,
             in_help_channel=channel.id in self.help_channels,
-            top_level=kind is ActivityKind.MESSAGE,
+            top_level=kind in (ActivityKind.MESSAGE, ActivityKind.THREAD_STARTED),
             aimed_at_member=True,
         )
         is_thanks = feats.is_thanks

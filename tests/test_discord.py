@@ -395,3 +395,83 @@ async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlit
         community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)
+
+
+def _dce_message(stored: dict, fake) -> dict:
+    """A message the fake holds, as DiscordChatExporter writes it."""
+    kinds = {0: "Default", 19: "Reply"}
+    ref = stored.get("message_reference")
+    reactions = []
+    for reaction in stored.get("reactions", []):
+        emoji = reaction["emoji"]
+        reactions.append(
+            {
+                "emoji": {"id": emoji.get("id") or "", "name": emoji["name"]},
+                "count": reaction["count"],
+                "users": [{"id": u, "name": fake.users[u]["username"]} for u in reaction["_users"]]
+                if "_users" in reaction
+                else [],
+            }
+        )
+    author = stored["author"]
+    return {
+        "id": stored["id"],
+        "type": kinds[stored["type"]],
+        "timestamp": stored["timestamp"],
+        "content": stored["content"],
+        "author": {
+            "id": author["id"],
+            "name": author["username"],
+            "isBot": author.get("bot", False),
+        },
+        "reference": {"messageId": ref["message_id"], "channelId": ref["channel_id"]}
+        if ref
+        else None,
+        "mentions": [{"id": m["id"], "name": m["username"]} for m in stored.get("mentions", [])],
+        "reactions": reactions,
+    }
+
+
+async def test_live_logging_and_a_history_import_collapse(fake_discord, sqlite_engine, tmp_path):
+    import json
+
+    from bot.importers.discord import DiscordExportReader
+    from bot.importers.run import run_import
+    from bot.settings import parse_settings
+
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        asked = await fake.send_message(w.general, w.alice, "Does the SDK retry?")
+        answer = await fake.reply(asked, w.bob, "Yes, three times.")
+        await fake.reply(answer, w.alice, "thanks!")
+        post = await fake.forum_post(w.forum, w.bob, "Timeouts", "Why do calls time out?")
+        await fake.send_message(post["id"], w.alice, "Raise the timeout.")
+        await settle(fake, client, 5)
+    before = sorted((r.event_id, r.kind) for r in await activities(sqlite_engine))
+    guild = {"id": w.guild, "name": "Pulse Community"}
+    exports = {
+        "general.json": {
+            "guild": guild,
+            "channel": {"id": w.general, "type": "GuildTextChat", "name": "general"},
+            "messages": [_dce_message(fake.messages[i], fake) for i in fake.history[w.general]],
+        },
+        "thread.json": {
+            "guild": guild,
+            "channel": {
+                "id": post["id"],
+                "type": "GuildPublicThread",
+                "categoryId": w.forum,
+                "category": "questions",
+                "name": "Timeouts",
+            },
+            "messages": [_dce_message(fake.messages[i], fake) for i in fake.history[post["id"]]],
+        },
+    }
+    for name, data in exports.items():
+        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
+    url = str(sqlite_engine.url)
+    settings = parse_settings({"database": {"url": url}})
+    result = await run_import(settings, DiscordExportReader([tmp_path], help_channels=[w.forum]))
+    assert result.stats.inserted == 0
+    after = sorted((r.event_id, r.kind) for r in await activities(sqlite_engine))
+    assert after == before
