@@ -1,8 +1,7 @@
 """discord.py objects into ActivityEvents; the text is read once here and never kept.
 
-Event ids are shared with the DiscordChatExporter importer so a history import and what the
-live bot logged collapse to one activity: a message is its snowflake, a thread start is
-``thread:<thread id>``, a reaction ``<message id>:<emoji>:<user id>``.
+Event ids come from community/ids.py, shared with the DiscordChatExporter importer, so a history
+import and what the live bot logged collapse to one activity.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from datetime import datetime
 
 import discord
 
+from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.text import message_features
 
@@ -69,7 +69,8 @@ def message_event(
         # Inside a thread, a message answering nobody in particular is aimed at its starter.
         owner = getattr(channel, "owner_id", None)
         if owner is not None and owner not in (message.author.id, bot_user_id):
-            target, kind, parent = str(owner), ActivityKind.REPLY, f"thread:{channel.id}"
+            target, kind = str(owner), ActivityKind.REPLY
+            parent = ids.discord_thread(str(channel.id))
     if target is None:
         mentioned = [m for m in message.mentions if not m.bot and m.id != message.author.id]
         if mentioned:
@@ -85,7 +86,9 @@ def message_event(
     )
     return ActivityEvent(
         **_space(message.guild),
-        event_id=f"thread:{channel.id}" if starter else str(message.id),
+        event_id=ids.discord_thread(str(channel.id))
+        if starter
+        else ids.discord_message(str(message.id)),
         kind=kind,
         member_id=author,
         member_name=message.author.display_name,
@@ -109,7 +112,7 @@ def thread_event(thread: discord.Thread, *, help_channels: Collection[str]) -> A
     channel_id, channel_name, _ = _credited_channel(thread)
     return ActivityEvent(
         **_space(thread.guild),
-        event_id=f"thread:{thread.id}",
+        event_id=ids.discord_thread(str(thread.id)),
         kind=ActivityKind.THREAD_STARTED,
         member_id=str(thread.owner_id),
         member_name=owner.display_name if owner else None,
@@ -130,7 +133,9 @@ def reaction_event(
     """A reaction given (or taken back) by one member to another's message."""
     if actor_is_bot:
         return None
-    base = f"{payload.message_id}:{emoji_key(payload.emoji)}:{payload.user_id}"
+    base = ids.discord_reaction(
+        str(payload.message_id), emoji_key(payload.emoji), str(payload.user_id)
+    )
     added = payload.event_type == "REACTION_ADD"
     author = payload.message_author_id
     channel = guild.get_channel_or_thread(payload.channel_id)
