@@ -475,3 +475,47 @@ async def test_live_logging_and_a_history_import_collapse(fake_discord, sqlite_e
     assert result.stats.inserted == 0
     after = sorted((r.event_id, r.kind) for r in await activities(sqlite_engine))
     assert after == before
+
+
+async def test_every_command_answers_staff_and_refuses_members(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        said = await fake.send_message(w.general, w.alice, "Hello, how do I start?")
+        await fake.reply(said, w.bob, "Read the guide.")
+        await fake.dispatch("MESSAGE_CREATE", fake._gateway_message(fake.messages[said["id"]]))
+        await settle(fake, client, 3)  # the re-delivered message is the third event
+        calls = {
+            "hero-candidates": {"limit": 5},
+            "quiet": {"limit": 5},
+            "member": {"user": w.bob},
+            "community-stats": {"weeks": 2},
+            "contribution": {"user": w.bob, "kind": "talk", "title": "Pulse in practice"},
+            "hero": {"action": "confirm", "user": w.bob},
+            "outreach": {"user": w.bob, "action": "dismiss"},
+            "digest": {"action": "preview"},
+            "privacy": {},
+            "away": {"until": "3d"},
+        }
+        assert set(calls) == {spec.name for spec in COMMANDS}
+        answers = {}
+        for name, options in calls.items():
+            interaction = await fake.invoke_command(name, w.carol, **options)
+            answers[name] = await fake.wait_for_response(interaction)
+        for spec in COMMANDS:
+            if spec.staff_only:
+                refused = await fake.wait_for_response(
+                    await fake.invoke_command(spec.name, w.alice, **calls[spec.name])
+                )
+                assert "for staff" in refused.embeds[0]["description"], spec.name
+        away = await fake.invoke_command("away", w.alice, until="3d")
+        alice_away = await fake.wait_for_response(away)
+    assert alice_away.embeds[0]["title"] == "Enjoy your time away"
+    assert all(a.ephemeral for a in answers.values())
+    titles = {name: a.embeds[0].get("title", "") for name, a in answers.items()}
+    assert titles["contribution"] == "Contribution logged"
+    assert titles["hero"] == "Hero recognition updated"
+    assert titles["member"] == "Bob"  # the display name (global_name) Discord shows
+    assert titles["away"] == "Nothing to pause"  # carol never took part
+    assert "not on the quiet list" in answers["outreach"].embeds[0]["description"]
+    rows = await activities(sqlite_engine)
+    assert [r.kind for r in rows].count("message") == 1  # delivered twice, stored once
