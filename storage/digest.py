@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import and_, distinct, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -71,6 +71,16 @@ def _ref(row) -> MemberRef:
 def _current(space_id: int):
     """Members a digest may mention: people (not staff, not bots) who have not left."""
     return and_(eligible_members(space_id), Member.left_at.is_(None))
+
+
+def _not_indexed(column):
+    """COLUMN in a form SQLite will not pick an index for (a no-op on the value).
+
+    Without ANALYZE statistics SQLite takes a bound on `occurred_at` as the best way into a
+    correlated lookup of replies and scans every activity up to the bound once per question,
+    instead of the parent-event index.
+    """
+    return func.coalesce(column, column)
 
 
 def _days(period: Period):
@@ -282,54 +292,66 @@ async def community_digest(
 # --- tier history --------------------------------------------------------------------------
 
 
-def tier_at(space_id: int, moment: datetime):
-    """Subquery (member_id, tier): each assigned member's tier as it stood at MOMENT.
+def _first_changes_after(space_id: int, moment: datetime):
+    """Subquery (member_id, from_tier): where each member's first tier change after MOMENT began.
 
-    The tier at MOMENT is where the first change after it started from; with no change since,
-    it is the current tier. A member first assigned after MOMENT counts as passive then.
+    That is the tier they held at MOMENT (None: not classified yet). Members with no change
+    since MOMENT hold the same tier now as then, so only these rows differ from today's counts.
     """
-    later = (
-        select(
-            TierChange.member_id,
-            TierChange.from_tier,
-            func.row_number()
-            .over(
-                partition_by=TierChange.member_id,
-                order_by=(TierChange.changed_at, TierChange.id),
-            )
-            .label("rn"),
-        )
+    firsts = (
+        select(TierChange.member_id, func.min(TierChange.changed_at).label("at"))
         .where(TierChange.space_id == space_id, TierChange.changed_at > moment)
+        .group_by(TierChange.member_id)
         .subquery()
-    )
-    tier = case(
-        (later.c.member_id.is_(None), TierAssignment.tier),
-        else_=func.coalesce(later.c.from_tier, Tier.PASSIVE.value),
     )
     return (
-        select(TierAssignment.member_id.label("member_id"), tier.label("tier"))
-        .outerjoin(later, and_(later.c.member_id == TierAssignment.member_id, later.c.rn == 1))
-        .where(TierAssignment.space_id == space_id)
+        select(TierChange.member_id, func.max(TierChange.from_tier).label("from_tier"))
+        .join(
+            firsts,
+            and_(TierChange.member_id == firsts.c.member_id, TierChange.changed_at == firsts.c.at),
+        )
+        .group_by(TierChange.member_id)
         .subquery()
     )
+
+
+async def _rewind(conn: AsyncConnection, counts: dict[str, int], prior_query) -> dict[str, int]:
+    """Move members in PRIOR_QUERY's rows (from_tier, tier now, n) back to their earlier tier."""
+    for from_tier, now_tier, n in await conn.execute(prior_query):
+        counts[now_tier] -= n
+        counts[from_tier or Tier.PASSIVE.value] += n
+    return counts
 
 
 async def tier_counts_at(conn: AsyncConnection, space_id: int, moment: datetime) -> dict[str, int]:
-    """Members per tier as they stood at MOMENT (members who had joined and not yet left)."""
-    held = tier_at(space_id, moment)
-    rows = await conn.execute(
-        select(held.c.tier, func.count())
-        .join(Member, Member.id == held.c.member_id)
-        .where(
-            eligible_members(space_id),
-            or_(Member.left_at.is_(None), Member.left_at > moment),
-            or_(Member.joined_at.is_(None), Member.joined_at <= moment),
-        )
-        .group_by(held.c.tier)
+    """Members per tier as they stood at MOMENT (members who had joined and not yet left).
+
+    Today's counts, corrected for the members whose tier changed since: a group-by over the
+    assignments plus one over the (few) changes, never a lookup per member.
+    """
+    present = (
+        eligible_members(space_id),
+        or_(Member.left_at.is_(None), Member.left_at > moment),
+        or_(Member.joined_at.is_(None), Member.joined_at <= moment),
     )
     counts = dict.fromkeys((t.value for t in Tier), 0)
+    rows = await conn.execute(
+        select(TierAssignment.tier, func.count())
+        .join(Member, Member.id == TierAssignment.member_id)
+        .where(TierAssignment.space_id == space_id, *present)
+        .group_by(TierAssignment.tier)
+    )
     counts.update(dict(rows.all()))
-    return counts
+    prior = _first_changes_after(space_id, moment)
+    return await _rewind(
+        conn,
+        counts,
+        select(prior.c.from_tier, TierAssignment.tier, func.count())
+        .join(TierAssignment, TierAssignment.member_id == prior.c.member_id)
+        .join(Member, Member.id == prior.c.member_id)
+        .where(*present)
+        .group_by(prior.c.from_tier, TierAssignment.tier),
+    )
 
 
 async def tier_moves(
@@ -369,34 +391,33 @@ async def weekly_active_by_tier(
     for back in range(weeks - 1, -1, -1):
         week_end = end - back * WEEK
         last = day_number(week_end)
-        active = (
-            select(r.member_id)
-            .distinct()
-            .where(
-                r.space_id == space_id,
-                r.day >= last - 7,
-                r.day < last,
-                or_(r.messages > 0, r.contributions > 0),
-            )
-            .subquery()
+        engaged = and_(r.day >= last - 7, r.day < last, or_(r.messages > 0, r.contributions > 0))
+        active = select(r.member_id).distinct().where(r.space_id == space_id, engaged).subquery()
+        tier = func.coalesce(TierAssignment.tier, Tier.PASSIVE.value)
+        counts = dict.fromkeys((t.value for t in Tier), 0)
+        rows = await conn.execute(
+            select(tier, func.count())
+            .select_from(active)
+            .join(Member, Member.id == active.c.member_id)
+            .outerjoin(TierAssignment, TierAssignment.member_id == active.c.member_id)
+            .where(eligible_members(space_id))
+            .group_by(tier)
         )
-        held = tier_at(space_id, week_end)
-        tier = func.coalesce(held.c.tier, Tier.PASSIVE.value)
-        rows = dict(
-            (
-                await conn.execute(
-                    select(tier, func.count())
-                    .select_from(active)
-                    .join(Member, Member.id == active.c.member_id)
-                    .outerjoin(held, held.c.member_id == active.c.member_id)
-                    .where(eligible_members(space_id))
-                    .group_by(tier)
-                )
-            ).all()
+        counts.update(dict(rows.all()))
+        prior = _first_changes_after(space_id, week_end)
+        was_active = exists().where(r.member_id == prior.c.member_id, engaged)
+        await _rewind(
+            conn,
+            counts,
+            select(prior.c.from_tier, TierAssignment.tier, func.count())
+            .join(TierAssignment, TierAssignment.member_id == prior.c.member_id)
+            .join(Member, Member.id == prior.c.member_id)
+            .where(eligible_members(space_id), was_active)
+            .group_by(prior.c.from_tier, TierAssignment.tier),
         )
         starts.append(day_start(last - 7).date())
         for name, values in per_tier.items():
-            values.append(int(rows.get(name, 0)))
+            values.append(counts[name])
     return WeeklyTierCounts(
         week_starts=tuple(starts), counts={k: tuple(v) for k, v in per_tier.items()}
     )
@@ -414,7 +435,7 @@ async def unanswered_questions(
         reply.space_id == q.space_id,
         reply.parent_event_id == q.event_id,
         reply.member_id != q.member_id,
-        reply.occurred_at < period.end,
+        _not_indexed(reply.occurred_at) < period.end,
     )
     where = (
         q.space_id == space_id,
@@ -469,7 +490,7 @@ async def reply_hours(
             q.is_question.is_(True),
             q.occurred_at >= start,
             q.occurred_at < end,
-            reply.occurred_at < end,
+            _not_indexed(reply.occurred_at) < end,
         )
         .group_by(q.id, q.occurred_at)
     )

@@ -1,0 +1,134 @@
+"""Digest benchmark: build both weekly digests, their renderings and the chart on a big community.
+
+It reuses the database `bench/classify.py` builds (100,000 members, 5,000,000 activities over a
+year, tiers and quiet flags computed), adds a few hundred outreach actions, then times the
+project's own functions as the scheduler runs them, each several times (median / max):
+
+* the community digest (``storage.digest.community_digest``);
+* the staff digest without goals and with one goal of each of the five metrics
+  (``storage.digest.staff_digest``; each goal is measured at nine weekly points);
+* rendering both to Discord, Slack and text (``bot.digest_render.render``);
+* drawing the chart (``bot.chart.weekly_active_chart``).
+
+The digest job runs once a week in the background, so there is no hard target; it should stay
+within seconds so a catch-up at start does not hold anything up.
+
+Run it from the project root::
+
+    python bench/classify.py --db /tmp/pulse-big.db   # build the community once
+    python bench/digest.py --db /tmp/pulse-big.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import delete, select
+
+from bot.chart import weekly_active_chart
+from bot.digest_render import render
+from community.goals import Goal, GoalMetric
+from community.tiers import TierPolicy
+from storage.digest import community_digest, staff_digest, week_ending
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from storage.models import Outreach, QuietFlag, Space
+from storage.outreach import mark_re_engaged, reached_out
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # the "now" bench/classify.py builds up to
+console = Console()
+GOALS = [Goal(metric, 1.0 if metric is GoalMetric.RE_ENGAGEMENT_RATE else 100.0,
+              date(2027, 6, 30)) for metric in GoalMetric]  # fmt: skip
+
+
+async def timed(fn, runs: int) -> tuple[float, float, object]:
+    """Median and max seconds of RUNS awaits of FN, and its last result."""
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = await fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), max(times), result
+
+
+async def run(path: Path, runs: int) -> list[tuple[str, float, float | None, str]]:
+    """Run every measurement on the database at PATH."""
+    engine = create_engine(f"sqlite:///{path}")
+    await upgrade(engine)
+    policy = TierPolicy()
+    period = week_ending(NOW)
+    rows = []
+    try:
+        async with engine.begin() as conn:
+            space = (await conn.execute(select(Space.id))).scalar_one()
+            await conn.execute(delete(Outreach))
+            flags = (await conn.execute(select(QuietFlag.id).limit(300))).scalars().all()
+            for i, flag in enumerate(flags):
+                await reached_out(conn, space, flag, "bench-staff", NOW - timedelta(days=i % 60))
+            started = time.perf_counter()
+            marked = await mark_re_engaged(conn, space, NOW)
+            rows.append(("mark re-engaged (300 reach-outs)", time.perf_counter() - started, None,
+                         f"{marked} re-engaged"))  # fmt: skip
+
+        async def community():
+            async with engine.connect() as conn:
+                return await community_digest(conn, space, period, policy)
+
+        async def staff(goals=()):
+            async with engine.connect() as conn:
+                return await staff_digest(conn, space, period, policy, goals)
+
+        med, worst, c = await timed(community, runs)
+        rows.append(("community digest", med, worst, f"{len(c.shout_outs)} shout-outs"))
+        med, worst, s = await timed(staff, runs)
+        rows.append(("staff digest, no goals", med, worst, f"{s.quiet_total} quiet"))
+        med, worst, s = await timed(lambda: staff(GOALS), runs)
+        rows.append(("staff digest, 5 goals", med, worst, "; ".join(g.status for g in s.goals)))
+
+        async def both():
+            return render(c), render(s)
+
+        med, worst, _ = await timed(both, runs)
+        rows.append(("render both (Discord, Slack, text)", med, worst, ""))
+
+        async def chart():
+            return weekly_active_chart(s.weekly_active)
+
+        await chart()  # the first draw pays for importing matplotlib and its font cache
+        med, worst, png = await timed(chart, runs)
+        rows.append(("chart PNG", med, worst, f"{len(png):,} bytes"))
+    finally:
+        await engine.dispose()
+    return rows
+
+
+def main() -> None:
+    """Parse options, measure, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True, help="database from bench/classify.py")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (5)")
+    args = parser.parse_args()
+    if not args.db.exists():
+        raise SystemExit(f"{args.db} does not exist: build it with bench/classify.py --db")
+    rows = asyncio.run(run(args.db, args.runs))
+    table = Table(title=f"Digest benchmark on {args.db}", title_justify="left")
+    for column in ("measurement", "median", "max", "note"):
+        table.add_column(column)
+    for name, med, worst, note in rows:
+        worst_text = "-" if worst is None else f"{worst * 1000:,.0f} ms"
+        table.add_row(name, f"{med * 1000:,.0f} ms", worst_text, note)
+    console.print(table)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    console.print(f"peak RSS {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
