@@ -20,7 +20,7 @@ from storage.models import (
     Space,
     TierAssignment,
 )
-from storage.queries import NotFoundError, tier_counts
+from storage.queries import NotFoundError, is_recognized_hero, tier_counts
 
 
 async def space_id_for(conn: AsyncConnection, platform: Platform, platform_id: str) -> int | None:
@@ -188,27 +188,20 @@ async def privacy_summary(conn: AsyncConnection, space_id: int, platform_id: str
         )
     ).one()
 
-    async def count(model, column) -> int:
+    async def count(column) -> int:
         return (await conn.execute(select(func.count()).where(column == member.id))).scalar_one()
 
     tier = (
         await conn.execute(select(TierAssignment.tier).where(TierAssignment.member_id == member.id))
     ).scalar_one_or_none()
-    hero = (
-        await conn.execute(
-            select(func.count()).where(
-                RecognizedHero.member_id == member.id, RecognizedHero.removed_at.is_(None)
-            )
-        )
-    ).scalar_one()
     return PrivacySummary(
         display_name=member.display_name,
         activities=acts[0],
         first_seen=acts[1],
         last_seen=acts[2],
-        days_with_activity=await count(DailyRollup, DailyRollup.member_id),
+        days_with_activity=await count(DailyRollup.member_id),
         tier=tier,
-        quiet_flags=await count(QuietFlag, QuietFlag.member_id),
-        contributions=await count(Contribution, Contribution.member_id),
-        recognized_hero=bool(hero),
+        quiet_flags=await count(QuietFlag.member_id),
+        contributions=await count(Contribution.member_id),
+        recognized_hero=await is_recognized_hero(conn, member.id),
     )

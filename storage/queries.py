@@ -300,6 +300,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+async def is_recognized_hero(conn: AsyncConnection, member_id: int) -> bool:
+    """Whether staff recognize the member as a hero now (not since removed)."""
+    count = (
+        await conn.execute(
+            select(func.count()).where(
+                RecognizedHero.member_id == member_id, RecognizedHero.removed_at.is_(None)
+            )
+        )
+    ).scalar_one()
+    return bool(count)
+
+
 async def member_profile(
     conn: AsyncConnection, space_id: int, query: str, now: datetime
 ) -> MemberProfile:
@@ -308,13 +320,6 @@ async def member_profile(
     assignment = (
         await conn.execute(select(TierAssignment).where(TierAssignment.member_id == member.id))
     ).first()
-    hero = (
-        await conn.execute(
-            select(func.count()).where(
-                RecognizedHero.member_id == member.id, RecognizedHero.removed_at.is_(None)
-            )
-        )
-    ).scalar_one()
     history = [
         (row.changed_at, row.from_tier, row.to_tier)
         for row in await conn.execute(
@@ -337,7 +342,7 @@ async def member_profile(
         away_until=member.away_until,
         tier=assignment.tier if assignment else None,
         reasons=assignment.reasons if assignment else None,
-        recognized_hero=bool(hero),
+        recognized_hero=await is_recognized_hero(conn, member.id),
         last_active=last_active,
         tier_history=history,
         open_flag=flags[0] if flags else None,
