@@ -200,6 +200,7 @@ class CommandService:
     async def _cmd_member(self, inv: Invocation, args: dict) -> Reply:
         async with self.engine.connect() as conn:
             space = await self._space(conn, inv)
+            # By platform id only, as every member argument: a name never stands in for an id.
             await _member(conn, space, args["user"])
             profile = await member_profile(conn, space, args["user"], self.clock.now())
         return _profile_reply(profile)
@@ -461,9 +462,12 @@ async def _member(conn: AsyncConnection, space: int, platform_id: str):
     try:
         return await actions.member_row(conn, space, platform_id)
     except NotFoundError:
-        raise CommandError(
-            f"Pulse has not seen <@{platform_id}> take part yet, so it has nothing on them."
-        ) from None
+        raise CommandError(_unseen(platform_id)) from None
+
+
+def _unseen(platform_id: str) -> str:
+    # A mention renders as the member's name on both Discord and Slack.
+    return f"Pulse has not seen <@{platform_id}> take part yet, so it has nothing on them."
 
 
 def _paged(

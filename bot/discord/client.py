@@ -21,6 +21,7 @@ from bot.discord import mapping, render
 from bot.settings import DiscordSettings
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
+from storage.actions import space_id_for
 from storage.models import Activity, Member, Space
 from storage.writer import IngestWriter
 
@@ -216,13 +217,7 @@ class PulseClient(discord.Client):
     async def _sync_staff(self, guild: discord.Guild) -> None:
         staff = [str(m.id) for m in guild.members if self.is_staff(m)]
         async with self.engine.begin() as conn:
-            space = (
-                await conn.execute(
-                    select(Space.id).where(
-                        Space.platform == Platform.DISCORD.value, Space.platform_id == str(guild.id)
-                    )
-                )
-            ).scalar_one_or_none()
+            space = await space_id_for(conn, Platform.DISCORD, str(guild.id))
             if space is None:
                 return
             await conn.execute(
