@@ -102,51 +102,42 @@ class QuietSettings(_Section):
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("unknown timezone; use an IANA name such as Europe/Berlin") from None
-    return value
+class _Zoned(_Section):
+    """A section with a `timezone` (an IANA name), checked when the config loads."""
+
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown timezone; use an IANA name such as Europe/Berlin") from None
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The configured timezone."""
+        return ZoneInfo(self.timezone)
 
 
-class DigestSettings(_Section):
+class DigestSettings(_Zoned):
     """When the weekly digests are posted and how much they list."""
 
     enabled: bool = True
     weekday: Weekday = "monday"
     time: dt.time = dt.time(9, 0)
-    timezone: str = "UTC"
     grace_hours: float = Field(12.0, ge=0)
     shout_outs: PositiveInt = 5
     staff_list_limit: PositiveInt = 10
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _zone(value)
 
-    def zone(self) -> ZoneInfo:
-        """The configured timezone."""
-        return ZoneInfo(self.timezone)
-
-
-class JobSettings(_Section):
+class JobSettings(_Zoned):
     """When the daily jobs run: reclassification with the quiet scan, then the retention purge."""
 
     daily_time: dt.time = dt.time(3, 0)
     purge_time: dt.time = dt.time(3, 30)
-    timezone: str = "UTC"
     grace_hours: float = Field(20.0, ge=0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _zone(value)
-
-    def zone(self) -> ZoneInfo:
-        """The configured timezone."""
-        return ZoneInfo(self.timezone)
 
 
 GoalMetricName = Literal[
