@@ -6,6 +6,7 @@ Every failure becomes an ImportFormatError whose message names the file and the 
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -152,23 +153,23 @@ class ExportSource:
 
     def read(self, name: str) -> bytes:
         """A whole member (for the small files: Slack day files, channel lists)."""
-        try:
+        with self._reading(name):
             if self._zip is not None:
                 return self._zip.read(name)
             return (self.path / PurePosixPath(name)).read_bytes()
-        except _ZIP_ERRORS as exc:
-            raise ImportFormatError(
-                f"{self.label(name)}: the archive is damaged here ({exc})"
-            ) from None
-        except OSError as exc:
-            raise ImportFormatError(f"{self.label(name)}: cannot be read: {exc}") from None
 
     def open(self, name: str) -> BinaryIO:
         """A member as a binary stream (for files that may be large)."""
-        try:
+        with self._reading(name):
             if self._zip is not None:
                 return self._zip.open(name)
             return (self.path / PurePosixPath(name)).open("rb")
+
+    @contextlib.contextmanager
+    def _reading(self, name: str) -> Iterator[None]:
+        """Turn a damaged archive or an unreadable file into an error naming the member."""
+        try:
+            yield
         except _ZIP_ERRORS as exc:
             raise ImportFormatError(
                 f"{self.label(name)}: the archive is damaged here ({exc})"
