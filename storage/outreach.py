@@ -57,15 +57,22 @@ async def record_outreach(
         raise OutreachError("an outreach action needs the staff member who took it")
     flag = (
         await conn.execute(
-            select(QuietFlag.id, QuietFlag.member_id, QuietFlag.status).where(
-                QuietFlag.id == flag_id, QuietFlag.space_id == space_id
-            )
+            select(
+                QuietFlag.id, QuietFlag.member_id, QuietFlag.status, QuietFlag.snoozed_until
+            ).where(QuietFlag.id == flag_id, QuietFlag.space_id == space_id)
         )
     ).first()
     if flag is None:
         raise OutreachError(f"no quiet flag {flag_id} in this community")
     if FlagStatus(flag.status) not in LIVE_STATUSES:
         raise OutreachError(f"quiet flag {flag_id} is already closed ({flag.status})")
+    if flag.status == FlagStatus.SNOOZED.value and flag.snoozed_until and flag.snoozed_until > now:
+        # Someone acted on it already (two staff, one button): a second record would count
+        # one reach-out twice. Once the snooze runs out the member is back on the list.
+        raise OutreachError(
+            f"quiet flag {flag_id} was already acted on; it is snoozed until "
+            f"{flag.snoozed_until:%Y-%m-%d}"
+        )
     if action is OutreachAction.REACHED_OUT:
         await set_flag_status(conn, flag_id, FlagStatus.SNOOZED, now, now + RE_ENGAGE_WINDOW)
     elif action is OutreachAction.SNOOZE:

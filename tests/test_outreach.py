@@ -43,6 +43,10 @@ async def test_reached_out_to_re_engaged(engine):
     assert world.ids["silent"] not in {q.member.id for q in listed}
     row = await flag_row(engine, flag)
     assert (row.status, row.snoozed_until) == ("snoozed", at + timedelta(days=30))
+    # A second staff member pressing the same button is refused: one reach-out, counted once.
+    async with engine.begin() as conn:
+        with pytest.raises(OutreachError, match="already acted on"):
+            await reached_out(conn, sid, flag, "staff-8", at + timedelta(hours=1))
 
     # Nothing yet: pending, no rate.
     async with engine.begin() as conn:

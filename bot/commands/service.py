@@ -29,7 +29,7 @@ from community.views import MemberProfile, QuietEntry
 from storage import actions
 from storage.engine import begin_write
 from storage.ingest import BatchWriter
-from storage.models import Member, QuietFlag
+from storage.models import Member
 from storage.outreach import live_flag_id, record_outreach
 from storage.queries import (
     NotFoundError,
@@ -300,12 +300,11 @@ class CommandService:
                     f"{name} is not on the quiet list, so there is nothing to record."
                 )
             try:
-                await _ensure_waiting(conn, flag, self.clock.now())
+                record = await record_outreach(
+                    conn, space, flag, inv.user_id, _ACTIONS[args["action"]], self.clock.now()
+                )
             except OutreachError:
                 raise CommandError(f"Someone already dealt with {name}; see /member.") from None
-            record = await record_outreach(
-                conn, space, flag, inv.user_id, _ACTIONS[args["action"]], self.clock.now()
-            )
         return _outreach_reply(name, record.action)
 
     async def _outreach_by_flag(self, inv: Invocation, flag_id: int, action: str) -> Reply:
@@ -314,7 +313,6 @@ class CommandService:
         async with begin_write(self.engine) as conn:
             space = await self._space(conn, inv)
             try:
-                await _ensure_waiting(conn, flag_id, self.clock.now())
                 record = await record_outreach(
                     conn, space, flag_id, inv.user_id, _ACTIONS[action], self.clock.now()
                 )
@@ -432,19 +430,6 @@ _ACTIONS = {
     "snooze": OutreachAction.SNOOZE,
     "dismiss": OutreachAction.DISMISS,
 }
-
-
-async def _ensure_waiting(conn: AsyncConnection, flag_id: int, now: datetime) -> None:
-    """Refuse a second action on a flag someone already handled (two staff, one button)."""
-    flag = (
-        await conn.execute(
-            select(QuietFlag.status, QuietFlag.snoozed_until).where(QuietFlag.id == flag_id)
-        )
-    ).first()
-    if flag is None or flag.status not in ("open", "snoozed"):
-        raise OutreachError("flag closed")
-    if flag.status == "snoozed" and flag.snoozed_until and flag.snoozed_until > now:
-        raise OutreachError("flag handled")
 
 
 def _outreach_reply(name: str, action: OutreachAction) -> Reply:
