@@ -50,21 +50,24 @@ async def log_contribution(
     conn: AsyncConnection,
     writer: BatchWriter,
     event: ActivityEvent,
+    space_id: int,
+    member_id: int,
     title: str,
     logged_by: str,
 ) -> int:
-    """Record a contribution and count it as activity, in the caller's transaction."""
+    """Record a contribution and count it as activity, in the caller's transaction.
+
+    SPACE_ID and MEMBER_ID are the rows the caller already looked up for EVENT.
+    """
     result = await writer.write(conn, [event])
     if not result.inserted:
         raise NotFoundError("that contribution was not recorded (is the member opted out?)")
-    space_id = await space_id_for(conn, event.platform, event.space_id)
-    member = await member_row(conn, space_id, event.member_id)
     return (
         await conn.execute(
             dialect_insert(conn, Contribution)
             .values(
                 space_id=space_id,
-                member_id=member.id,
+                member_id=member_id,
                 kind=event.contribution_kind or "other",
                 title=title,
                 logged_by=logged_by,

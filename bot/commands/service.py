@@ -259,7 +259,13 @@ class CommandService:
                 contribution_kind=args["kind"],
             )
             await actions.log_contribution(
-                conn, BatchWriter(self.hash_key), event, args["title"], inv.user_id
+                conn,
+                BatchWriter(self.hash_key),
+                event,
+                space,
+                member.id,
+                args["title"],
+                inv.user_id,
             )
         name = member.display_name or member.platform_id
         return Reply(
