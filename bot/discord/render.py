@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import discord
@@ -80,7 +81,5 @@ def attachment(reply: Reply) -> discord.File | None:
     """A file the reply carries, such as a chart."""
     if reply.attachment is None:
         return None
-    import io
-
     name, content = reply.attachment
     return discord.File(io.BytesIO(content), filename=name)
