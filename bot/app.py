@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from pathlib import Path
 
 from bot.settings import Settings
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger(__name__)
 
 
 def engine_for(settings: Settings):
@@ -32,26 +35,42 @@ def missing_platform_settings(settings: Settings) -> str | None:
     """Say exactly what is missing when neither Discord nor Slack is configured, else None."""
     discord = settings.discord
     slack = settings.slack
-    discord_token = settings.secret(discord.token_env)
-    slack_bot = settings.secret(slack.bot_token_env)
-    slack_second_env = slack.app_token_env if slack.mode == "socket" else slack.signing_secret_env
-    slack_second = settings.secret(slack_second_env)
-    if discord_token or (slack_bot and slack_second):
+    if settings.secret(discord.token_env) or not missing_slack_settings(settings):
         return None
     lines = ["no platform is configured. To run Pulse, configure at least one:"]
     discord_missing = [f"environment variable {discord.token_env} (named by discord.token_env)"]
     if not discord.guild_ids:
         discord_missing.append("discord.guild_ids in the config")
     lines.append("  Discord: set " + "; ".join(discord_missing))
-    slack_missing = []
-    if not slack_bot:
-        slack_missing.append(f"environment variable {slack.bot_token_env} (slack.bot_token_env)")
-    if not slack_second:
-        what = "app_token_env" if slack.mode == "socket" else "signing_secret_env"
-        slack_missing.append(f"environment variable {slack_second_env} (slack.{what})")
-    lines.append(f"  Slack ({slack.mode} mode): set " + "; ".join(slack_missing))
+    lines.append(f"  Slack ({slack.mode} mode): set " + "; ".join(missing_slack_settings(settings)))
     lines.append("See config.example.toml and the README's 'Connecting' section.")
     return "\n".join(lines)
+
+
+def missing_slack_settings(settings: Settings) -> list[str]:
+    """The environment variables Slack's configured mode still needs (empty: none)."""
+    slack = settings.slack
+    second = "app_token_env" if slack.mode == "socket" else "signing_secret_env"
+    missing = []
+    for field in ("bot_token_env", second):
+        env = getattr(slack, field)
+        if not settings.secret(env):
+            missing.append(f"environment variable {env} (slack.{field})")
+    return missing
+
+
+def slack_secrets(settings: Settings):
+    """The Slack credentials when the configured mode has all it needs, else None."""
+    from bot.slack.adapter import SlackSecrets
+
+    slack = settings.slack
+    if missing_slack_settings(settings):
+        return None
+    return SlackSecrets(
+        settings.secret(slack.bot_token_env),
+        settings.secret(slack.app_token_env),
+        settings.secret(slack.signing_secret_env),
+    )
 
 
 SPILL_FILE = "pulse-unwritten.jsonl"
@@ -60,6 +79,7 @@ SPILL_FILE = "pulse-unwritten.jsonl"
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """`pulse run`: upgrade, start the writer and the configured platforms, stop on a signal."""
     from bot.commands.service import CommandService
+    from bot.scheduler import PlatformPoster, build_scheduler
     from storage.meta import hash_key
     from storage.writer import IngestWriter
 
@@ -86,21 +106,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await writer.start()
         service = CommandService(engine, settings, key)
         try:
-            token = settings.secret(settings.discord.token_env)
-            if token is None:
-                raise PlatformNotBuiltError(
-                    "only Slack is configured, and the Slack adapter is not part of this build "
-                    "yet; configure Discord (see the README's 'Connecting Discord')"
-                )
-            from bot.discord.client import run_discord
-            from bot.discord.poster import DiscordPoster
-            from bot.scheduler import build_scheduler
-
-            poster = DiscordPoster(settings.discord)
-            scheduler = build_scheduler(engine, settings, poster)
+            platforms, posters = _platforms(settings, writer, service, engine, stop)
+            scheduler = build_scheduler(engine, settings, PlatformPoster(posters))
             scheduler.start()
             try:
-                await run_discord(settings.discord, token, writer, service, engine, stop, poster)
+                await _run_all(platforms, stop)
             finally:
                 scheduler.shutdown(wait=False)
         finally:
@@ -109,5 +119,42 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await engine.dispose()
 
 
-class PlatformNotBuiltError(RuntimeError):
-    """The config asks for a platform this build cannot run."""
+def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event):
+    """The platform runs to start and their digest posters, from what is configured."""
+    platforms: dict[str, object] = {}
+    posters: dict[str, object] = {}
+    token = settings.secret(settings.discord.token_env)
+    if token is not None:
+        from bot.discord.client import run_discord
+        from bot.discord.poster import DiscordPoster
+
+        poster = posters["discord"] = DiscordPoster(settings.discord)
+        platforms["discord"] = run_discord(
+            settings.discord, token, writer, service, engine, stop, poster
+        )
+    secrets = slack_secrets(settings)
+    if secrets is not None:
+        from bot.slack.adapter import run_slack
+        from bot.slack.poster import SlackPoster
+
+        poster = posters["slack"] = SlackPoster(settings.slack)
+        platforms["slack"] = run_slack(
+            settings.slack, secrets, writer, service, engine, stop, poster
+        )
+    elif settings.secret(settings.slack.bot_token_env):
+        missing = "; ".join(missing_slack_settings(settings))
+        log.warning("Slack is not started (%s mode): set %s", settings.slack.mode, missing)
+    return platforms, posters
+
+
+async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
+    """Run every platform in this loop; when one fails, stop the others and raise its error."""
+    tasks = {asyncio.create_task(run, name=f"{name}-platform") for name, run in platforms.items()}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        stop.set()  # one platform ending (or a signal) ends the process: others follow
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result

@@ -121,18 +121,35 @@ def db_upgrade(settings: Settings) -> None:
 @common_options
 def run(settings: Settings) -> None:
     """Connect to Discord and/or Slack and start logging and answering commands."""
-    from bot.app import PlatformNotBuiltError, missing_platform_settings, serve
+    from bot.app import missing_platform_settings, serve
     from bot.discord.client import DiscordSetupError
+    from bot.slack.adapter import SlackSetupError
 
     missing = missing_platform_settings(settings)
     if missing is not None:
         raise PulseUsageError(missing)
     try:
         run_async(serve(settings))
-    except PlatformNotBuiltError as exc:
-        raise PulseUsageError(str(exc)) from None
-    except DiscordSetupError as exc:
+    except (DiscordSetupError, SlackSetupError) as exc:
         raise PulseError(str(exc)) from None
+
+
+@cli.command("slack-manifest")
+@common_options
+@click.option(
+    "--request-url",
+    default=None,
+    metavar="URL",
+    help="HTTP mode: the public https:// URL Slack posts to (it must reach slack.path).",
+)
+def slack_manifest(settings: Settings, request_url: str | None) -> None:
+    """Print the Slack app manifest (YAML): paste it into "Create New App → From a manifest"."""
+    from bot.slack.manifest import ManifestError, manifest_yaml
+
+    try:
+        click.echo(manifest_yaml(settings.slack, request_url), nl=False)
+    except ManifestError as exc:
+        raise PulseUsageError(str(exc)) from None
 
 
 # --- the community, read from precomputed results -------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, time, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -59,6 +60,22 @@ class DigestPoster(Protocol):
         when the space has no channel for this audience, anything else when posting failed.
         """
         ...
+
+
+class PlatformPoster:
+    """A DigestPoster that hands each space's digest to the poster of its platform."""
+
+    def __init__(self, posters: Mapping[str, DigestPoster]) -> None:
+        self.posters = dict(posters)
+
+    async def post_digest(
+        self, space: SpaceRef, audience: str, rendered: RenderedDigest, chart_png: bytes | None
+    ) -> str | None:
+        """Post through the poster of SPACE's platform; skip platforms this process does not run."""
+        poster = self.posters.get(space.platform)
+        if poster is None:
+            raise DigestSkipped(f"{space.platform} is not connected in this process")
+        return await poster.post_digest(space, audience, rendered, chart_png)
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,3 +219,80 @@ class SlackMapper:
             count = reaction.get("count")
             if isinstance(count, int) and count > named:
                 self.skipped["reaction whose member the export does not name"] += count - named
+
+
+# --- events only the live Events API sends ------------------------------------------------------
+
+
+def reaction_event(
+    event: Mapping,
+    team_id: str,
+    *,
+    reactor_is_bot: bool,
+    author_is_bot: bool = False,
+    space_name: str | None = None,
+) -> ActivityEvent | None:
+    """A ``reaction_added`` or ``reaction_removed`` on a message, or None when it is not one."""
+    item = event.get("item")
+    user = event.get("user")
+    emoji = event.get("reaction")
+    if not isinstance(item, Mapping) or item.get("type") != "message" or reactor_is_bot:
+        return None
+    channel, ts = item.get("channel"), item.get("ts")
+    if not (isinstance(user, str) and user and emoji and channel and ts):
+        return None
+    added = event.get("type") == "reaction_added"
+    # Same id as the reaction listed on the message in an export or in conversations.history,
+    # so live, caught-up and imported reactions collapse.
+    base = ids.slack_reaction(channel, ts, emoji, user)
+    author = event.get("item_user")
+    aimed = author if isinstance(author, str) and author != user and not author_is_bot else None
+    return ActivityEvent(
+        platform=Platform.SLACK,
+        space_id=team_id,
+        # A removal carries its own id, so it undoes the reaction instead of colliding with it.
+        event_id=base if added else base + ":removed",
+        kind=ActivityKind.REACTION_GIVEN if added else ActivityKind.REACTION_REMOVED,
+        member_id=user,
+        occurred_at=parse_ts(event.get("event_ts") or ts),
+        channel_id=channel,
+        target_member_id=aimed,
+        parent_event_id=ids.slack_message(channel, ts),
+        space_name=space_name,
+    )
+
+
+def user_of(profile: Mapping) -> SlackUser:
+    """A users.info / team_join user object as the mapping's SlackUser."""
+    inner = profile.get("profile") if isinstance(profile.get("profile"), Mapping) else {}
+    name = (
+        inner.get("display_name")
+        or inner.get("real_name")
+        or profile.get("real_name")
+        or profile.get("name")
+    )
+    is_bot = bool(profile.get("is_bot")) or profile.get("id") == SLACKBOT
+    return SlackUser(name or None, is_bot=is_bot)
+
+
+def team_join_event(
+    event: Mapping, team_id: str, at: datetime, *, space_name: str | None = None
+) -> ActivityEvent | None:
+    """A ``team_join`` at AT: someone joined the workspace (bots and apps are not members)."""
+    profile = event.get("user")
+    if not isinstance(profile, Mapping) or not profile.get("id"):
+        return None
+    user = user_of(profile)
+    if user.is_bot:
+        return None
+    return ActivityEvent(
+        platform=Platform.SLACK,
+        space_id=team_id,
+        # One workspace join per member: a redelivery collapses onto the first.
+        event_id=f"team_join:{profile['id']}",
+        kind=ActivityKind.MEMBER_JOINED,
+        member_id=str(profile["id"]),
+        occurred_at=parse_ts(event["event_ts"]) if event.get("event_ts") else at,
+        member_name=user.name,
+        space_name=space_name,
+    )

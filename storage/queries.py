@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import day_start
+from community.events import Platform, day_start
 from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
@@ -50,6 +50,19 @@ async def list_spaces(conn: AsyncConnection) -> list[tuple[int, str, str, str | 
         select(Space.id, Space.platform, Space.platform_id, Space.name).order_by(Space.id)
     )
     return [tuple(row) for row in rows]
+
+
+async def last_activity_at(
+    conn: AsyncConnection, platform: Platform, platform_id: str
+) -> datetime | None:
+    """When the newest stored activity of a space happened (where catch-up starts)."""
+    return (
+        await conn.execute(
+            select(func.max(Activity.occurred_at))
+            .join(Space, Space.id == Activity.space_id)
+            .where(Space.platform == platform.value, Space.platform_id == platform_id)
+        )
+    ).scalar_one_or_none()
 
 
 async def resolve_space(conn: AsyncConnection, hint: str | None) -> int:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.commands.parse import CommandError, parse_args
+from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.replies import Button, Entry, Reply, Style, Tone, error
 from bot.commands.spec import BY_NAME, CommandSpec
 from bot.jobs import tier_policy
@@ -90,6 +90,21 @@ class CommandService:
         except Exception:
             log.exception("/%s failed for %s in %s", name, inv.user_id, inv.space_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
+
+    async def run_text(self, inv: Invocation, name: str, text: str) -> Reply:
+        """Run command NAME from one line of text, as Slack sends its arguments."""
+        spec = BY_NAME.get(name)
+        if spec is None:
+            return error(f"Pulse has no /{name} command.")
+        # Refuse before parsing: a member without access learns that, not a usage hint.
+        refusal = self._refuse(inv, spec)
+        if refusal:
+            return refusal
+        try:
+            raw = split_text(spec, text)
+        except CommandError as exc:
+            return error(str(exc))
+        return await self.run(inv, name, raw)
 
     async def press(self, inv: Invocation, action_id: str) -> Reply:
         """Handle a button press; ACTION_ID is what a Reply's button carried."""

@@ -11,7 +11,6 @@ import logging
 from datetime import timedelta
 
 import discord
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands.replies import Reply
@@ -22,7 +21,8 @@ from bot.settings import DiscordSettings
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
 from storage.actions import space_id_for
-from storage.models import Activity, Member, Space
+from storage.models import Member
+from storage.queries import last_activity_at
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -182,15 +182,7 @@ class PulseClient(discord.Client):
         now = self.clock.now()
         after = now - timedelta(days=self.settings.catch_up_days)
         async with self.engine.connect() as conn:
-            last = (
-                await conn.execute(
-                    select(func.max(Activity.occurred_at))
-                    .join(Space, Space.id == Activity.space_id)
-                    .where(
-                        Space.platform == Platform.DISCORD.value, Space.platform_id == str(guild.id)
-                    )
-                )
-            ).scalar_one_or_none()
+            last = await last_activity_at(conn, Platform.DISCORD, str(guild.id))
         if last is not None:
             after = max(after, last - CATCH_UP_OVERLAP)
         me = guild.me

@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.importers.files import ExportSource, ImportFormatError, loads
 from bot.importers.stream import Chunk
 from community.mapping import MappingError
-from community.slack_map import SLACKBOT, SlackMapper, SlackUser
+from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
@@ -98,16 +98,7 @@ class SlackExportReader:
         for user in self.source.stream_json(name, "item"):
             if not isinstance(user, dict) or not user.get("id"):
                 raise ImportFormatError(f"{self.source.label(name)}: a user has no id")
-            profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
-            display = (
-                profile.get("display_name")
-                or profile.get("real_name")
-                or user.get("real_name")
-                or user.get("name")
-            )
-            users[user["id"]] = SlackUser(
-                display or None, is_bot=bool(user.get("is_bot")) or user["id"] == SLACKBOT
-            )
+            users[user["id"]] = user_of(user)
             if user.get("team_id"):
                 teams[user["team_id"]] += 1
         return users, (teams.most_common(1)[0][0] if teams else None)
