@@ -148,6 +148,23 @@ def test_slack_text_splits_into_arguments():
         split_text(BY_NAME["member"], "<@U1> <@U2>")
 
 
+async def test_text_commands_parse_after_the_staff_check(demo_service):
+    # A member typing junk after a staff command learns it is for staff, not its usage.
+    refused = await demo_service.run_text(MEMBER, "quiet", "lots of words")
+    assert refused.tone is Tone.ERROR
+    assert "for staff" in refused.text
+    too_many = await demo_service.run_text(STAFF, "member", "<@U1> <@U2>")
+    assert too_many.tone is Tone.ERROR
+    assert "too many arguments: /member <user>" in too_many.text
+    bad_number = await demo_service.run_text(STAFF, "quiet", "lots")
+    assert bad_number.tone is Tone.ERROR
+    assert "limit" in bad_number.text
+    listed = await demo_service.run_text(STAFF, "hero-candidates", "3")
+    assert listed.tone is Tone.INFO
+    assert len(listed.entries) == 3
+    assert (await demo_service.run_text(STAFF, "nope", "")).text == "Pulse has no /nope command."
+
+
 # --- commands that write, on SQLite and PostgreSQL ---------------------------------------------
 
 
