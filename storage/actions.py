@@ -34,6 +34,25 @@ async def space_id_for(conn: AsyncConnection, platform: Platform, platform_id: s
     ).scalar_one_or_none()
 
 
+async def mark_staff(
+    conn: AsyncConnection, platform: Platform, platform_id: str, staff: Collection[str]
+) -> set[str]:
+    """Set members.is_staff to exactly STAFF in a space; return the staff ids stored so far."""
+    space = await space_id_for(conn, platform, platform_id)
+    if space is None:
+        return set()
+    staff = sorted(staff)
+    await conn.execute(
+        Member.__table__.update()
+        .where(Member.space_id == space)
+        .values(is_staff=Member.platform_id.in_(staff) if staff else False)
+    )
+    rows = await conn.execute(
+        select(Member.platform_id).where(Member.space_id == space, Member.is_staff)
+    )
+    return set(rows.scalars())
+
+
 async def member_row(conn: AsyncConnection, space_id: int, platform_id: str):
     """The member row for a platform id, or NotFoundError saying Pulse has not seen them."""
     row = (

@@ -18,10 +18,9 @@ from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
 from bot.discord import mapping, render
 from bot.settings import DiscordSettings
+from bot.staff import StaffMarks
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
-from storage.actions import space_id_for
-from storage.models import Member
 from storage.queries import last_activity_at
 from storage.writer import IngestWriter
 
@@ -109,6 +108,7 @@ class PulseClient(discord.Client):
         self.catch_up_task: asyncio.Task | None = None
         self.caught_up = asyncio.Event()
         self.background: set[asyncio.Task] = set()
+        self.staff_marks = StaffMarks(engine, writer, Platform.DISCORD)
 
     # --- which guilds --------------------------------------------------------------------
 
@@ -125,6 +125,11 @@ class PulseClient(discord.Client):
     async def _log(self, event: ActivityEvent | None) -> None:
         if event is not None:
             await self.writer.put(event)
+            guild = self.get_guild(int(event.space_id))
+            if guild is not None:
+                self.staff_marks.seen(
+                    event.space_id, event.member_id, lambda: self._staff_of(guild)
+                )
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.create_task(coro, name=name)
@@ -137,6 +142,7 @@ class PulseClient(discord.Client):
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        await self.staff_marks.close()
         await super().close()
 
     # --- start-up ----------------------------------------------------------------------------
@@ -206,17 +212,11 @@ class PulseClient(discord.Client):
         await self.writer.flush()
         return count
 
+    def _staff_of(self, guild: discord.Guild) -> list[str]:
+        return [str(m.id) for m in guild.members if self.is_staff(m)]
+
     async def _sync_staff(self, guild: discord.Guild) -> None:
-        staff = [str(m.id) for m in guild.members if self.is_staff(m)]
-        async with self.engine.begin() as conn:
-            space = await space_id_for(conn, Platform.DISCORD, str(guild.id))
-            if space is None:
-                return
-            await conn.execute(
-                Member.__table__.update()
-                .where(Member.space_id == space)
-                .values(is_staff=Member.platform_id.in_(staff) if staff else False)
-            )
+        await self.staff_marks.mark(str(guild.id), self._staff_of(guild))
 
     # --- logging -----------------------------------------------------------------------------
 

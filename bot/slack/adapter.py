@@ -8,6 +8,7 @@ queue, so the database is touched by the writer task and by commands, never on S
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -30,6 +31,7 @@ from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS
 from bot.settings import SlackSettings
 from bot.slack import render
+from bot.staff import StaffMarks
 from community import ids
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, ActivityKind, Platform
@@ -41,8 +43,7 @@ from community.slack_map import (
     team_join_event,
     user_of,
 )
-from storage.actions import space_id_for
-from storage.models import Activity, Member, Space
+from storage.models import Activity, Space
 from storage.queries import last_activity_at
 from storage.writer import IngestWriter
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 2.0
 # Catch-up starts a little before the last stored event, in case the last batch was partial.
 CATCH_UP_OVERLAP = timedelta(minutes=5)
+DRAIN_TIMEOUT = 10.0  # seconds: at shutdown, queued events get this long to reach the writer
 STAFF_REFRESH = 600.0  # seconds: a user group's members are read again at most this often
 HISTORY_PAGE = 200
 _DM_TYPES = frozenset({"im", "mpim"})
@@ -116,9 +118,17 @@ class PulseSlack:
         self.general: str | None = None
         self.mapper: SlackMapper | None = None
         self.staff: frozenset[str] = frozenset(settings.staff_user_ids)
+        self.staff_marks = StaffMarks(engine, writer, Platform.SLACK)
+        # Members whose team_join was logged lately: Slack then also posts their join of the
+        # general channel, which would be a second join row a moment later.
+        self.new_members: RecentMap = RecentMap(10_000)
         self._staff_read = 0.0
         self.background: set[asyncio.Task] = set()
         self.caught_up = asyncio.Event()
+        # Bolt runs each listener as its own task, and a users.info lookup can hold one back:
+        # events are logged by one task in arrival order, so a thread's replies are seen in
+        # the order they were written (who answered whom, thank-yous).
+        self.inbox: asyncio.Queue = asyncio.Queue(maxsize=10_000)
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
@@ -180,10 +190,11 @@ class PulseSlack:
             if not cursor:
                 return channels
 
-    def start_catch_up(self, channels: list[dict]) -> asyncio.Task:
-        """Read what was missed while Pulse was down, in the background."""
+    def start(self, channels: list[dict]) -> None:
+        """Start logging queued events, and read what was missed while Pulse was down."""
+        self._spawn(self._log_events(), "slack-log")
         self.caught_up.clear()
-        return self._spawn(self._catch_up([c["id"] for c in channels]), "slack-catch-up")
+        self._spawn(self._catch_up([c["id"] for c in channels]), "slack-catch-up")
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.create_task(coro, name=name)
@@ -192,7 +203,10 @@ class PulseSlack:
         return task
 
     async def close(self) -> None:
-        """Stop background work (catch-up, staff reads) before the client goes away."""
+        """Log what is queued, then stop background work before the client goes away."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.inbox.join(), DRAIN_TIMEOUT)
+        await self.staff_marks.close()
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -239,16 +253,7 @@ class PulseSlack:
         await self._sync_staff()
 
     async def _sync_staff(self) -> None:
-        async with self.engine.begin() as conn:
-            space = await space_id_for(conn, Platform.SLACK, self.team_id)
-            if space is None:
-                return
-            staff = sorted(self.staff)
-            await conn.execute(
-                Member.__table__.update()
-                .where(Member.space_id == space)
-                .values(is_staff=Member.platform_id.in_(staff) if staff else False)
-            )
+        await self.staff_marks.mark(self.team_id, self.staff)
 
     async def is_staff(self, user: str) -> bool:
         """Whether USER is staff, reading the user group again when that is due."""
@@ -260,16 +265,18 @@ class PulseSlack:
 
     def _register(self) -> None:
         app = self.app
-        app.event("message")(self.on_message)
-        app.event("reaction_added")(self.on_reaction)
-        app.event("reaction_removed")(self.on_reaction)
+        for event_type in self._loggers():
+            app.event(event_type)(self.on_event)
         app.event("member_joined_channel")(self.on_member_joined_channel)
-        app.event("team_join")(self.on_team_join)
-        app.event("user_change")(self.on_user_change)
         app.event("subteam_members_changed")(self.on_subteam_members_changed)
         for spec in COMMANDS:
             app.command(f"/{spec.name}")(self.on_command)
         app.action(re.compile(r"^pulse:"))(self.on_action)
+
+    async def _put(self, activity: ActivityEvent) -> None:
+        await self.writer.put(activity)
+        member = activity.member_id
+        self.staff_marks.seen(self.team_id, member, member in self.staff, lambda: self.staff)
 
     async def _events_of_message(self, msg: dict, channel: str) -> list[ActivityEvent]:
         await self.know([msg.get("user"), msg.get("parent_user_id")])
@@ -279,17 +286,43 @@ class PulseSlack:
             log.warning("skipped a message in %s: %s", channel, exc)
             return []
 
-    async def on_message(self, event: dict) -> None:
+    def _loggers(self) -> dict:
+        return {
+            "message": self._log_message,
+            "reaction_added": self._log_reaction,
+            "reaction_removed": self._log_reaction,
+            "team_join": self._log_team_join,
+            "user_change": self._log_user_change,
+        }
+
+    async def on_event(self, event: dict, body: dict) -> None:
+        """Queue an event for the task that logs events in arrival order."""
+        await self.inbox.put((event, body))
+
+    async def _log_events(self) -> None:
+        loggers = self._loggers()
+        while True:
+            event, body = await self.inbox.get()
+            try:
+                await loggers[event.get("type")](event, body)
+            except Exception:
+                log.exception("could not log a Slack %s event", event.get("type"))
+            finally:
+                self.inbox.task_done()
+
+    async def _log_message(self, event: dict, body: dict) -> None:
         """Log a message, thread reply, broadcast or join; edits and bots are skipped."""
         channel = event.get("channel")
         if not channel or event.get("channel_type") in _DM_TYPES or self.mapper is None:
             return
         if event.get("bot_id") and event.get("subtype") != "channel_join":
             return  # an app or integration posting, even under a user's id
+        if event.get("subtype") == "channel_join" and self.new_members.get(event.get("user")):
+            return  # already logged as joining the workspace
         for activity in await self._events_of_message(event, channel):
-            await self.writer.put(activity)
+            await self._put(activity)
 
-    async def on_reaction(self, event: dict) -> None:
+    async def _log_reaction(self, event: dict, body: dict) -> None:
         """Log a reaction given (or taken back), and received by the message's author."""
         await self.know([event.get("user"), event.get("item_user")])
         activity = reaction_event(
@@ -300,7 +333,7 @@ class PulseSlack:
             space_name=self.team_name,
         )
         if activity is not None:
-            await self.writer.put(activity)
+            await self._put(activity)
 
     async def on_member_joined_channel(self, event: dict) -> None:
         """When Pulse itself is invited to a channel, read that channel's recent history.
@@ -312,7 +345,7 @@ class PulseSlack:
         if event.get("user") == self.bot_user_id and event.get("channel"):
             self._spawn(self._catch_up([event["channel"]]), "slack-channel-catch-up")
 
-    async def on_team_join(self, event: dict, body: dict) -> None:
+    async def _log_team_join(self, event: dict, body: dict) -> None:
         """Log a member joining the workspace."""
         profile = event.get("user")
         if isinstance(profile, dict) and profile.get("id"):
@@ -320,9 +353,10 @@ class PulseSlack:
         at = datetime.fromtimestamp(body.get("event_time") or time.time(), UTC)
         activity = team_join_event(event, self.team_id, at, space_name=self.team_name)
         if activity is not None:
-            await self.writer.put(activity)
+            self.new_members[activity.member_id] = True
+            await self._put(activity)
 
-    async def on_user_change(self, event: dict) -> None:
+    async def _log_user_change(self, event: dict, body: dict) -> None:
         """Keep cached display names current."""
         profile = event.get("user")
         if isinstance(profile, dict) and profile.get("id"):
@@ -497,7 +531,7 @@ class PulseSlack:
 
     async def _put_all(self, events: list[ActivityEvent]) -> int:
         for event in events:
-            await self.writer.put(event)
+            await self._put(event)
         return sum(1 for e in events if e.kind is not ActivityKind.REACTION_GIVEN)
 
 
@@ -525,6 +559,17 @@ async def serve_http(app: AsyncApp, settings: SlackSettings):
             f"cannot listen on {settings.host}:{settings.port} (slack.host, slack.port): {exc}"
         ) from exc
     return runner
+
+
+async def _check_app_token(settings: SlackSettings, app_token: str | None) -> None:
+    try:
+        await client_for(settings, app_token or "").apps_connections_open(app_token=app_token or "")
+    except SlackApiError as exc:
+        raise SlackSetupError(
+            f"Slack refused the app-level token ({exc.response.get('error')}): check the "
+            "variable slack.app_token_env names; it starts with xapp- and needs the "
+            "connections:write scope"
+        ) from exc
 
 
 async def run_slack(
@@ -558,15 +603,10 @@ async def run_slack(
         if settings.mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+            # The handler retries a refused token forever in the background: check it first.
+            await _check_app_token(settings, secrets.app_token)
             handler = AsyncSocketModeHandler(pulse.app, secrets.app_token)
-            try:
-                await handler.connect_async()
-            except SlackApiError as exc:
-                raise SlackSetupError(
-                    f"Slack refused the app-level token ({exc.response.get('error')}): check "
-                    "the variable slack.app_token_env names; it starts with xapp- and needs the "
-                    "connections:write scope"
-                ) from exc
+            await handler.connect_async()
             log.info("Slack Socket Mode connected")
         else:
             runner = await serve_http(pulse.app, settings)
@@ -576,7 +616,7 @@ async def run_slack(
                 settings.port,
                 settings.path,
             )
-        pulse.start_catch_up(channels)
+        pulse.start(channels)
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -1,0 +1,62 @@
+"""Keeping members.is_staff in step with who each platform says is staff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from community.events import Platform
+from storage.actions import mark_staff
+from storage.writer import IngestWriter
+
+log = logging.getLogger(__name__)
+
+
+class StaffMarks:
+    """Marks staff in storage, again whenever a staff member shows up without a stored row.
+
+    The writer creates a member's row when they first take part, which may be after the adapter
+    last marked staff; left alone, that staff member would count toward tiers and quiet flags
+    until the next restart. Seeing them schedules one more marking, after the writer stored them.
+    """
+
+    def __init__(self, engine: AsyncEngine, writer: IngestWriter, platform: Platform) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.platform = platform
+        self.stored: dict[str, set[str]] = {}  # space platform id -> staff ids with a row
+        self.pending: dict[str, asyncio.Task] = {}
+
+    async def mark(self, space: str, staff: Collection[str]) -> None:
+        """Set exactly STAFF as staff in SPACE (a guild or workspace id)."""
+        async with self.engine.begin() as conn:
+            self.stored[space] = await mark_staff(conn, self.platform, space, staff)
+
+    def seen(
+        self, space: str, member: str, is_staff: bool, staff: Callable[[], Collection[str]]
+    ) -> None:
+        """MEMBER took part in SPACE; if they are staff without a stored mark, mark again soon.
+
+        STAFF gives every staff id of the space, read only when a marking is due.
+        """
+        if not is_staff or space in self.pending or member in self.stored.get(space, ()):
+            return
+        self.pending[space] = asyncio.create_task(self._mark_stored(space, staff))
+
+    async def _mark_stored(self, space: str, staff: Callable[[], Collection[str]]) -> None:
+        try:
+            await self.writer.flush()
+            await self.mark(space, staff())
+        except Exception:
+            log.exception("could not mark staff in %s; the next start will", space)
+        finally:
+            self.pending.pop(space, None)
+
+    async def close(self) -> None:
+        """Stop markings still waiting for the writer."""
+        for task in list(self.pending.values()):
+            task.cancel()
+        await asyncio.gather(*self.pending.values(), return_exceptions=True)
