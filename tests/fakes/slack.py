@@ -693,8 +693,8 @@ class FakeSlack:
     def add_user(
         self,
         name: str,
-        *,
         is_bot: bool = False,
+        *,
         real_name: str | None = None,
         display_name: str | None = None,
         user_id: str | None = None,
@@ -985,7 +985,7 @@ class FakeSlack:
             "event": event,
             "type": "event_callback",
             "event_id": self._event_id(),
-            "event_time": event_time if event_time is not None else int(time.time()),
+            "event_time": event_time if event_time is not None else int(self.now().timestamp()),
             "authorizations": [
                 {
                     "enterprise_id": None,
@@ -1045,9 +1045,9 @@ class FakeSlack:
         channel: str,
         user: str,
         text: str,
-        *,
         thread_ts: str | None = None,
         broadcast: bool = False,
+        *,
         at: datetime | None = None,
         deliver: bool = True,
         blocks: list[dict[str, Any]] | None = None,
@@ -1254,7 +1254,7 @@ class FakeSlack:
             event = {
                 "type": "team_join",
                 "user": user,
-                "cache_ts": int(time.time()),
+                "cache_ts": int(self.now().timestamp()),
                 "event_ts": self.new_ts(),
             }
             await self._deliver_event(event, None)
@@ -1363,11 +1363,15 @@ class FakeSlack:
         """Send an event the way Slack would: only for channels the bot is in and for events
         its scopes cover."""
         needed = EVENT_SCOPES.get(event["type"])
+        reason = None
         if channel_id is not None and not self.bot_in(channel_id):
-            self.undelivered.append((event, f"the bot is not in channel {channel_id}"))
-            return None
-        if needed and needed not in self.scopes:
-            self.undelivered.append((event, f"the app lacks the {needed} scope"))
+            reason = f"the bot is not in channel {channel_id}"
+        elif needed and needed not in self.scopes:
+            reason = f"the app lacks the {needed} scope"
+        if reason is not None:
+            self.undelivered.append((event, reason))
+            # So a test never mistakes an earlier delivery for this event's.
+            self.last_delivery = None
             return None
         event_time = ts_micros(event.get("event_ts") or self.new_ts()) // 1_000_000
         envelope = self.event_callback(event, event_time=event_time)
@@ -1445,7 +1449,6 @@ class FakeSlack:
         source: PostedMessage | ResponsePost | dict[str, Any],
         action_id: str,
         user: str,
-        *,
         value: str | None = None,
     ) -> Delivery:
         """A member clicks a button on a message the app made (a PostedMessage, a ResponsePost,
@@ -2037,7 +2040,7 @@ class FakeSlack:
         page, cursor = self._paged(members, params, default=len(members) or 1, maximum=1000)
         return {
             "members": page,
-            "cache_ts": int(time.time()),
+            "cache_ts": int(self.now().timestamp()),
             "response_metadata": {"next_cursor": cursor},
         }
 
