@@ -205,6 +205,10 @@ async def test_auth_test_and_token_rules(fake_slack):
     with pytest.raises(FakeSlackError, match=r"methods the fake does not know: pins\.list"):
         fake.assert_no_surprises()
     fake.unknown_calls.clear()  # seen and expected; keeps the fixture's teardown check quiet
+    async with aiohttp.ClientSession() as session, session.get(fake.base_url + "/oauth") as got:
+        assert got.status == 404
+    assert fake.unknown_paths == ["GET /oauth"]
+    fake.unknown_paths.clear()
     assert fake.calls[0].method == "auth.test"
     assert fake.calls[0].token == fake.bot_token
 
@@ -748,6 +752,15 @@ async def test_an_event_without_a_listener_is_not_acknowledged(fake_slack):
     fake.strict = False
 
 
+async def test_over_socket_mode_bolt_does_not_ack_an_unhandled_event():
+    async with started_fake_slack(ack_timeout=0.3) as fake:
+        bare = Recorder(fake)
+        bare.app = AsyncApp(client=bare.client)
+        async with over_socket_mode(bare, fake):
+            await fake.post_message(fake.world.general, fake.world.alice, "nobody listens")
+        assert (fake.last_delivery.timed_out, fake.last_delivery.ack) == (True, None)
+
+
 # ---------------------------------------------------------------- commands and buttons
 
 
@@ -833,6 +846,15 @@ async def test_a_command_answered_inline_and_a_button_on_a_channel_message(fake_
     assert (replaced.ts, replaced.ephemeral) == (posted["ts"], False)
     assert fake.messages[(w.staff, posted["ts"])]["text"] == "Marked U0BOB"
     assert fake.messages[(w.staff, posted["ts"])]["edited"]["user"] == w.bot_user
+    changed = await fake.wait_for(
+        lambda: [
+            d
+            for d in fake.deliveries
+            if d.acked and d.event and d.event.get("subtype") == "message_changed"
+        ],
+        what="the echo of the replaced message",
+    )
+    assert changed[0].event["message"]["text"] == "Marked U0BOB"
     with pytest.raises(FakeSlackError, match="slash commands start with"):
         await fake.slash_command("quiet", "", w.carol)
 

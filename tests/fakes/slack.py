@@ -481,6 +481,7 @@ class FakeSlack:
 
         self.calls: list[ApiCall] = []
         self.unknown_calls: list[ApiCall] = []
+        self.unknown_paths: list[str] = []
         self.posted: list[PostedMessage] = []
         self.uploads: list[Upload] = []
         self.responses: list[ResponsePost] = []
@@ -633,11 +634,13 @@ class FakeSlack:
         return [d for d in self.deliveries if d.transport is not None and not d.acked]
 
     def assert_no_surprises(self) -> None:
-        """Fail if the app called unknown methods or left a delivery unacknowledged."""
+        """Fail if the app called unknown methods or paths, or left a delivery unacknowledged."""
         problems = []
         if self.unknown_calls:
             names = ", ".join(sorted({c.method for c in self.unknown_calls}))
             problems.append(f"the app called Web API methods the fake does not know: {names}")
+        if self.unknown_paths:
+            problems.append(f"the app requested unknown paths: {', '.join(self.unknown_paths)}")
         failed = self.failed_deliveries()
         if failed:
             problems.append(
@@ -1535,15 +1538,31 @@ class FakeSlack:
         if source is not None and (response.replace_original or response.delete_original):
             channel_id, ts, ephemeral = source
             shown = self._current(channel_id, ts, ephemeral)
+            previous = json.loads(json.dumps(shown))
+            event_ts = self.new_ts()
+            event: dict[str, Any] = {
+                "type": "message",
+                "channel": channel_id,
+                "hidden": True,
+                "previous_message": previous,
+                "ts": event_ts,
+                "event_ts": event_ts,
+                "channel_type": "channel",
+            }
             if response.delete_original:
                 shown["deleted"] = True
+                event.update({"subtype": "message_deleted", "deleted_ts": ts})
                 if not ephemeral:
                     self.history[channel_id].remove(ts)
             else:
                 shown["text"] = body.get("text", "")
                 shown["blocks"] = body.get("blocks") or []
                 if not ephemeral:
-                    shown["edited"] = {"user": self.bot_user["id"], "ts": self.new_ts()}
+                    shown["edited"] = {"user": self.bot_user["id"], "ts": event_ts}
+                event.update({"subtype": "message_changed", "message": dict(shown)})
+            if not ephemeral:
+                # Slack tells the app about the change to a real message, as for chat.update.
+                self._echo(channel_id, event)
             response.ts, response.ephemeral = ts, ephemeral
             self._notify()
             return
@@ -1779,6 +1798,8 @@ class FakeSlack:
     # ------------------------------------------------------------------ HTTP endpoints
 
     async def _unknown_path(self, request: web.Request) -> web.Response:
+        self.unknown_paths.append(f"{request.method} {request.path}")
+        self._notify()
         return _json_response(
             {"ok": False, "error": f"the fake has no route {request.method} {request.path}"}, 404
         )
