@@ -814,6 +814,7 @@ async def test_a_slash_command_is_acked_then_answered_through_its_response_url(
         response.ts,
     )
     assert fake.ephemerals[response.ts]["text"] == "Marked U0DAVE"
+    assert fake.ephemerals[response.ts]["blocks"] == []
     with pytest.raises(FakeSlackError, match=r"no button 'outreach:done'"):
         await fake.press_button(response, "outreach:done", w.carol, value="U0BOB")
 
@@ -904,8 +905,10 @@ async def test_socket_mode_commands_and_buttons(fake_slack, socket_app):
 
     command = await fake.slash_command("/quiet", "", w.carol, channel=w.staff)
     response = await fake.wait_for_response(command)
-    press = await fake.press_button(response, "outreach:done", w.carol, value="U0BOB")
+    # The ephemeral as fake.ephemerals holds it works as a source too.
+    press = await fake.press_button(fake.ephemerals[response.ts], "outreach:done", w.carol, "U0BOB")
     assert fake.connections[-1].sent[-1]["type"] == "interactive"
+    assert fake.connections[-1].sent[-1]["payload"]["container"]["is_ephemeral"] is True
     replaced = await fake.wait_for_response(press)
     assert replaced.text == "Marked U0BOB"
 

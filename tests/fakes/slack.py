@@ -1455,15 +1455,21 @@ class FakeSlack:
         value: str | None = None,
     ) -> Delivery:
         """A member clicks a button on a message the app made (a PostedMessage, a ResponsePost,
-        or a message dict from history): sends block_actions. value picks among buttons sharing
-        an action_id. Returns the delivery; responses collect posts to its response_url."""
+        or a dict from fake.messages or fake.ephemerals): sends block_actions. value picks
+        among buttons sharing an action_id. Returns the delivery; responses collect posts to
+        its response_url."""
         if isinstance(source, dict):
-            channel_id = source.get("channel") or next(
-                (c for (c, ts), m in self.messages.items() if m is source), None
+            ephemeral = self.ephemerals.get(source.get("ts", "")) is source
+            channel_id = source.get("channel") if ephemeral else None
+            channel_id = channel_id or next(
+                (c for (c, _), m in self.messages.items() if m is source), None
             )
             if channel_id is None:
-                raise FakeSlackError("pass a PostedMessage, a ResponsePost or a stored message")
-            ts, ephemeral = source["ts"], False
+                raise FakeSlackError(
+                    "pass a PostedMessage, a ResponsePost, or a message from fake.messages or "
+                    "fake.ephemerals"
+                )
+            ts = source["ts"]
         else:
             channel_id, ts, ephemeral = source.channel, source.ts, source.ephemeral
         shown = self._current(channel_id, ts, ephemeral)
@@ -1703,7 +1709,9 @@ class FakeSlack:
                 try:
                     await connection.ws.send_str(json.dumps(frame))
                 except (ConnectionError, RuntimeError):
-                    continue  # closed under us: wait for the app's next connection
+                    # Closed under us: wait for the app's next connection.
+                    connection.closed.set()
+                    continue
                 connection.sent.append(frame)
                 closed = asyncio.ensure_future(connection.closed.wait())
                 try:
