@@ -12,6 +12,7 @@ import pytest
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from tests.fakes.discord import fake_discord  # noqa: F401 - the fixture, shared with all tests
+from tests.fakes.slack import fake_slack  # noqa: F401 - the fixture, shared with all tests
 from tests.pg import PostgresServer, find_pg_bin
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
