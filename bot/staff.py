@@ -55,8 +55,11 @@ class StaffMarks:
         finally:
             self.pending.pop(space, None)
 
-    async def close(self) -> None:
-        """Stop markings still waiting for the writer."""
-        for task in list(self.pending.values()):
+    async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounds the wait
+        """Let markings under way finish (the writer is still running), then stop the rest."""
+        tasks = list(self.pending.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.pending.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

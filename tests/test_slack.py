@@ -19,6 +19,7 @@ from bot.commands.spec import COMMANDS
 from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import Settings, SlackSettings
 from bot.slack.adapter import SlackSecrets, SlackSetupError, run_slack
+from bot.slack.manifest import BOT_SCOPES
 from bot.slack.poster import SlackPoster
 from community.clock import FixedClock
 from storage.models import Activity, Member, Outreach, Space
@@ -52,6 +53,8 @@ def slack_settings(fake, **overrides) -> SlackSettings:
 async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **overrides):
     """run_slack connected to the fake, with a started writer; stopped and closed afterwards."""
     settings = slack_settings(fake, **overrides)
+    # Exactly the scopes `pulse slack-manifest` asks for: a method needing more fails the test.
+    fake.scopes = (*BOT_SCOPES, "connections:write")
     if settings.mode == "http":
         fake.deliver_http(f"http://127.0.0.1:{settings.port}{settings.path}")
     clock = FixedClock(fake.now())

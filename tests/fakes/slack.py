@@ -72,6 +72,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
     "apps.connections.open": ("connections:write",),
+    "conversations.open": ("im:write",),
 }
 # The scope an app needs before Slack sends it an event of this type.
 EVENT_SCOPES: dict[str, str] = {
@@ -478,6 +479,7 @@ class FakeSlack:
         self.history: dict[str, list[str]] = {}
         self.threads: dict[tuple[str, str], list[str]] = {}
         self.ephemerals: dict[str, dict[str, Any]] = {}
+        self.ims: dict[str, str] = {}  # user id -> the DM channel conversations.open made
 
         self.calls: list[ApiCall] = []
         self.unknown_calls: list[ApiCall] = []
@@ -1881,6 +1883,7 @@ class FakeSlack:
         "files.getUploadURLExternal": "_files_get_upload_url",
         "files.completeUploadExternal": "_files_complete_upload",
         "apps.connections.open": "_apps_connections_open",
+        "conversations.open": "_conversations_open",
     }
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
@@ -2107,7 +2110,7 @@ class FakeSlack:
             channels = [
                 self._channel_payload(c, user_id)
                 for c in self.channels.values()
-                if user_id in self.members[c["id"]]
+                if user_id in self.members[c["id"]] and not c["is_im"]
             ]
         page, cursor = self._paged(channels, params, default=100, maximum=1000)
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
@@ -2116,12 +2119,29 @@ class FakeSlack:
         channels = []
         if self._wants_public(params):
             channels = [
-                self._channel_payload(c, self.bot_user["id"]) for c in self.channels.values()
+                self._channel_payload(c, self.bot_user["id"])
+                for c in self.channels.values()
+                if not c["is_im"]
             ]
         if _truthy(params.get("exclude_archived", False)):
             channels = [c for c in channels if not c["is_archived"]]
         page, cursor = self._paged(channels, params, default=100, maximum=1000)
         return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+    async def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A direct message between the app's bot and one user (the same one every time)."""
+        users = [u.strip() for u in str(self._required(params, "users")).split(",") if u.strip()]
+        if len(users) != 1:
+            raise _ApiError("not_implemented")  # group DMs are not modelled
+        user = users[0]
+        if user not in self.users:
+            raise _ApiError("user_not_found")
+        existing = self.ims.get(user)
+        if existing is None:
+            channel = self.add_channel(f"dm-{user}", [user], channel_id=self._new_id("D", user))
+            channel.update(is_channel=False, is_im=True, is_private=True, user=user)
+            self.ims[user] = existing = channel["id"]
+        return {"channel": {"id": existing}, "no_op": existing is not None, "already_open": True}
 
     async def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._api_channel(params)
