@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from community.events import Platform
 from storage.actions import mark_staff
+from storage.engine import begin_write
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class StaffMarks:
 
     async def mark(self, space: str, staff: Collection[str]) -> None:
         """Set exactly STAFF as staff in SPACE (a guild or workspace id)."""
-        async with self.engine.begin() as conn:
+        async with begin_write(self.engine) as conn:  # reads, then writes beside the writer
             self.stored[space] = await mark_staff(conn, self.platform, space, staff)
 
     def seen(

@@ -123,6 +123,18 @@ async def test_every_event_kind_is_logged_and_noise_is_not(fake_discord, sqlite_
     assert space == "Pulse Community"
 
 
+async def test_staff_first_seen_after_start_are_marked_staff(fake_discord, sqlite_engine):
+    # Carol (staff role) has no member row when Pulse starts; her first message creates it.
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await fake.send_message(w.general, w.alice, "hello")
+        await fake.send_message(w.general, w.carol, "welcome!")
+        await settle(fake, client, 2)
+    async with sqlite_engine.connect() as conn:
+        staff = dict((await conn.execute(select(Member.platform_id, Member.is_staff))).all())
+    assert staff == {w.alice: False, w.carol: True}
+
+
 async def member_ids(engine) -> dict[str, int]:
     async with engine.connect() as conn:
         return dict((await conn.execute(select(Member.platform_id, Member.id))).all())

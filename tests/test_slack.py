@@ -9,7 +9,7 @@ import contextlib
 import json
 import socket
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -529,3 +529,45 @@ async def test_pulse_run_serves_slack_until_stopped(fake_slack, tmp_path, monkey
         await engine.dispose()
     assert [(r.kind, r.is_question) for r in rows] == [("message", True)]
     assert not (tmp_path / "pulse-unwritten.jsonl").exists()
+
+
+async def test_live_logging_and_a_slack_export_import_collapse(fake_slack, sqlite_engine, tmp_path):
+    from bot.importers.run import run_import
+    from bot.importers.slack import SlackExportReader
+    from bot.settings import parse_settings
+    from tests.exports import write_slack
+
+    fake, w = fake_slack, fake_slack.world
+    async with pulse_slack(fake, sqlite_engine) as pulse:
+        asked = await fake.post_message(w.help, w.alice, "Does the SDK retry?")
+        await fake.post_message(w.help, w.bob, "Yes, three times.", thread_ts=asked["ts"])
+        await fake.post_message(w.help, w.alice, "thanks <@U0BOB>!", thread_ts=asked["ts"])
+        await fake.add_reaction(w.help, asked["ts"], w.carol, "eyes")
+        await fake.post_message(w.general, w.carol, "Welcome, everyone")
+        await settle(fake, pulse, 5)
+    before = sorted(
+        (r.event_id, r.kind, r.target_member_id) for r in await activities(sqlite_engine)
+    )
+    # The same workspace as Slack's export tool writes it: every message, replies included,
+    # in one file per channel and day.
+    days: dict[str, dict[str, list[dict]]] = {}
+    for (channel, ts), message in sorted(fake.messages.items(), key=lambda kv: float(kv[0][1])):
+        name = fake.channels[channel]["name"]
+        day = fake_ts_day(ts)
+        days.setdefault(name, {}).setdefault(day, []).append(message)
+    users = list(fake.users.values())
+    channels = [c for c in fake.channels.values() if not c["is_im"]]
+    export = write_slack(tmp_path / "export", days, users=users, channels=channels)
+    settings = parse_settings({"database": {"url": str(sqlite_engine.url)}})
+    reader = SlackExportReader(export, help_channels=[w.help], team_id=w.team)
+    result = await run_import(settings, reader)
+    assert result.stats.inserted == 0
+    after = sorted(
+        (r.event_id, r.kind, r.target_member_id) for r in await activities(sqlite_engine)
+    )
+    assert after == before
+
+
+def fake_ts_day(ts: str) -> str:
+    """The export day file a message with this ts lands in."""
+    return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%d.json")

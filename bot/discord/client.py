@@ -126,9 +126,13 @@ class PulseClient(discord.Client):
         if event is not None:
             await self.writer.put(event)
             guild = self.get_guild(int(event.space_id))
-            if guild is not None:
+            member = guild.get_member(int(event.member_id)) if guild is not None else None
+            if member is not None:
                 self.staff_marks.seen(
-                    event.space_id, event.member_id, lambda: self._staff_of(guild)
+                    event.space_id,
+                    event.member_id,
+                    self.is_staff(member),
+                    lambda: self._staff_of(guild),
                 )
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
