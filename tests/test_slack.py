@@ -571,3 +571,48 @@ async def test_live_logging_and_a_slack_export_import_collapse(fake_slack, sqlit
 def fake_ts_day(ts: str) -> str:
     """The export day file a message with this ts lands in."""
     return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%d.json")
+
+
+async def test_pulse_run_serves_discord_and_slack_in_one_process(
+    fake_slack, fake_discord, tmp_path, monkeypatch
+):
+    from bot.app import serve
+    from bot.settings import parse_settings
+    from storage.engine import create_engine
+
+    slack, s = fake_slack, fake_slack.world
+    discord, d = fake_discord, fake_discord.world
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PULSE_SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("PULSE_SLACK_APP_TOKEN", slack.app_token)
+    monkeypatch.setenv("PULSE_DISCORD_TOKEN", discord.token)
+    settings = parse_settings(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
+            "ingest": {"flush_interval_seconds": 0.01},
+            "slack": {"api_base_url": slack.api_url},
+            "discord": {
+                "guild_ids": [d.guild],
+                "api_base_url": discord.base_url,
+                "gateway_url": discord.gateway_url,
+            },
+        }
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(settings, stop))
+    await slack.wait_for(slack.live_connections, timeout=15, what="Socket Mode connection")
+    await discord.wait_for(lambda: discord.calls("put_commands"), timeout=15, what="Discord")
+    await slack.post_message(s.general, s.alice, "hello from Slack")
+    await discord.send_message(d.general, d.alice, "hello from Discord")
+    engine = create_engine(f"sqlite:///{tmp_path / 'pulse.db'}")
+    try:
+        async with asyncio.timeout(10):
+            while len(await activities(engine)) < 2:  # noqa: ASYNC110 - polls the server's writes
+                await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(server, 15)
+        async with engine.connect() as conn:
+            spaces = sorted((await conn.execute(select(Space.platform, Space.name))).all())
+    finally:
+        await engine.dispose()
+    assert spaces == [("discord", "Pulse Community"), ("slack", "Pulse Community")]
