@@ -3,13 +3,17 @@
 Idempotency rests on the unique (space_id, event_id) key: activities are inserted with
 ON CONFLICT DO NOTHING ... RETURNING, and only the rows that were really inserted feed the
 rollups, so a replay, a platform retry or a re-import changes nothing.
+
+The writer works on event records (``event_record``): an ActivityEvent flattened into a plain
+tuple. The live path converts its events; the history import builds records in a reader process
+and sends them over, since tuples cost little to pickle and nothing to validate twice.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
@@ -17,7 +21,7 @@ from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import ActivityEvent, ActivityKind, day_number
+from community.events import POSTING_KINDS, ActivityEvent, ActivityKind, day_number
 from community.privacy import member_hash
 from community.tiers import COUNT_FIELDS
 from storage.models import (
@@ -35,13 +39,6 @@ from storage.models import (
 ROLLUP_COUNTS = COUNT_FIELDS
 
 
-# The activity columns the rollups read, taken from the rows we already hold rather than RETURNING.
-_Inserted = namedtuple(
-    "_Inserted",
-    "member_id kind day target_member_id channel_id space_id is_question is_thanks is_answer",
-)
-
-
 # The order of the activity tuples the writer builds, and where the rollups find their fields.
 ACTIVITY_COLUMNS = (
     "space_id",
@@ -57,7 +54,6 @@ ACTIVITY_COLUMNS = (
     "occurred_at",
     "day",
 )
-_INSERTED_AT = tuple(ACTIVITY_COLUMNS.index(name) for name in _Inserted._fields)
 _COUNT_INDEX = {name: i for i, name in enumerate(ROLLUP_COUNTS)}
 # Parameter order of the rollup statements: the tuples built in _apply_rollups follow it.
 _DRIVER_KEYS = {
@@ -66,6 +62,51 @@ _DRIVER_KEYS = {
     "edges": ("helper_id", "helped_id", "space_id", "first_day", "last_day", "replies"),
     "channels": ("member_id", "channel_id", "space_id", "posts", "last_day"),
 }
+
+
+# An event as the writer takes it (see event_record): the fields of an ActivityEvent in a plain
+# tuple, its time as UTC text in SQLite's storage format plus its day number.
+EVENT_FIELDS = (
+    "platform",
+    "space_id",
+    "event_id",
+    "kind",
+    "member_id",
+    "occurred",
+    "day",
+    "channel_id",
+    "target_member_id",
+    "parent_event_id",
+    "is_question",
+    "is_thanks",
+    "member_name",
+    "member_is_bot",
+    "space_name",
+    "channel_name",
+)
+
+
+def event_record(ev: ActivityEvent) -> tuple:
+    """EV as the writer's event record, in EVENT_FIELDS order."""
+    occurred = ev.occurred_utc
+    return (
+        ev.platform.value,
+        ev.space_id,
+        ev.event_id,
+        ev.kind.value,
+        ev.member_id,
+        _sqlite_time(occurred),
+        day_number(occurred),
+        ev.channel_id,
+        ev.target_member_id,
+        ev.parent_event_id,
+        ev.is_question,
+        ev.is_thanks,
+        ev.member_name,
+        ev.member_is_bot,
+        ev.space_name,
+        ev.channel_name,
+    )
 
 
 def dialect_insert(conn: AsyncConnection, table):
@@ -238,89 +279,93 @@ class BatchWriter:
 
     async def write(self, conn: AsyncConnection, events: Sequence[ActivityEvent]) -> WriteResult:
         """Write EVENTS on CONN's open transaction; the caller commits."""
+        return await self.write_records(conn, [event_record(ev) for ev in events])
+
+    async def write_records(self, conn: AsyncConnection, records: Sequence[tuple]) -> WriteResult:
+        """Write event RECORDS (see event_record) on CONN's open transaction; the caller commits."""
         self._pending = _Pending()
         result = WriteResult()
-        events = await self._drop_blocked(conn, events, result)
-        if not events:
+        records = await self._drop_blocked(conn, records, result)
+        if not records:
             return result
-        space_ids = await self._space_ids(conn, events)
-        channel_ids = await self._channel_ids(conn, events, space_ids)
-        member_ids = await self._member_ids(conn, events, space_ids)
-        answered = await self._questions_answered(conn, events, space_ids)
+        space_ids = await self._space_ids(conn, records)
+        spaces = _space_of(records, space_ids)
+        channel_ids = await self._channel_ids(conn, records, spaces)
+        member_ids = await self._member_ids(conn, records, spaces)
+        answered = await self._questions_answered(conn, records, spaces)
 
         sqlite_dialect = conn.dialect.name == "sqlite"
         rows = []
-        for ev in events:
-            space = space_ids[(ev.platform, ev.space_id)]
-            target = member_ids.get((space, ev.target_member_id)) if ev.target_member_id else None
-            occurred = ev.occurred_utc
-            rows.append(
+        append = rows.append
+        for space, record in zip(spaces, records, strict=True):
+            (_, _, event_id, kind, member, occurred, day, channel, target, parent,
+             is_question, is_thanks, *_) = record  # fmt: skip
+            helps = kind == "reply" and not is_thanks and target is not None and target != member
+            append(
                 (
                     space,
-                    ev.event_id,
-                    ev.kind.value,
-                    member_ids[(space, ev.member_id)],
-                    channel_ids.get((space, ev.channel_id)) if ev.channel_id else None,
-                    target,
-                    ev.parent_event_id,
-                    ev.is_question,
-                    ev.is_thanks,
-                    ev.helps_other and (space, ev.parent_event_id) in answered,
-                    _sqlite_time(occurred) if sqlite_dialect else occurred,
-                    day_number(occurred),
+                    event_id,
+                    kind,
+                    member_ids[(space, member)],
+                    channel_ids.get((space, channel)) if channel else None,
+                    member_ids.get((space, target)) if target else None,
+                    parent,
+                    is_question,
+                    is_thanks,
+                    helps and (space, parent) in answered,
+                    occurred if sqlite_dialect else _record_time(occurred),
+                    day,
                 )
             )
         inserted_rows = await self._insert_activities(conn, rows)
         result.inserted = len(inserted_rows)
         result.duplicates = len(rows) - len(inserted_rows)
         if inserted_rows:
-            await self._apply_rollups(conn, inserted_rows)
-            await self._apply_membership(conn, events, inserted_rows, member_ids, space_ids)
+            await _apply_rollups(conn, inserted_rows)
+            await self._apply_membership(conn, records, inserted_rows, member_ids, spaces)
         return result
 
     async def _drop_blocked(
-        self, conn: AsyncConnection, events: Sequence[ActivityEvent], result: WriteResult
-    ) -> list[ActivityEvent]:
+        self, conn: AsyncConnection, records: Sequence[tuple], result: WriteResult
+    ) -> list[tuple]:
+        keys = {(r[0], r[1], r[4]) for r in records}
+        keys.update((r[0], r[1], r[8]) for r in records if r[8] is not None)
+        known = self._hashes
         hashes: dict[tuple[str, str, str], str] = {}
-        for ev in events:
-            for member in (ev.member_id, ev.target_member_id):
-                if member is not None:
-                    key = (ev.platform, ev.space_id, member)
-                    if key not in hashes:
-                        known = self._hashes.get(key)
-                        if known is None:
-                            known = self._hashes[key] = member_hash(self.hash_key, *key)
-                        hashes[key] = known
-        blocked_hashes = set(
-            (
-                await conn.execute(
-                    select(Blocklist.id_hash).where(Blocklist.id_hash.in_(set(hashes.values())))
-                )
-            ).scalars()
-        )
+        for key in keys:
+            digest = known.get(key)
+            if digest is None:
+                digest = known[key] = member_hash(self.hash_key, *key)
+            hashes[key] = digest
+        blocked_hashes: set[str] = set()
+        for chunk in _chunks(sorted(set(hashes.values()))):
+            blocked_hashes.update(
+                (
+                    await conn.execute(
+                        select(Blocklist.id_hash).where(Blocklist.id_hash.in_(chunk))
+                    )
+                ).scalars()
+            )
         if not blocked_hashes:
-            return list(events)
+            return list(records)
         kept = []
-        for ev in events:
-            if hashes[(ev.platform, ev.space_id, ev.member_id)] in blocked_hashes:
+        for r in records:
+            if hashes[(r[0], r[1], r[4])] in blocked_hashes:
                 result.blocked += 1
                 continue
-            if (
-                ev.target_member_id is not None
-                and hashes[(ev.platform, ev.space_id, ev.target_member_id)] in blocked_hashes
-            ):
+            if r[8] is not None and hashes[(r[0], r[1], r[8])] in blocked_hashes:
                 # Keep the actor's activity, but forget whom it was aimed at.
-                if ev.kind is ActivityKind.REACTION_RECEIVED:
+                if r[3] == ActivityKind.REACTION_RECEIVED:
                     result.blocked += 1
                     continue
-                ev = _without_target(ev)
-            kept.append(ev)
+                r = _without_target(r)
+            kept.append(r)
         return kept
 
     async def _space_ids(
-        self, conn: AsyncConnection, events: Sequence[ActivityEvent]
+        self, conn: AsyncConnection, records: Sequence[tuple]
     ) -> dict[tuple[str, str], int]:
-        wanted = {(ev.platform.value, ev.space_id): ev.space_name for ev in events}
+        wanted = {(r[0], r[1]): r[14] for r in records}
         found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
         missing = sorted(k for k in wanted if k not in found)
         if missing:
@@ -346,16 +391,13 @@ class BatchWriter:
         return found
 
     async def _channel_ids(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
+        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
     ) -> dict[tuple[int, str], int]:
         wanted: dict[tuple[int, str], str | None] = {}
-        for ev in events:
-            if ev.channel_id:
-                key = (space_ids[(ev.platform, ev.space_id)], ev.channel_id)
-                wanted[key] = ev.channel_name or wanted.get(key)
+        for space, r in zip(spaces, records, strict=True):
+            if r[7]:
+                key = (space, r[7])
+                wanted[key] = r[15] or wanted.get(key)
         found = {k: self.cache.channels[k] for k in wanted if k in self.cache.channels}
         missing = sorted(k for k in wanted if k not in found)
         if missing:
@@ -374,21 +416,17 @@ class BatchWriter:
         return found
 
     async def _member_ids(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
+        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
     ) -> dict[tuple[int, str], int]:
         names: dict[tuple[int, str], str | None] = {}
         bots: dict[tuple[int, str], bool] = {}
-        for ev in events:
-            space = space_ids[(ev.platform, ev.space_id)]
-            key = (space, ev.member_id)
-            names[key] = ev.member_name or names.get(key)
-            bots[key] = ev.member_is_bot or bots.get(key, False)
-            if ev.target_member_id:
-                names.setdefault((space, ev.target_member_id), None)
-                bots.setdefault((space, ev.target_member_id), False)
+        for space, r in zip(spaces, records, strict=True):
+            key = (space, r[4])
+            names[key] = r[12] or names.get(key)
+            bots[key] = r[13] or bots.get(key, False)
+            if r[8]:
+                names.setdefault((space, r[8]), None)
+                bots.setdefault((space, r[8]), False)
         found = {k: self.cache.members[k] for k in names if k in self.cache.members}
         # Sorted, so concurrent writers take row locks in the same order and cannot deadlock.
         missing = sorted(k for k in names if k not in found)
@@ -433,37 +471,35 @@ class BatchWriter:
         return found
 
     async def _questions_answered(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
+        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
     ) -> set[tuple[int, str]]:
         """(space, event id) of the questions that replies in this batch answer."""
-        in_batch = {
-            (space_ids[(ev.platform, ev.space_id)], ev.event_id) for ev in events if ev.is_question
-        }
-        parents = {
-            (space_ids[(ev.platform, ev.space_id)], ev.parent_event_id)
-            for ev in events
-            if ev.helps_other and ev.parent_event_id
-        }
+        in_batch = set()
+        parents = set()
+        for space, r in zip(spaces, records, strict=True):
+            if r[10]:
+                in_batch.add((space, r[2]))
+            # A reply aimed at another member that is not a thank-you: ActivityEvent.helps_other
+            if r[3] == "reply" and not r[11] and r[8] is not None and r[8] != r[4] and r[9]:
+                parents.add((space, r[9]))
         questions = parents & in_batch
         unknown = parents - questions
         by_space: dict[int, list[str]] = defaultdict(list)
         for space, event_id in unknown:
             by_space[space].append(event_id)
         for space, event_ids in by_space.items():
-            rows = await conn.execute(
-                select(Activity.event_id).where(
-                    Activity.space_id == space,
-                    Activity.event_id.in_(event_ids),
-                    Activity.is_question.is_(True),
+            for chunk in _chunks(sorted(event_ids)):
+                rows = await conn.execute(
+                    select(Activity.event_id).where(
+                        Activity.space_id == space,
+                        Activity.event_id.in_(chunk),
+                        Activity.is_question.is_(True),
+                    )
                 )
-            )
-            questions.update((space, event_id) for event_id in rows.scalars())
+                questions.update((space, event_id) for event_id in rows.scalars())
         return questions
 
-    async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list:
+    async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list[tuple]:
         """Insert ROWS (in ACTIVITY_COLUMNS order); return the ones that were new."""
         if conn.dialect.name == "sqlite":
             inserted = await _insert_activities_sqlite(conn, rows)
@@ -472,129 +508,199 @@ class BatchWriter:
             params = [dict(zip(ACTIVITY_COLUMNS, row, strict=True)) for row in rows]
             inserted = {tuple(key) for key in await conn.execute(stmt, params)}
         if inserted is None:  # every row was new and no key repeats inside the batch
-            return [_Inserted._make(map(row.__getitem__, _INSERTED_AT)) for row in rows]
+            return rows
         kept = []
         for row in rows:
             key = (row[0], row[1])
             if key in inserted:
                 inserted.discard(key)  # an id repeated inside the batch was inserted once
-                kept.append(_Inserted._make(map(row.__getitem__, _INSERTED_AT)))
+                kept.append(row)
         return kept
-
-    async def _apply_rollups(self, conn: AsyncConnection, inserted: Iterable) -> None:
-        rollups: dict[tuple[int, int], list[int]] = {}
-        spaces: dict[int, int] = {}
-        edges: dict[tuple[int, int], list[int]] = {}
-        channel_posts: dict[tuple[int, int], list[int]] = {}
-
-        def bump(member: int, day: int, column: str, by: int = 1) -> None:
-            counts = rollups.get((member, day))
-            if counts is None:
-                counts = rollups[(member, day)] = [0] * len(ROLLUP_COUNTS)
-            counts[_COUNT_INDEX[column]] += by
-
-        for row in inserted:
-            member, kind, day, target = row.member_id, row.kind, row.day, row.target_member_id
-            spaces[member] = row.space_id
-            if target is not None:
-                spaces[target] = row.space_id
-            aimed_at_other = target is not None and target != member
-            if kind in ("message", "reply", "thread_started"):
-                bump(member, day, "messages")
-                if row.is_question:
-                    bump(member, day, "questions")
-                if kind == "thread_started":
-                    bump(member, day, "threads_started")
-                # A thank-you reply to whoever helped is gratitude, not help.
-                if kind == "reply" and aimed_at_other and not row.is_thanks:
-                    bump(member, day, "replies")
-                    if row.is_answer:
-                        bump(member, day, "answers")
-                    edge = edges.get((member, target))
-                    if edge is None:
-                        edges[(member, target)] = [1, day, day]
-                    else:
-                        edge[0] += 1
-                        edge[1] = min(edge[1], day)
-                        edge[2] = max(edge[2], day)
-                if row.is_thanks and aimed_at_other:
-                    bump(target, day, "thanks_received")
-                if row.channel_id is not None:
-                    posts = channel_posts.get((member, row.channel_id))
-                    if posts is None:
-                        channel_posts[(member, row.channel_id)] = [1, day]
-                    else:
-                        posts[0] += 1
-                        posts[1] = max(posts[1], day)
-            elif kind == "reaction_given":
-                bump(member, day, "reactions_given")
-                if aimed_at_other:
-                    bump(target, day, "reactions_received")
-            elif kind == "reaction_received":
-                bump(target, day, "reactions_received")
-            elif kind == "reaction_removed":
-                # Net counts: a removal undoes the reaction it removes.
-                bump(member, day, "reactions_given", -1)
-                if aimed_at_other:
-                    bump(target, day, "reactions_received", -1)
-            elif kind == "contribution_logged":
-                bump(member, day, "contributions")
-
-        # Sorted keys: concurrent writers then lock rollup rows in one order and cannot deadlock.
-        dialect = conn.dialect.name
-        if rollups:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "rollups"),
-                [(m, d, spaces[m], *counts) for (m, d), counts in sorted(rollups.items())],
-            )
-        if edges:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "edges"),
-                [
-                    (h, t, spaces[h], first, last, n)
-                    for (h, t), (n, first, last) in sorted(edges.items())
-                ],
-            )
-        if channel_posts:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "channels"),
-                [(m, c, spaces[m], n, last) for (m, c), (n, last) in sorted(channel_posts.items())],
-            )
 
     async def _apply_membership(
         self,
         conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        inserted: Sequence,
+        records: Sequence[tuple],
+        inserted: Sequence[tuple],
         member_ids: dict[tuple[int, str], int],
-        space_ids: dict[tuple[str, str], int],
+        spaces: list[int],
     ) -> None:
-        if not any(row.kind in ("member_joined", "member_left") for row in inserted):
+        if not any(row[2] in _MEMBERSHIP for row in inserted):
             return
         # One executemany per run of same-kind events, not two statements per event. Runs keep
         # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
         # and "rejoined" only left_at, so running all of one before the other changes nothing.
-        runs: list[tuple[ActivityKind, list[dict]]] = []
-        for ev in events:
-            if ev.kind not in (ActivityKind.MEMBER_JOINED, ActivityKind.MEMBER_LEFT):
+        runs: list[tuple[str, list[dict]]] = []
+        for space, r in zip(spaces, records, strict=True):
+            kind = r[3]
+            if kind not in _MEMBERSHIP:
                 continue
-            row_id = member_ids[(space_ids[(ev.platform, ev.space_id)], ev.member_id)]
-            params = {"row_id": row_id, "when": ev.occurred_utc}
-            if runs and runs[-1][0] is ev.kind:
+            params = {"row_id": member_ids[(space, r[4])], "when": _record_time(r[5])}
+            if runs and runs[-1][0] == kind:
                 runs[-1][1].append(params)
             else:
-                runs.append((ev.kind, [params]))
+                runs.append((kind, [params]))
         statements = _statements(conn.dialect.name)
         for kind, params in runs:
-            if kind is ActivityKind.MEMBER_JOINED:
+            if kind == ActivityKind.MEMBER_JOINED:
                 await conn.execute(statements["joined"], params)
                 await conn.execute(statements["rejoined"], params)
             else:
                 await conn.execute(statements["left"], params)
 
 
-def _without_target(ev: ActivityEvent) -> ActivityEvent:
-    return replace(ev, target_member_id=None, is_thanks=False)
+_MEMBERSHIP = frozenset({ActivityKind.MEMBER_JOINED.value, ActivityKind.MEMBER_LEFT.value})
+_POSTING = frozenset(kind.value for kind in POSTING_KINDS)
+_MESSAGES, _QUESTIONS, _REPLIES, _ANSWERS, _THANKS = (
+    _COUNT_INDEX[c] for c in ("messages", "questions", "replies", "answers", "thanks_received")
+)
+_GIVEN, _RECEIVED, _THREADS, _CONTRIBUTIONS = (
+    _COUNT_INDEX[c]
+    for c in ("reactions_given", "reactions_received", "threads_started", "contributions")
+)
+
+
+def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict, dict]:
+    """What newly inserted activity rows add to the rollup tables.
+
+    INSERTED are rows in ACTIVITY_COLUMNS order. Returns (daily, edges, channel_posts, spaces):
+    daily maps (member, day) to counts in ROLLUP_COUNTS order; edges (helper, helped) to
+    [replies, first day, last day]; channel_posts (member, channel) to [posts, last day];
+    spaces every member to its space. A key is present when an event touched it, even if its
+    counts net to zero (a reaction and its removal), exactly as the tables would be upserted.
+    """
+    daily: dict[tuple[int, int], list[int]] = {}
+    spaces: dict[int, int] = {}
+    edges: dict[tuple[int, int], list[int]] = {}
+    channel_posts: dict[tuple[int, int], list[int]] = {}
+    width = len(ROLLUP_COUNTS)
+    get = daily.get
+
+    for (
+        space,
+        _,
+        kind,
+        member,
+        channel,
+        target,
+        _,
+        is_question,
+        is_thanks,
+        is_answer,
+        _,
+        day,
+    ) in inserted:
+        spaces[member] = space
+        aimed_at_other = False
+        if target is not None:
+            spaces[target] = space
+            aimed_at_other = target != member
+        if kind in _POSTING:
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_MESSAGES] += 1
+            if is_question:
+                counts[_QUESTIONS] += 1
+            if kind == "thread_started":
+                counts[_THREADS] += 1
+            # A thank-you reply to whoever helped is gratitude, not help.
+            if kind == "reply" and aimed_at_other and not is_thanks:
+                counts[_REPLIES] += 1
+                if is_answer:
+                    counts[_ANSWERS] += 1
+                edge = edges.get((member, target))
+                if edge is None:
+                    edges[(member, target)] = [1, day, day]
+                else:
+                    edge[0] += 1
+                    if day < edge[1]:
+                        edge[1] = day
+                    if day > edge[2]:
+                        edge[2] = day
+            if is_thanks and aimed_at_other:
+                counts = get((target, day))
+                if counts is None:
+                    counts = daily[(target, day)] = [0] * width
+                counts[_THANKS] += 1
+            if channel is not None:
+                posts = channel_posts.get((member, channel))
+                if posts is None:
+                    channel_posts[(member, channel)] = [1, day]
+                else:
+                    posts[0] += 1
+                    if day > posts[1]:
+                        posts[1] = day
+        elif kind == "reaction_given" or kind == "reaction_removed":
+            # Net counts: a removal undoes the reaction it removes.
+            by = 1 if kind == "reaction_given" else -1
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_GIVEN] += by
+            if aimed_at_other:
+                counts = get((target, day))
+                if counts is None:
+                    counts = daily[(target, day)] = [0] * width
+                counts[_RECEIVED] += by
+        elif kind == "reaction_received":
+            counts = get((target, day))
+            if counts is None:
+                counts = daily[(target, day)] = [0] * width
+            counts[_RECEIVED] += 1
+        elif kind == "contribution_logged":
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_CONTRIBUTIONS] += 1
+    return daily, edges, channel_posts, spaces
+
+
+async def _apply_rollups(conn: AsyncConnection, inserted: Iterable[tuple]) -> None:
+    daily, edges, channel_posts, spaces = rollup_deltas(inserted)
+    # Sorted keys: concurrent writers then lock rollup rows in one order and cannot deadlock.
+    dialect = conn.dialect.name
+    if daily:
+        await conn.exec_driver_sql(
+            _driver_sql(dialect, "rollups"),
+            [(m, d, spaces[m], *counts) for (m, d), counts in sorted(daily.items())],
+        )
+    if edges:
+        await conn.exec_driver_sql(
+            _driver_sql(dialect, "edges"),
+            [
+                (h, t, spaces[h], first, last, n)
+                for (h, t), (n, first, last) in sorted(edges.items())
+            ],
+        )
+    if channel_posts:
+        await conn.exec_driver_sql(
+            _driver_sql(dialect, "channels"),
+            [(m, c, spaces[m], n, last) for (m, c), (n, last) in sorted(channel_posts.items())],
+        )
+
+
+def _space_of(records: Sequence[tuple], space_ids: dict[tuple[str, str], int]) -> list[int]:
+    """The space row id of every record, in order (one list built once per batch)."""
+    if len(space_ids) == 1:
+        return [next(iter(space_ids.values()))] * len(records)
+    return [space_ids[(r[0], r[1])] for r in records]
+
+
+def _record_time(text: str) -> datetime:
+    """A record's UTC text back as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    """ITEMS in slices the drivers accept as IN lists."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _without_target(record: tuple) -> tuple:
+    """RECORD aimed at nobody: no target, and so no thank-you either."""
+    return (*record[:8], None, record[9], record[10], False, *record[12:])
 
 
 async def _lookup(conn: AsyncConnection, model, keys: list[tuple[int, str]]) -> dict:
@@ -604,8 +710,7 @@ async def _lookup(conn: AsyncConnection, model, keys: list[tuple[int, str]]) -> 
         by_space[space].append(platform_id)
     found = {}
     for space, platform_ids in by_space.items():
-        for start in range(0, len(platform_ids), 500):
-            chunk = platform_ids[start : start + 500]
+        for chunk in _chunks(platform_ids):
             rows = await conn.execute(
                 select(model.platform_id, model.id).where(
                     model.space_id == space, model.platform_id.in_(chunk)
