@@ -11,7 +11,6 @@ and sends them over, since tuples cost little to pickle and nothing to validate 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import POSTING_KINDS, ActivityEvent, ActivityKind, day_number
+from community.events import POSTING_KINDS, ActivityEvent, ActivityKind
 from community.privacy import member_hash
 from community.tiers import COUNT_FIELDS
 from storage.models import (
@@ -34,6 +33,7 @@ from storage.models import (
     Member,
     Space,
 )
+from storage.records import event_record
 
 # The rollup columns are exactly the counts the tier rules weigh.
 ROLLUP_COUNTS = COUNT_FIELDS
@@ -62,51 +62,6 @@ _DRIVER_KEYS = {
     "edges": ("helper_id", "helped_id", "space_id", "first_day", "last_day", "replies"),
     "channels": ("member_id", "channel_id", "space_id", "posts", "last_day"),
 }
-
-
-# An event as the writer takes it (see event_record): the fields of an ActivityEvent in a plain
-# tuple, its time as UTC text in SQLite's storage format plus its day number.
-EVENT_FIELDS = (
-    "platform",
-    "space_id",
-    "event_id",
-    "kind",
-    "member_id",
-    "occurred",
-    "day",
-    "channel_id",
-    "target_member_id",
-    "parent_event_id",
-    "is_question",
-    "is_thanks",
-    "member_name",
-    "member_is_bot",
-    "space_name",
-    "channel_name",
-)
-
-
-def event_record(ev: ActivityEvent) -> tuple:
-    """EV as the writer's event record, in EVENT_FIELDS order."""
-    occurred = ev.occurred_utc
-    return (
-        ev.platform.value,
-        ev.space_id,
-        ev.event_id,
-        ev.kind.value,
-        ev.member_id,
-        _sqlite_time(occurred),
-        day_number(occurred),
-        ev.channel_id,
-        ev.target_member_id,
-        ev.parent_event_id,
-        ev.is_question,
-        ev.is_thanks,
-        ev.member_name,
-        ev.member_is_bot,
-        ev.space_name,
-        ev.channel_name,
-    )
 
 
 def dialect_insert(conn: AsyncConnection, table):
@@ -182,7 +137,7 @@ def _driver_sql(dialect: str, name: str) -> str:
     """Statement NAME compiled once to the driver's SQL, for executemany with plain tuples.
 
     Going around SQLAlchemy's per-row parameter processing is most of the writer's speed: the
-    values are already in the driver's types (see _sqlite_time), and the SQL is still built from
+    values are already in the driver's types (see event_record), and the SQL is still built from
     the same constructs as everywhere else.
     """
     keys = list(_DRIVER_KEYS[name])
@@ -197,11 +152,6 @@ def _driver_sql(dialect: str, name: str) -> str:
     if list(compiled.positiontup) != keys:
         raise RuntimeError(f"{name}: parameter order {compiled.positiontup} is not {keys}")
     return str(compiled)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """UTC text exactly as SQLAlchemy's SQLite DateTime stores it, so comparisons still hold."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def _insert_activities_sqlite(
@@ -289,40 +239,21 @@ class BatchWriter:
         if not records:
             return result
         space_ids = await self._space_ids(conn, records)
-        spaces = _space_of(records, space_ids)
-        channel_ids = await self._channel_ids(conn, records, spaces)
-        member_ids = await self._member_ids(conn, records, spaces)
-        answered = await self._questions_answered(conn, records, spaces)
-
-        sqlite_dialect = conn.dialect.name == "sqlite"
-        rows = []
-        append = rows.append
-        for space, record in zip(spaces, records, strict=True):
-            (_, _, event_id, kind, member, occurred, day, channel, target, parent,
-             is_question, is_thanks, *_) = record  # fmt: skip
-            helps = kind == "reply" and not is_thanks and target is not None and target != member
-            append(
-                (
-                    space,
-                    event_id,
-                    kind,
-                    member_ids[(space, member)],
-                    channel_ids.get((space, channel)) if channel else None,
-                    member_ids.get((space, target)) if target else None,
-                    parent,
-                    is_question,
-                    is_thanks,
-                    helps and (space, parent) in answered,
-                    occurred if sqlite_dialect else _record_time(occurred),
-                    day,
-                )
-            )
+        as_text = conn.dialect.name == "sqlite"
+        groups = _by_space(records, space_ids)
+        rows: list[tuple] = []
+        member_ids: dict[int, dict[str, int]] = {}
+        for space, group in groups.items():
+            channels = await self._channel_ids(conn, space, group)
+            members = member_ids[space] = await self._member_ids(conn, space, group)
+            answered = await self._questions_answered(conn, space, group)
+            rows += _activity_rows(space, group, channels, members, answered, as_text)
         inserted_rows = await self._insert_activities(conn, rows)
         result.inserted = len(inserted_rows)
         result.duplicates = len(rows) - len(inserted_rows)
         if inserted_rows:
             await _apply_rollups(conn, inserted_rows)
-            await self._apply_membership(conn, records, inserted_rows, member_ids, spaces)
+            await self._apply_membership(conn, groups, inserted_rows, member_ids)
         return result
 
     async def _drop_blocked(
@@ -391,15 +322,15 @@ class BatchWriter:
         return found
 
     async def _channel_ids(
-        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
-    ) -> dict[tuple[int, str], int]:
-        wanted: dict[tuple[int, str], str | None] = {}
-        for space, r in zip(spaces, records, strict=True):
-            if r[7]:
-                key = (space, r[7])
-                wanted[key] = r[15] or wanted.get(key)
-        found = {k: self.cache.channels[k] for k in wanted if k in self.cache.channels}
-        missing = sorted(k for k in wanted if k not in found)
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> dict[str, int]:
+        """Row ids of the channels RECORDS of SPACE name, by platform id."""
+        # A new channel gets the last name the batch gives it.
+        wanted = {r[7]: None for r in records if r[7]}
+        wanted.update({r[7]: r[15] for r in records if r[7] and r[15]})
+        cached = self.cache.channels
+        found = {c: cached[(space, c)] for c in wanted if (space, c) in cached}
+        missing = sorted(c for c in wanted if c not in found)
         if missing:
             stmt = dialect_insert(conn, Channel).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -407,29 +338,28 @@ class BatchWriter:
             await conn.execute(
                 stmt,
                 [
-                    {"space_id": s, "platform_id": c, "name": wanted[(s, c)], "is_help": False}
-                    for s, c in missing
+                    {"space_id": space, "platform_id": c, "name": wanted[c], "is_help": False}
+                    for c in missing
                 ],
             )
-            found.update(await _lookup(conn, Channel, missing))
-            self._pending.channels.update({k: found[k] for k in missing})
+            looked_up = await _lookup(conn, Channel, space, missing)
+            found.update(looked_up)
+            self._pending.channels.update({(space, c): row_id for c, row_id in looked_up.items()})
         return found
 
     async def _member_ids(
-        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
-    ) -> dict[tuple[int, str], int]:
-        names: dict[tuple[int, str], str | None] = {}
-        bots: dict[tuple[int, str], bool] = {}
-        for space, r in zip(spaces, records, strict=True):
-            key = (space, r[4])
-            names[key] = r[12] or names.get(key)
-            bots[key] = r[13] or bots.get(key, False)
-            if r[8]:
-                names.setdefault((space, r[8]), None)
-                bots.setdefault((space, r[8]), False)
-        found = {k: self.cache.members[k] for k in names if k in self.cache.members}
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> dict[str, int]:
+        """Row ids of the members RECORDS of SPACE name (actors and targets), by platform id."""
+        wanted = {r[4]: None for r in records}
+        wanted.update({r[8]: None for r in records if r[8]})
+        # The last name the batch gives a member; a member is a bot if any event says so.
+        names = {r[4]: r[12] for r in records if r[12]}
+        bots = {r[4] for r in records if r[13]}
+        cached = self.cache.members
+        found = {m: cached[(space, m)] for m in wanted if (space, m) in cached}
         # Sorted, so concurrent writers take row locks in the same order and cannot deadlock.
-        missing = sorted(k for k in names if k not in found)
+        missing = sorted(m for m in wanted if m not in found)
         if missing:
             stmt = dialect_insert(conn, Member).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -438,26 +368,26 @@ class BatchWriter:
                 stmt,
                 [
                     {
-                        "space_id": s,
+                        "space_id": space,
                         "platform_id": m,
-                        "display_name": names[(s, m)],
-                        "is_bot": bots[(s, m)],
+                        "display_name": names.get(m),
+                        "is_bot": m in bots,
                         "is_staff": False,
                     }
-                    for s, m in missing
+                    for m in missing
                 ],
             )
-            found.update(await _lookup(conn, Member, missing))
-            for key in missing:
-                self._pending.members[key] = found[key]
-                self._pending.member_names[found[key]] = names[key]
+            found.update(await _lookup(conn, Member, space, missing))
+            for m in missing:
+                self._pending.members[(space, m)] = found[m]
+                self._pending.member_names[found[m]] = names.get(m)
         # A display name that changed since we last saw it is updated once, not per event.
+        missing_set = set(missing)
+        known_names = self.cache.member_names
         renamed = [
-            {"row_id": found[key], "name": name}
-            for key, name in sorted(names.items())
-            if key not in missing
-            and name is not None
-            and self.cache.member_names.get(found[key]) != name
+            {"row_id": found[m], "name": name}
+            for m, name in sorted(names.items())
+            if m not in missing_set and known_names.get(found[m]) != name
         ]
         if renamed:
             await conn.execute(
@@ -471,32 +401,26 @@ class BatchWriter:
         return found
 
     async def _questions_answered(
-        self, conn: AsyncConnection, records: Sequence[tuple], spaces: list[int]
-    ) -> set[tuple[int, str]]:
-        """(space, event id) of the questions that replies in this batch answer."""
-        in_batch = set()
-        parents = set()
-        for space, r in zip(spaces, records, strict=True):
-            if r[10]:
-                in_batch.add((space, r[2]))
-            # A reply aimed at another member that is not a thank-you: ActivityEvent.helps_other
-            if r[3] == "reply" and not r[11] and r[8] is not None and r[8] != r[4] and r[9]:
-                parents.add((space, r[9]))
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> set[str]:
+        """Event ids of the questions that replies among RECORDS of SPACE answer."""
+        in_batch = {r[2] for r in records if r[10]}
+        # The parents of replies aimed at another member that are not thanks (helps_other).
+        parents = {
+            r[9]
+            for r in records
+            if r[3] == "reply" and not r[11] and r[8] is not None and r[8] != r[4] and r[9]
+        }
         questions = parents & in_batch
-        unknown = parents - questions
-        by_space: dict[int, list[str]] = defaultdict(list)
-        for space, event_id in unknown:
-            by_space[space].append(event_id)
-        for space, event_ids in by_space.items():
-            for chunk in _chunks(sorted(event_ids)):
-                rows = await conn.execute(
-                    select(Activity.event_id).where(
-                        Activity.space_id == space,
-                        Activity.event_id.in_(chunk),
-                        Activity.is_question.is_(True),
-                    )
+        for chunk in _chunks(sorted(parents - questions)):
+            rows = await conn.execute(
+                select(Activity.event_id).where(
+                    Activity.space_id == space,
+                    Activity.event_id.in_(chunk),
+                    Activity.is_question.is_(True),
                 )
-                questions.update((space, event_id) for event_id in rows.scalars())
+            )
+            questions.update(rows.scalars())
         return questions
 
     async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list[tuple]:
@@ -520,10 +444,9 @@ class BatchWriter:
     async def _apply_membership(
         self,
         conn: AsyncConnection,
-        records: Sequence[tuple],
+        groups: dict[int, list[tuple]],
         inserted: Sequence[tuple],
-        member_ids: dict[tuple[int, str], int],
-        spaces: list[int],
+        member_ids: dict[int, dict[str, int]],
     ) -> None:
         if not any(row[2] in _MEMBERSHIP for row in inserted):
             return
@@ -531,15 +454,17 @@ class BatchWriter:
         # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
         # and "rejoined" only left_at, so running all of one before the other changes nothing.
         runs: list[tuple[str, list[dict]]] = []
-        for space, r in zip(spaces, records, strict=True):
-            kind = r[3]
-            if kind not in _MEMBERSHIP:
-                continue
-            params = {"row_id": member_ids[(space, r[4])], "when": _record_time(r[5])}
-            if runs and runs[-1][0] == kind:
-                runs[-1][1].append(params)
-            else:
-                runs.append((kind, [params]))
+        for space, group in groups.items():
+            members = member_ids[space]
+            for r in group:
+                kind = r[3]
+                if kind not in _MEMBERSHIP:
+                    continue
+                params = {"row_id": members[r[4]], "when": _record_time(r[5])}
+                if runs and runs[-1][0] == kind:
+                    runs[-1][1].append(params)
+                else:
+                    runs.append((kind, [params]))
         statements = _statements(conn.dialect.name)
         for kind, params in runs:
             if kind == ActivityKind.MEMBER_JOINED:
@@ -658,33 +583,71 @@ def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict, dict]:
 
 async def _apply_rollups(conn: AsyncConnection, inserted: Iterable[tuple]) -> None:
     daily, edges, channel_posts, spaces = rollup_deltas(inserted)
-    # Sorted keys: concurrent writers then lock rollup rows in one order and cannot deadlock.
+    # Sorted by key (each tuple starts with its key): concurrent writers then lock rollup rows
+    # in one order and cannot deadlock. Sorting the flat tuples compares ints, far cheaper
+    # than sorting (key tuple, counts) items.
     dialect = conn.dialect.name
     if daily:
-        await conn.exec_driver_sql(
-            _driver_sql(dialect, "rollups"),
-            [(m, d, spaces[m], *counts) for (m, d), counts in sorted(daily.items())],
-        )
+        params = [(m, d, spaces[m], *counts) for (m, d), counts in daily.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "rollups"), params)
     if edges:
-        await conn.exec_driver_sql(
-            _driver_sql(dialect, "edges"),
-            [
-                (h, t, spaces[h], first, last, n)
-                for (h, t), (n, first, last) in sorted(edges.items())
-            ],
-        )
+        params = [(h, t, spaces[h], first, last, n) for (h, t), (n, first, last) in edges.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "edges"), params)
     if channel_posts:
-        await conn.exec_driver_sql(
-            _driver_sql(dialect, "channels"),
-            [(m, c, spaces[m], n, last) for (m, c), (n, last) in sorted(channel_posts.items())],
-        )
+        params = [(m, c, spaces[m], n, last) for (m, c), (n, last) in channel_posts.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "channels"), params)
 
 
-def _space_of(records: Sequence[tuple], space_ids: dict[tuple[str, str], int]) -> list[int]:
-    """The space row id of every record, in order (one list built once per batch)."""
+def _by_space(
+    records: Sequence[tuple], space_ids: dict[tuple[str, str], int]
+) -> dict[int, list[tuple]]:
+    """RECORDS grouped by space row id, in order (nearly always a single space)."""
     if len(space_ids) == 1:
-        return [next(iter(space_ids.values()))] * len(records)
-    return [space_ids[(r[0], r[1])] for r in records]
+        return {next(iter(space_ids.values())): list(records)}
+    groups: dict[int, list[tuple]] = {}
+    for r in records:
+        groups.setdefault(space_ids[(r[0], r[1])], []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def _activity_rows(
+    space: int,
+    records: Sequence[tuple],
+    channels: dict[str, int],
+    members: dict[str, int],
+    answered: set[str],
+    as_text: bool,
+) -> list[tuple]:
+    """The activities rows (ACTIVITY_COLUMNS order) of RECORDS of SPACE, ids resolved."""
+    rows = []
+    append = rows.append
+    for (_, _, event_id, kind, member, occurred, day, channel, target, parent, is_question,
+         is_thanks, *_) in records:  # fmt: skip
+        append(
+            (
+                space,
+                event_id,
+                kind,
+                members[member],
+                channels.get(channel) if channel else None,
+                members.get(target) if target else None,
+                parent,
+                is_question,
+                is_thanks,
+                # It answers a question when it helps another member (helps_other).
+                kind == "reply"
+                and not is_thanks
+                and target is not None
+                and target != member
+                and parent in answered,
+                occurred if as_text else _record_time(occurred),
+                day,
+            )
+        )
+    return rows
 
 
 def _record_time(text: str) -> datetime:
@@ -703,18 +666,16 @@ def _without_target(record: tuple) -> tuple:
     return (*record[:8], None, record[9], record[10], False, *record[12:])
 
 
-async def _lookup(conn: AsyncConnection, model, keys: list[tuple[int, str]]) -> dict:
-    """Row ids for (space_id, platform_id) pairs, in chunks the drivers accept."""
-    by_space: dict[int, list[str]] = defaultdict(list)
-    for space, platform_id in keys:
-        by_space[space].append(platform_id)
+async def _lookup(
+    conn: AsyncConnection, model, space: int, platform_ids: list[str]
+) -> dict[str, int]:
+    """Row ids of SPACE's channels or members by platform id, in chunks the drivers accept."""
     found = {}
-    for space, platform_ids in by_space.items():
-        for chunk in _chunks(platform_ids):
-            rows = await conn.execute(
-                select(model.platform_id, model.id).where(
-                    model.space_id == space, model.platform_id.in_(chunk)
-                )
+    for chunk in _chunks(platform_ids):
+        rows = await conn.execute(
+            select(model.platform_id, model.id).where(
+                model.space_id == space, model.platform_id.in_(chunk)
             )
-            found.update({(space, pid): row_id for pid, row_id in rows})
+        )
+        found.update(dict(rows.all()))
     return found

@@ -1,0 +1,112 @@
+"""Bulk loading into SQLite: an import defers the secondary indexes of ``activities``.
+
+Keeping activities' secondary indexes up to date costs an import most of its database time:
+rows arrive in export order, so every batch dirties index pages all over the file, and every
+commit writes those pages again. Once an import is large next to what is stored, it drops them
+and builds them once at the end, a sort instead of scattered inserts. The unique
+(space_id, event_id) index stays: it is what makes writes idempotent.
+
+A crash must not leave the database without its indexes: the dropped indexes' DDL is kept in
+``pulse_meta`` in the transaction that drops them, and ``restore_deferred_indexes`` (which every
+schema upgrade runs, so the next ``pulse run`` or import) rebuilds what is recorded there.
+Meanwhile the database stays correct, only slower to query; a live writer keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DEFERRED_KEY = "deferred_indexes"
+# Below this many rows an import keeps the indexes: rebuilding them would cost more.
+MIN_DEFERRED_ROWS = 100_000
+
+
+class IndexDeferral:
+    """Decides, batch by batch, when an import into SQLite drops activities' indexes."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.rows = 0
+        self.deferred = False
+
+    @classmethod
+    async def start(
+        cls, conn: AsyncConnection, min_rows: int = MIN_DEFERRED_ROWS
+    ) -> IndexDeferral | None:
+        """A deferral for an import on CONN, or None where the database is not SQLite.
+
+        The indexes go once the import has brought at least MIN_ROWS events and half as many
+        as were stored when it began: then rebuilding (a sort of every row) costs less than
+        keeping them (an insert into each index per row, scattered).
+        """
+        if conn.dialect.name != "sqlite":
+            return None
+        stored = (await conn.exec_driver_sql("SELECT max(id) FROM activities")).scalar() or 0
+        await conn.rollback()  # the read began a transaction; batches begin their own
+        return cls(max(stored // 2, min_rows))
+
+    async def before_batch(self, conn: AsyncConnection, events: int) -> None:
+        """Count a batch of EVENTS; drop the indexes in its transaction once they should go."""
+        self.rows += events
+        if self.deferred or self.rows < self.threshold:
+            return
+        self.deferred = True
+        indexes = (
+            await conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'activities' AND sql IS NOT NULL "
+                "AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+            )
+        ).all()
+        recorded = await _recorded(conn)
+        names = {name for name, _ in recorded}
+        recorded += [[name, sql] for name, sql in indexes if name not in names]
+        await conn.exec_driver_sql(
+            "INSERT INTO pulse_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (DEFERRED_KEY, json.dumps(recorded)),
+        )
+        for name, _ in indexes:
+            await conn.exec_driver_sql(f'DROP INDEX "{name}"')
+
+    async def finish(self, conn: AsyncConnection) -> None:
+        """Rebuild the indexes if this import dropped them (CONN outside a transaction)."""
+        if self.deferred:
+            async with conn.begin():
+                await restore_deferred_indexes(conn)
+
+
+async def restore_deferred_indexes(conn: AsyncConnection) -> list[str]:
+    """Build the indexes an import deferred, on CONN's open transaction; return their names."""
+    if conn.dialect.name != "sqlite":
+        return []
+    has_meta = (
+        await conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pulse_meta'"
+        )
+    ).first()
+    if has_meta is None:
+        return []
+    recorded = await _recorded(conn)
+    built = []
+    for name, sql in recorded:
+        exists = (
+            await conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+            )
+        ).first()
+        if exists is None:  # a live process may have restored it already
+            await conn.exec_driver_sql(sql)
+            built.append(name)
+    if recorded:
+        await conn.exec_driver_sql("DELETE FROM pulse_meta WHERE key = ?", (DEFERRED_KEY,))
+    return built
+
+
+async def _recorded(conn: AsyncConnection) -> list[list[str]]:
+    value = (
+        await conn.exec_driver_sql("SELECT value FROM pulse_meta WHERE key = ?", (DEFERRED_KEY,))
+    ).scalar()
+    return json.loads(value) if value else []
