@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -216,6 +216,7 @@ class BatchWriter:
         self._pending: _Pending | None = None
         # member_hash is a pure function of its key: compute each one once, not once a batch.
         self._hashes: dict[tuple[str, str, str], str] = {}
+        self._listed: int | None = None  # blocklist entries when the last batch began
 
     def commit_succeeded(self) -> None:
         """Keep the ids resolved in the transaction that just committed."""
@@ -259,6 +260,16 @@ class BatchWriter:
     async def _drop_blocked(
         self, conn: AsyncConnection, records: Sequence[tuple], result: WriteResult
     ) -> list[tuple]:
+        # Nearly always nobody opted out: one count then spares hashing and lookups.
+        listed = (await conn.execute(select(func.count()).select_from(Blocklist))).scalar_one()
+        if self._listed is not None and listed != self._listed:
+            # Someone opted out since: their member row is gone, so no cached id may outlive
+            # it (a writer whose hash key differs from the opt-out's would not see the entry).
+            self.cache.members.clear()
+            self.cache.member_names.clear()
+        self._listed = listed
+        if not listed:
+            return list(records)
         keys = {(r[0], r[1], r[4]) for r in records}
         keys.update((r[0], r[1], r[8]) for r in records if r[8] is not None)
         known = self._hashes
@@ -268,16 +279,19 @@ class BatchWriter:
             if digest is None:
                 digest = known[key] = member_hash(self.hash_key, *key)
             hashes[key] = digest
-        blocked_hashes: set[str] = set()
-        for chunk in _chunks(sorted(set(hashes.values()))):
-            blocked_hashes.update(
-                (
-                    await conn.execute(
-                        select(Blocklist.id_hash).where(Blocklist.id_hash.in_(chunk))
-                    )
-                ).scalars()
-            )
-        if not blocked_hashes:
+        if listed <= len(hashes):  # a short blocklist: read it whole
+            blocked_hashes = set((await conn.execute(select(Blocklist.id_hash))).scalars())
+        else:
+            blocked_hashes = set()
+            for chunk in _chunks(sorted(set(hashes.values()))):
+                blocked_hashes.update(
+                    (
+                        await conn.execute(
+                            select(Blocklist.id_hash).where(Blocklist.id_hash.in_(chunk))
+                        )
+                    ).scalars()
+                )
+        if blocked_hashes.isdisjoint(hashes.values()):
             return list(records)
         kept = []
         for r in records:
