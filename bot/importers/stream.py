@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.importers.feed import ImportStats
-from storage.bulk import MIN_DEFERRED_ROWS, IndexDeferral
-from storage.engine import IMMEDIATE
+from storage.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
 from storage.ingest import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -38,8 +37,7 @@ async def write_stream(
     are written, so everything committed is complete and a re-run resumes where it stopped.
     DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers its indexes.
     """
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**{IMMEDIATE: True})
+    async with import_connection(engine) as conn:
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
 
         async def write(records: list[tuple]) -> None:
