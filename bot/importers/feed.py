@@ -22,9 +22,12 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
-import multiprocessing
+import os
 import pickle
 import signal
+import struct
+import subprocess
+import sys
 import threading
 import traceback
 from collections import Counter
@@ -189,26 +192,35 @@ class ReaderFailed(RuntimeError):
 async def reading(
     reader, ahead: int, *, in_process: bool | None = None
 ) -> AsyncIterator[AsyncIterator[tuple]]:
-    """READER's messages as an async iterator, read on a thread or in a child process.
+    """Start reading READER at once; yield its messages as an async iterator.
 
     The reader runs up to AHEAD records ahead of the writer. IN_PROCESS None decides by the
     export's size; a reader without ``reopen`` (a picklable callable that opens the same
-    export again) is always read on a thread.
+    export again) is always read on a thread. Leaving stops the reader, wherever it is.
     """
     if in_process is None:
         in_process = reader.total_bytes >= PROCESS_MIN_BYTES
-    queued = -(-ahead // PIECE) + 1
+    queue: asyncio.Queue = asyncio.Queue(maxsize=-(-ahead // PIECE) + 1)
     if in_process and getattr(reader, "reopen", None) is not None:
-        feed = _process_feed(reader.reopen, queued)
+        feed = _process_feed(reader.reopen, queue)
     else:
-        feed = _thread_feed(reader, queued)
-    async with contextlib.aclosing(feed):
-        yield feed
+        feed = _thread_feed(reader, queue)
+    async with feed as messages:
+        yield messages
 
 
-async def _thread_feed(reader, queued: int) -> AsyncIterator[tuple]:
+async def _messages(queue: asyncio.Queue, decode: Callable) -> AsyncIterator[tuple]:
+    """The messages on QUEUE, each through DECODE, until the last one."""
+    while True:
+        message = await decode(await queue.get())
+        yield message
+        if message[0] != "records":
+            return
+
+
+@contextlib.asynccontextmanager
+async def _thread_feed(reader, queue: asyncio.Queue) -> AsyncIterator[AsyncIterator[tuple]]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue(maxsize=queued)
     stop = threading.Event()
 
     def send(message: tuple) -> None:
@@ -218,14 +230,13 @@ async def _thread_feed(reader, queued: int) -> AsyncIterator[tuple]:
         with contextlib.suppress(_Stopped):
             read_records(reader, send)
 
+    async def as_is(message: tuple) -> tuple:
+        return message
+
     thread = threading.Thread(target=run, name="pulse-import-reader", daemon=True)
     thread.start()
     try:
-        while True:
-            message = await queue.get()
-            yield message
-            if message[0] != "records":
-                return
+        yield _messages(queue, as_is)
     finally:
         stop.set()
         # Unblock a reader waiting to hand over a batch, then let it finish.
@@ -247,65 +258,73 @@ def _put_from_thread(loop, queue: asyncio.Queue, item, stop: threading.Event) ->
                 raise _Stopped from None
 
 
-async def _process_feed(reopen: Callable, queued: int) -> AsyncIterator[tuple]:
-    # spawn, not fork: the parent runs an event loop and driver threads that a fork would copy
-    # mid-flight; the child imports only the readers (no SQLAlchemy).
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_read_in_child,
-        args=(reopen, sending),
-        name="pulse-import-reader",
-        daemon=True,
+@contextlib.asynccontextmanager
+async def _process_feed(
+    reopen: Callable, queue: asyncio.Queue
+) -> AsyncIterator[AsyncIterator[tuple]]:
+    # A fresh interpreter, not a fork (the parent runs an event loop and driver threads a fork
+    # would copy mid-flight), started as a plain module so that whoever embeds the import
+    # needs no multiprocessing main-module guard. It imports only the readers, no SQLAlchemy.
+    child = subprocess.Popen(  # noqa: ASYNC220 - returns at once; waits go to threads
+        [sys.executable, "-m", "bot.importers.reader_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
     )
-    child.start()
-    sending.close()  # the child holds its own copy; ours would hide the child's exit
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue(maxsize=queued)
     stop = threading.Event()
 
     def receive() -> None:
         # Reads ahead of the writer, so the child never waits on a pipe nobody drains.
         try:
+            child.stdin.write(pickle.dumps(reopen, protocol=pickle.HIGHEST_PROTOCOL))
+            child.stdin.close()
             while True:
-                try:
-                    data = receiving.recv_bytes()
-                except (EOFError, OSError):
-                    _put_from_thread(loop, queue, None, stop)
+                header = child.stdout.read(_FRAME.size)
+                data = b""
+                if len(header) == _FRAME.size:
+                    data = child.stdout.read(_FRAME.unpack(header)[0])
+                _put_from_thread(loop, queue, data or None, stop)
+                if not data:  # the child is gone
                     return
-                _put_from_thread(loop, queue, data, stop)
+        except OSError:
+            with contextlib.suppress(_Stopped):
+                _put_from_thread(loop, queue, None, stop)
         except _Stopped:
             return
+
+    async def decode(data: bytes | None) -> tuple:
+        if data is None:
+            code = await asyncio.to_thread(child.wait)
+            raise ReaderFailed(f"the export reader process stopped unexpectedly (exit code {code})")
+        return pickle.loads(data)  # noqa: S301 - sent by our own child process
 
     thread = threading.Thread(target=receive, name="pulse-import-receiver", daemon=True)
     thread.start()
     try:
-        while True:
-            data = await queue.get()
-            if data is None:
-                await asyncio.to_thread(child.join)
-                raise ReaderFailed(
-                    f"the export reader process stopped unexpectedly (exit code {child.exitcode})"
-                )
-            message = pickle.loads(data)  # noqa: S301 - sent by our own child process
-            yield message
-            if message[0] != "records":
-                return
+        yield _messages(queue, decode)
     finally:
         stop.set()
-        if child.is_alive():
+        if child.poll() is None:
             child.terminate()
         while not queue.empty():
             queue.get_nowait()
         await asyncio.to_thread(thread.join)
-        await asyncio.to_thread(child.join)
-        receiving.close()
+        await asyncio.to_thread(child.wait)
+        child.stdout.close()
 
 
-def _read_in_child(reopen: Callable, sending) -> None:
-    """The child process: open the export again, read it and send its messages."""
+# A message on the child's stdout: its length, then the pickled message.
+_FRAME = struct.Struct("!Q")
+
+
+def child_main() -> None:
+    """The reader process: read the export the parent names on stdin; messages to stdout."""
     # Ctrl-C reaches the whole process group; the parent decides, and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    reopen = pickle.load(sys.stdin.buffer)  # noqa: S301 - sent by our own parent process
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the messages
 
     def send(message: tuple) -> None:
         if message[0] == "error" and not isinstance(message[1], ImportFormatError):
@@ -313,9 +332,12 @@ def _read_in_child(reopen: Callable, sending) -> None:
             error = message[1]
             text = "".join(traceback.format_exception(error)).rstrip()
             message = ("error", ReaderFailed(f"the export reader failed:\n{text}"), message[2])
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            sending.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        except (BrokenPipeError, OSError):
+            out.write(_FRAME.pack(len(data)))
+            out.write(data)
+            out.flush()
+        except OSError:  # the parent is gone or gave up
             raise _Stopped from None
 
     with bulk_gc():
@@ -326,9 +348,9 @@ def _read_in_child(reopen: Callable, sending) -> None:
                 send(("error", exc, ImportStats()))
             return
         try:
-            read_records(reader, send)
+            with contextlib.suppress(_Stopped):
+                read_records(reader, send)
         finally:
             close = getattr(reader, "close", None)
             if close is not None:
                 close()
-    sending.close()

@@ -67,19 +67,19 @@ async def run_import(
     IN_PROCESS says whether to read in a child process (None: when the export is large);
     DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers indexes.
     """
-    await upgrade_database(settings)
-    engine = engine_for(settings)
     stats = ImportStats(files=reader.files, total_bytes=reader.total_bytes)
+    engine = engine_for(settings)
     try:
-        key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
-        writer = BatchWriter(key)
         started = time.monotonic()
         try:
             with bulk_gc():
+                # Reading starts first: a reader process gets going while the schema upgrades.
                 async with reading(reader, batch_size, in_process=in_process) as messages:
+                    await upgrade_database(settings)
+                    key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
                     await write_stream(
                         engine,
-                        writer,
+                        BatchWriter(key),
                         messages,
                         stats,
                         batch_size=batch_size,
