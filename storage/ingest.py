@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -253,7 +254,8 @@ class BatchWriter:
         result.inserted = len(inserted_rows)
         result.duplicates = len(rows) - len(inserted_rows)
         if inserted_rows:
-            await _apply_rollups(conn, inserted_rows)
+            spaces = {row_id: space for space, ids in member_ids.items() for row_id in ids.values()}
+            await _apply_rollups(conn, inserted_rows, spaces)
             await self._apply_membership(conn, groups, inserted_rows, member_ids)
         return result
 
@@ -462,7 +464,7 @@ class BatchWriter:
         inserted: Sequence[tuple],
         member_ids: dict[int, dict[str, int]],
     ) -> None:
-        if not any(row[2] in _MEMBERSHIP for row in inserted):
+        if _MEMBERSHIP.isdisjoint(map(itemgetter(2), inserted)):  # kinds, in C
             return
         # One executemany per run of same-kind events, not two statements per event. Runs keep
         # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
@@ -499,24 +501,23 @@ _GIVEN, _RECEIVED, _THREADS, _CONTRIBUTIONS = (
 )
 
 
-def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict, dict]:
+def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict]:
     """What newly inserted activity rows add to the rollup tables.
 
-    INSERTED are rows in ACTIVITY_COLUMNS order. Returns (daily, edges, channel_posts, spaces):
-    daily maps (member, day) to counts in ROLLUP_COUNTS order; edges (helper, helped) to
-    [replies, first day, last day]; channel_posts (member, channel) to [posts, last day];
-    spaces every member to its space. A key is present when an event touched it, even if its
-    counts net to zero (a reaction and its removal), exactly as the tables would be upserted.
+    INSERTED are rows in ACTIVITY_COLUMNS order. Returns (daily, edges, channel_posts): daily
+    maps (member, day) to counts in ROLLUP_COUNTS order; edges (helper, helped) to [replies,
+    first day, last day]; channel_posts (member, channel) to [posts, last day]. A key is
+    present when an event touched it, even if its counts net to zero (a reaction and its
+    removal), exactly as the tables would be upserted.
     """
     daily: dict[tuple[int, int], list[int]] = {}
-    spaces: dict[int, int] = {}
     edges: dict[tuple[int, int], list[int]] = {}
     channel_posts: dict[tuple[int, int], list[int]] = {}
     width = len(ROLLUP_COUNTS)
     get = daily.get
 
     for (
-        space,
+        _,
         _,
         kind,
         member,
@@ -529,11 +530,7 @@ def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict, dict]:
         _,
         day,
     ) in inserted:
-        spaces[member] = space
-        aimed_at_other = False
-        if target is not None:
-            spaces[target] = space
-            aimed_at_other = target != member
+        aimed_at_other = target is not None and target != member
         if kind in _POSTING:
             counts = get((member, day))
             if counts is None:
@@ -592,11 +589,14 @@ def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict, dict]:
             if counts is None:
                 counts = daily[(member, day)] = [0] * width
             counts[_CONTRIBUTIONS] += 1
-    return daily, edges, channel_posts, spaces
+    return daily, edges, channel_posts
 
 
-async def _apply_rollups(conn: AsyncConnection, inserted: Iterable[tuple]) -> None:
-    daily, edges, channel_posts, spaces = rollup_deltas(inserted)
+async def _apply_rollups(
+    conn: AsyncConnection, inserted: Iterable[tuple], spaces: dict[int, int]
+) -> None:
+    """Upsert what INSERTED rows add to the rollups; SPACES maps member row ids to spaces."""
+    daily, edges, channel_posts = rollup_deltas(inserted)
     # Sorted by key (each tuple starts with its key): concurrent writers then lock rollup rows
     # in one order and cannot deadlock. Sorting the flat tuples compares ints, far cheaper
     # than sorting (key tuple, counts) items.
