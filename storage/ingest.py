@@ -397,6 +397,17 @@ class BatchWriter:
             for m in missing:
                 self._pending.members[(space, m)] = found[m]
                 self._pending.member_names[found[m]] = names.get(m)
+            # A member stored earlier without a name (first seen as someone's target, before
+            # this writer started: a restart, a resumed import) gets the batch's name now, as
+            # if this writer had stored them. Only a missing name: a stored one may be newer.
+            unnamed = [{"row_id": found[m], "name": names[m]} for m in missing if m in names]
+            if unnamed:
+                await conn.execute(
+                    update(Member)
+                    .where(Member.id == bindparam("row_id"), Member.display_name.is_(None))
+                    .values(display_name=bindparam("name")),
+                    unnamed,
+                )
         # A display name that changed since we last saw it is updated once, not per event.
         missing_set = set(missing)
         known_names = self.cache.member_names
