@@ -64,7 +64,7 @@ async def write_stream(
                 if message[0] == "records":
                     pending += message[1]
                     stats.show_progress(message[2])
-                    if len(pending) >= batch_size:
+                    while len(pending) >= batch_size:
                         await write(pending[:batch_size])
                         pending = pending[batch_size:]
                     continue
