@@ -1,10 +1,13 @@
 """Bulk loading into SQLite: an import's connection, and its deferred ``activities`` indexes.
 
-Keeping activities' secondary indexes up to date costs an import most of its database time:
-rows arrive in export order, so every batch dirties index pages all over the file, and every
-commit writes those pages again. Once an import is large next to what is stored, it drops them
-and builds them once at the end, a sort instead of scattered inserts. The unique
-(space_id, event_id) index stays: it is what makes writes idempotent.
+Keeping the (member_id, occurred_at) index of activities up to date costs an import much of
+its database time: every batch holds most members, so it dirties pages all over that index,
+and every commit writes them again. Once an import is large next to what is stored, it drops
+that index and builds it once at the end, a sort instead of scattered inserts. The other
+indexes stay: they grow near their ends, since exports are read in time order (Slack day by
+day, Discord channel by channel), and the unique (space_id, event_id) one is what makes
+writes idempotent. Dropping them too saves as much while loading as rebuilding them costs
+after it, when nothing else can run (measured with bench/import.py).
 
 A crash must not leave the database without its indexes: the dropped indexes' DDL is kept in
 ``pulse_meta`` in the transaction that drops them, and ``restore_deferred_indexes`` (which every
@@ -28,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.engine import IMMEDIATE
 
 DEFERRED_KEY = "deferred_indexes"
+# The indexes an import may defer (see above).
+DEFERRABLE = ("ix_activities_member_time",)
 # Below this many rows an import keeps the indexes: rebuilding them would cost more.
 MIN_DEFERRED_ROWS = 100_000
 
@@ -87,13 +92,14 @@ class IndexDeferral:
         if self.deferred or self.rows < self.threshold:
             return
         self.deferred = True
-        indexes = (
-            await conn.exec_driver_sql(
+        indexes = [
+            (name, sql)
+            for name, sql in await conn.exec_driver_sql(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'activities' AND sql IS NOT NULL "
-                "AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+                "AND tbl_name = 'activities' ORDER BY name"
             )
-        ).all()
+            if name in DEFERRABLE
+        ]
         recorded = await _recorded(conn)
         names = {name for name, _ in recorded}
         recorded += [[name, sql] for name, sql in indexes if name not in names]
