@@ -3,9 +3,9 @@
 Parsing and mapping an export is Python from end to end, and so is part of the writer's work:
 on one interpreter they take turns on one lock. A large export is therefore read in a child
 process, on the machine's other core, which sends pieces of a few thousand event records
-(storage.records; cheap to pickle, unlike the events themselves). A small export is read on a
-thread, since a process takes about half a second to start. Either way the writer receives the
-same messages, in order:
+(storage.records: plain tuples, cheap to serialize, unlike the events themselves). A small
+export is read on a thread, since a process takes about half a second to start. Either way
+the writer receives the same messages, in order:
 
     ("records", records, progress)  progress: what has been read so far (ImportStats.progress)
     ("done", stats)                 the reader's counts at the end (an ImportStats)
@@ -22,6 +22,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
+import marshal
 import os
 import pickle
 import signal
@@ -110,13 +111,14 @@ class ImportStats:
         self.first, self.last = first, last
 
     def progress(self) -> tuple:
-        """The counts a progress display needs, small enough to send with every batch."""
-        return (self.bytes_read, self.records, self.events, dict(self.kinds))
+        """The counts a progress display needs: small, and only plain values (marshal)."""
+        kinds = {kind.value: n for kind, n in self.kinds.items()}
+        return (self.bytes_read, self.records, self.events, kinds)
 
     def show_progress(self, progress: tuple) -> None:
         """Take the reader's PROGRESS (see progress) as this import's."""
         self.bytes_read, self.records, self.events, kinds = progress
-        self.kinds = Counter(kinds)
+        self.kinds = Counter({ActivityKind(kind): n for kind, n in kinds.items()})
 
     def take_reading(self, read: ImportStats) -> None:
         """Take the reader's final counts (everything but what the writer counts)."""
@@ -281,11 +283,13 @@ async def _process_feed(
             child.stdin.close()
             while True:
                 header = child.stdout.read(_FRAME.size)
-                data = b""
+                frame = None
                 if len(header) == _FRAME.size:
-                    data = child.stdout.read(_FRAME.unpack(header)[0])
-                _put_from_thread(loop, queue, data or None, stop)
-                if not data:  # the child is gone
+                    codec, size = _FRAME.unpack(header)
+                    data = child.stdout.read(size)
+                    frame = (codec, data) if len(data) == size else None
+                _put_from_thread(loop, queue, frame, stop)
+                if frame is None:  # the child is gone
                     return
         except OSError:
             with contextlib.suppress(_Stopped):
@@ -293,11 +297,15 @@ async def _process_feed(
         except _Stopped:
             return
 
-    async def decode(data: bytes | None) -> tuple:
-        if data is None:
+    async def decode(frame: tuple[bytes, bytes] | None) -> tuple:
+        if frame is None:
             code = await asyncio.to_thread(child.wait)
             raise ReaderFailed(f"the export reader process stopped unexpectedly (exit code {code})")
-        return pickle.loads(data)  # noqa: S301 - sent by our own child process
+        codec, data = frame
+        # Both come from our own child process, on the same interpreter.
+        if codec == _MARSHAL:
+            return marshal.loads(data)  # noqa: S302
+        return pickle.loads(data)  # noqa: S301
 
     thread = threading.Thread(target=receive, name="pulse-import-receiver", daemon=True)
     thread.start()
@@ -314,8 +322,10 @@ async def _process_feed(
         child.stdout.close()
 
 
-# A message on the child's stdout: its length, then the pickled message.
-_FRAME = struct.Struct("!Q")
+# A message on the child's stdout: how it is encoded and its length, then the message. Records
+# (plain tuples) go with marshal, four times faster than pickle here; the rest with pickle.
+_FRAME = struct.Struct("!cQ")
+_MARSHAL, _PICKLE = b"m", b"p"
 
 
 def child_main() -> None:
@@ -332,9 +342,12 @@ def child_main() -> None:
             error = message[1]
             text = "".join(traceback.format_exception(error)).rstrip()
             message = ("error", ReaderFailed(f"the export reader failed:\n{text}"), message[2])
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if message[0] == "records":
+            codec, data = _MARSHAL, marshal.dumps(message)
+        else:
+            codec, data = _PICKLE, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            out.write(_FRAME.pack(len(data)))
+            out.write(_FRAME.pack(codec, len(data)))
             out.write(data)
             out.flush()
         except OSError:  # the parent is gone or gave up
