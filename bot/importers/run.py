@@ -65,7 +65,7 @@ async def run_import(
     """Import everything READER yields, then recompute tiers and quiet flags of its spaces.
 
     IN_PROCESS says whether to read in a child process (None: when the export is large);
-    DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers indexes.
+    DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers an index.
     """
     stats = ImportStats(files=reader.files, total_bytes=reader.total_bytes)
     engine = engine_for(settings)

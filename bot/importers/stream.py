@@ -3,8 +3,8 @@
 The reading side (bot.importers.feed) parses and maps the export on a thread or in a child
 process while this writes the previous batch. The writer is idempotent on (space, event id): a
 batch committed before a failure is complete, and re-running the import skips what is stored.
-On SQLite a large import defers activities' secondary indexes and rebuilds them at its end
-(storage.bulk), whether it ends well or not.
+On SQLite a large import defers activities' (member, time) index and rebuilds it at its end
+(storage.bulk), whether the import ends well or not.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def write_stream(
 
     An error while reading (a malformed file) is raised here after the records read before it
     are written, so everything committed is complete and a re-run resumes where it stopped.
-    DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers its indexes.
+    DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers an index.
     """
     async with import_connection(engine) as conn:
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
