@@ -486,7 +486,7 @@ def import_options(func: Callable) -> Callable:
     return click.option(
         "--batch-size",
         type=click.IntRange(100, 100_000),
-        default=5000,
+        default=50_000,
         show_default=True,
         help="Events written per transaction.",
     )(func)

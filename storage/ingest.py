@@ -3,21 +3,25 @@
 Idempotency rests on the unique (space_id, event_id) key: activities are inserted with
 ON CONFLICT DO NOTHING ... RETURNING, and only the rows that were really inserted feed the
 rollups, so a replay, a platform retry or a re-import changes nothing.
+
+The writer works on event records (``event_record``): an ActivityEvent flattened into a plain
+tuple. The live path converts its events; the history import builds records in a reader process
+and sends them over, since tuples cost little to pickle and nothing to validate twice.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import ActivityEvent, ActivityKind, day_number
+from community.events import POSTING_KINDS, ActivityEvent, ActivityKind
 from community.privacy import member_hash
 from community.tiers import COUNT_FIELDS
 from storage.models import (
@@ -30,16 +34,10 @@ from storage.models import (
     Member,
     Space,
 )
+from storage.records import event_record
 
 # The rollup columns are exactly the counts the tier rules weigh.
 ROLLUP_COUNTS = COUNT_FIELDS
-
-
-# The activity columns the rollups read, taken from the rows we already hold rather than RETURNING.
-_Inserted = namedtuple(
-    "_Inserted",
-    "member_id kind day target_member_id channel_id space_id is_question is_thanks is_answer",
-)
 
 
 # The order of the activity tuples the writer builds, and where the rollups find their fields.
@@ -57,7 +55,6 @@ ACTIVITY_COLUMNS = (
     "occurred_at",
     "day",
 )
-_INSERTED_AT = tuple(ACTIVITY_COLUMNS.index(name) for name in _Inserted._fields)
 _COUNT_INDEX = {name: i for i, name in enumerate(ROLLUP_COUNTS)}
 # Parameter order of the rollup statements: the tuples built in _apply_rollups follow it.
 _DRIVER_KEYS = {
@@ -141,7 +138,7 @@ def _driver_sql(dialect: str, name: str) -> str:
     """Statement NAME compiled once to the driver's SQL, for executemany with plain tuples.
 
     Going around SQLAlchemy's per-row parameter processing is most of the writer's speed: the
-    values are already in the driver's types (see _sqlite_time), and the SQL is still built from
+    values are already in the driver's types (see event_record), and the SQL is still built from
     the same constructs as everywhere else.
     """
     keys = list(_DRIVER_KEYS[name])
@@ -156,11 +153,6 @@ def _driver_sql(dialect: str, name: str) -> str:
     if list(compiled.positiontup) != keys:
         raise RuntimeError(f"{name}: parameter order {compiled.positiontup} is not {keys}")
     return str(compiled)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """UTC text exactly as SQLAlchemy's SQLite DateTime stores it, so comparisons still hold."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def _insert_activities_sqlite(
@@ -225,6 +217,7 @@ class BatchWriter:
         self._pending: _Pending | None = None
         # member_hash is a pure function of its key: compute each one once, not once a batch.
         self._hashes: dict[tuple[str, str, str], str] = {}
+        self._listed: int | None = None  # blocklist entries when the last batch began
 
     def commit_succeeded(self) -> None:
         """Keep the ids resolved in the transaction that just committed."""
@@ -238,89 +231,88 @@ class BatchWriter:
 
     async def write(self, conn: AsyncConnection, events: Sequence[ActivityEvent]) -> WriteResult:
         """Write EVENTS on CONN's open transaction; the caller commits."""
+        return await self.write_records(conn, [event_record(ev) for ev in events])
+
+    async def write_records(self, conn: AsyncConnection, records: Sequence[tuple]) -> WriteResult:
+        """Write event RECORDS (see event_record) on CONN's open transaction; the caller commits."""
         self._pending = _Pending()
         result = WriteResult()
-        events = await self._drop_blocked(conn, events, result)
-        if not events:
+        records = await self._drop_blocked(conn, records, result)
+        if not records:
             return result
-        space_ids = await self._space_ids(conn, events)
-        channel_ids = await self._channel_ids(conn, events, space_ids)
-        member_ids = await self._member_ids(conn, events, space_ids)
-        answered = await self._questions_answered(conn, events, space_ids)
-
-        sqlite_dialect = conn.dialect.name == "sqlite"
-        rows = []
-        for ev in events:
-            space = space_ids[(ev.platform, ev.space_id)]
-            target = member_ids.get((space, ev.target_member_id)) if ev.target_member_id else None
-            occurred = ev.occurred_utc
-            rows.append(
-                (
-                    space,
-                    ev.event_id,
-                    ev.kind.value,
-                    member_ids[(space, ev.member_id)],
-                    channel_ids.get((space, ev.channel_id)) if ev.channel_id else None,
-                    target,
-                    ev.parent_event_id,
-                    ev.is_question,
-                    ev.is_thanks,
-                    ev.helps_other and (space, ev.parent_event_id) in answered,
-                    _sqlite_time(occurred) if sqlite_dialect else occurred,
-                    day_number(occurred),
-                )
-            )
+        space_ids = await self._space_ids(conn, records)
+        as_text = conn.dialect.name == "sqlite"
+        groups = _by_space(records, space_ids)
+        rows: list[tuple] = []
+        member_ids: dict[int, dict[str, int]] = {}
+        for space, group in groups.items():
+            channels = await self._channel_ids(conn, space, group)
+            members = member_ids[space] = await self._member_ids(conn, space, group)
+            answered = await self._questions_answered(conn, space, group)
+            rows += _activity_rows(space, group, channels, members, answered, as_text)
         inserted_rows = await self._insert_activities(conn, rows)
         result.inserted = len(inserted_rows)
         result.duplicates = len(rows) - len(inserted_rows)
         if inserted_rows:
-            await self._apply_rollups(conn, inserted_rows)
-            await self._apply_membership(conn, events, inserted_rows, member_ids, space_ids)
+            spaces = {row_id: space for space, ids in member_ids.items() for row_id in ids.values()}
+            await _apply_rollups(conn, inserted_rows, spaces)
+            await self._apply_membership(conn, groups, inserted_rows, member_ids)
         return result
 
     async def _drop_blocked(
-        self, conn: AsyncConnection, events: Sequence[ActivityEvent], result: WriteResult
-    ) -> list[ActivityEvent]:
+        self, conn: AsyncConnection, records: Sequence[tuple], result: WriteResult
+    ) -> list[tuple]:
+        # Nearly always nobody opted out: one count then spares hashing and lookups.
+        listed = (await conn.execute(select(func.count()).select_from(Blocklist))).scalar_one()
+        if self._listed is not None and listed != self._listed:
+            # Someone opted out since: their member row is gone, so no cached id may outlive
+            # it (a writer whose hash key differs from the opt-out's would not see the entry).
+            self.cache.members.clear()
+            self.cache.member_names.clear()
+        self._listed = listed
+        if not listed:
+            return list(records)
+        keys = {(r[0], r[1], r[4]) for r in records}
+        keys.update((r[0], r[1], r[8]) for r in records if r[8] is not None)
+        known = self._hashes
         hashes: dict[tuple[str, str, str], str] = {}
-        for ev in events:
-            for member in (ev.member_id, ev.target_member_id):
-                if member is not None:
-                    key = (ev.platform, ev.space_id, member)
-                    if key not in hashes:
-                        known = self._hashes.get(key)
-                        if known is None:
-                            known = self._hashes[key] = member_hash(self.hash_key, *key)
-                        hashes[key] = known
-        blocked_hashes = set(
-            (
-                await conn.execute(
-                    select(Blocklist.id_hash).where(Blocklist.id_hash.in_(set(hashes.values())))
+        for key in keys:
+            digest = known.get(key)
+            if digest is None:
+                digest = known[key] = member_hash(self.hash_key, *key)
+            hashes[key] = digest
+        if listed <= len(hashes):  # a short blocklist: read it whole
+            blocked_hashes = set((await conn.execute(select(Blocklist.id_hash))).scalars())
+        else:
+            blocked_hashes = set()
+            for chunk in _chunks(sorted(set(hashes.values()))):
+                blocked_hashes.update(
+                    (
+                        await conn.execute(
+                            select(Blocklist.id_hash).where(Blocklist.id_hash.in_(chunk))
+                        )
+                    ).scalars()
                 )
-            ).scalars()
-        )
-        if not blocked_hashes:
-            return list(events)
+        if blocked_hashes.isdisjoint(hashes.values()):
+            return list(records)
         kept = []
-        for ev in events:
-            if hashes[(ev.platform, ev.space_id, ev.member_id)] in blocked_hashes:
+        for r in records:
+            if hashes[(r[0], r[1], r[4])] in blocked_hashes:
                 result.blocked += 1
                 continue
-            if (
-                ev.target_member_id is not None
-                and hashes[(ev.platform, ev.space_id, ev.target_member_id)] in blocked_hashes
-            ):
+            if r[8] is not None and hashes[(r[0], r[1], r[8])] in blocked_hashes:
                 # Keep the actor's activity, but forget whom it was aimed at.
-                if ev.kind is ActivityKind.REACTION_RECEIVED:
+                if r[3] == ActivityKind.REACTION_RECEIVED:
                     result.blocked += 1
                     continue
-                ev = _without_target(ev)
-            kept.append(ev)
+                r = _without_target(r)
+            kept.append(r)
         return kept
 
     async def _space_ids(
-        self, conn: AsyncConnection, events: Sequence[ActivityEvent]
+        self, conn: AsyncConnection, records: Sequence[tuple]
     ) -> dict[tuple[str, str], int]:
-        wanted = {(ev.platform.value, ev.space_id): ev.space_name for ev in events}
+        wanted = {(r[0], r[1]): r[14] for r in records}
         found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
         missing = sorted(k for k in wanted if k not in found)
         if missing:
@@ -346,18 +338,15 @@ class BatchWriter:
         return found
 
     async def _channel_ids(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
-    ) -> dict[tuple[int, str], int]:
-        wanted: dict[tuple[int, str], str | None] = {}
-        for ev in events:
-            if ev.channel_id:
-                key = (space_ids[(ev.platform, ev.space_id)], ev.channel_id)
-                wanted[key] = ev.channel_name or wanted.get(key)
-        found = {k: self.cache.channels[k] for k in wanted if k in self.cache.channels}
-        missing = sorted(k for k in wanted if k not in found)
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> dict[str, int]:
+        """Row ids of the channels RECORDS of SPACE name, by platform id."""
+        # A new channel gets the last name the batch gives it.
+        wanted = {r[7]: None for r in records if r[7]}
+        wanted.update({r[7]: r[15] for r in records if r[7] and r[15]})
+        cached = self.cache.channels
+        found = {c: cached[(space, c)] for c in wanted if (space, c) in cached}
+        missing = sorted(c for c in wanted if c not in found)
         if missing:
             stmt = dialect_insert(conn, Channel).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -365,33 +354,28 @@ class BatchWriter:
             await conn.execute(
                 stmt,
                 [
-                    {"space_id": s, "platform_id": c, "name": wanted[(s, c)], "is_help": False}
-                    for s, c in missing
+                    {"space_id": space, "platform_id": c, "name": wanted[c], "is_help": False}
+                    for c in missing
                 ],
             )
-            found.update(await _lookup(conn, Channel, missing))
-            self._pending.channels.update({k: found[k] for k in missing})
+            looked_up = await _lookup(conn, Channel, space, missing)
+            found.update(looked_up)
+            self._pending.channels.update({(space, c): row_id for c, row_id in looked_up.items()})
         return found
 
     async def _member_ids(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
-    ) -> dict[tuple[int, str], int]:
-        names: dict[tuple[int, str], str | None] = {}
-        bots: dict[tuple[int, str], bool] = {}
-        for ev in events:
-            space = space_ids[(ev.platform, ev.space_id)]
-            key = (space, ev.member_id)
-            names[key] = ev.member_name or names.get(key)
-            bots[key] = ev.member_is_bot or bots.get(key, False)
-            if ev.target_member_id:
-                names.setdefault((space, ev.target_member_id), None)
-                bots.setdefault((space, ev.target_member_id), False)
-        found = {k: self.cache.members[k] for k in names if k in self.cache.members}
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> dict[str, int]:
+        """Row ids of the members RECORDS of SPACE name (actors and targets), by platform id."""
+        wanted = {r[4]: None for r in records}
+        wanted.update({r[8]: None for r in records if r[8]})
+        # The last name the batch gives a member; a member is a bot if any event says so.
+        names = {r[4]: r[12] for r in records if r[12]}
+        bots = {r[4] for r in records if r[13]}
+        cached = self.cache.members
+        found = {m: cached[(space, m)] for m in wanted if (space, m) in cached}
         # Sorted, so concurrent writers take row locks in the same order and cannot deadlock.
-        missing = sorted(k for k in names if k not in found)
+        missing = sorted(m for m in wanted if m not in found)
         if missing:
             stmt = dialect_insert(conn, Member).on_conflict_do_nothing(
                 index_elements=["space_id", "platform_id"]
@@ -400,26 +384,37 @@ class BatchWriter:
                 stmt,
                 [
                     {
-                        "space_id": s,
+                        "space_id": space,
                         "platform_id": m,
-                        "display_name": names[(s, m)],
-                        "is_bot": bots[(s, m)],
+                        "display_name": names.get(m),
+                        "is_bot": m in bots,
                         "is_staff": False,
                     }
-                    for s, m in missing
+                    for m in missing
                 ],
             )
-            found.update(await _lookup(conn, Member, missing))
-            for key in missing:
-                self._pending.members[key] = found[key]
-                self._pending.member_names[found[key]] = names[key]
+            found.update(await _lookup(conn, Member, space, missing))
+            for m in missing:
+                self._pending.members[(space, m)] = found[m]
+                self._pending.member_names[found[m]] = names.get(m)
+            # A member stored earlier without a name (first seen as someone's target, before
+            # this writer started: a restart, a resumed import) gets the batch's name now, as
+            # if this writer had stored them. Only a missing name: a stored one may be newer.
+            unnamed = [{"row_id": found[m], "name": names[m]} for m in missing if m in names]
+            if unnamed:
+                await conn.execute(
+                    update(Member)
+                    .where(Member.id == bindparam("row_id"), Member.display_name.is_(None))
+                    .values(display_name=bindparam("name")),
+                    unnamed,
+                )
         # A display name that changed since we last saw it is updated once, not per event.
+        missing_set = set(missing)
+        known_names = self.cache.member_names
         renamed = [
-            {"row_id": found[key], "name": name}
-            for key, name in sorted(names.items())
-            if key not in missing
-            and name is not None
-            and self.cache.member_names.get(found[key]) != name
+            {"row_id": found[m], "name": name}
+            for m, name in sorted(names.items())
+            if m not in missing_set and known_names.get(found[m]) != name
         ]
         if renamed:
             await conn.execute(
@@ -433,37 +428,29 @@ class BatchWriter:
         return found
 
     async def _questions_answered(
-        self,
-        conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        space_ids: dict[tuple[str, str], int],
-    ) -> set[tuple[int, str]]:
-        """(space, event id) of the questions that replies in this batch answer."""
-        in_batch = {
-            (space_ids[(ev.platform, ev.space_id)], ev.event_id) for ev in events if ev.is_question
-        }
+        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    ) -> set[str]:
+        """Event ids of the questions that replies among RECORDS of SPACE answer."""
+        in_batch = {r[2] for r in records if r[10]}
+        # The parents of replies aimed at another member that are not thanks (helps_other).
         parents = {
-            (space_ids[(ev.platform, ev.space_id)], ev.parent_event_id)
-            for ev in events
-            if ev.helps_other and ev.parent_event_id
+            r[9]
+            for r in records
+            if r[3] == "reply" and not r[11] and r[8] is not None and r[8] != r[4] and r[9]
         }
         questions = parents & in_batch
-        unknown = parents - questions
-        by_space: dict[int, list[str]] = defaultdict(list)
-        for space, event_id in unknown:
-            by_space[space].append(event_id)
-        for space, event_ids in by_space.items():
+        for chunk in _chunks(sorted(parents - questions)):
             rows = await conn.execute(
                 select(Activity.event_id).where(
                     Activity.space_id == space,
-                    Activity.event_id.in_(event_ids),
+                    Activity.event_id.in_(chunk),
                     Activity.is_question.is_(True),
                 )
             )
-            questions.update((space, event_id) for event_id in rows.scalars())
+            questions.update(rows.scalars())
         return questions
 
-    async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list:
+    async def _insert_activities(self, conn: AsyncConnection, rows: list[tuple]) -> list[tuple]:
         """Insert ROWS (in ACTIVITY_COLUMNS order); return the ones that were new."""
         if conn.dialect.name == "sqlite":
             inserted = await _insert_activities_sqlite(conn, rows)
@@ -472,144 +459,248 @@ class BatchWriter:
             params = [dict(zip(ACTIVITY_COLUMNS, row, strict=True)) for row in rows]
             inserted = {tuple(key) for key in await conn.execute(stmt, params)}
         if inserted is None:  # every row was new and no key repeats inside the batch
-            return [_Inserted._make(map(row.__getitem__, _INSERTED_AT)) for row in rows]
+            return rows
         kept = []
         for row in rows:
             key = (row[0], row[1])
             if key in inserted:
                 inserted.discard(key)  # an id repeated inside the batch was inserted once
-                kept.append(_Inserted._make(map(row.__getitem__, _INSERTED_AT)))
+                kept.append(row)
         return kept
-
-    async def _apply_rollups(self, conn: AsyncConnection, inserted: Iterable) -> None:
-        rollups: dict[tuple[int, int], list[int]] = {}
-        spaces: dict[int, int] = {}
-        edges: dict[tuple[int, int], list[int]] = {}
-        channel_posts: dict[tuple[int, int], list[int]] = {}
-
-        def bump(member: int, day: int, column: str, by: int = 1) -> None:
-            counts = rollups.get((member, day))
-            if counts is None:
-                counts = rollups[(member, day)] = [0] * len(ROLLUP_COUNTS)
-            counts[_COUNT_INDEX[column]] += by
-
-        for row in inserted:
-            member, kind, day, target = row.member_id, row.kind, row.day, row.target_member_id
-            spaces[member] = row.space_id
-            if target is not None:
-                spaces[target] = row.space_id
-            aimed_at_other = target is not None and target != member
-            if kind in ("message", "reply", "thread_started"):
-                bump(member, day, "messages")
-                if row.is_question:
-                    bump(member, day, "questions")
-                if kind == "thread_started":
-                    bump(member, day, "threads_started")
-                # A thank-you reply to whoever helped is gratitude, not help.
-                if kind == "reply" and aimed_at_other and not row.is_thanks:
-                    bump(member, day, "replies")
-                    if row.is_answer:
-                        bump(member, day, "answers")
-                    edge = edges.get((member, target))
-                    if edge is None:
-                        edges[(member, target)] = [1, day, day]
-                    else:
-                        edge[0] += 1
-                        edge[1] = min(edge[1], day)
-                        edge[2] = max(edge[2], day)
-                if row.is_thanks and aimed_at_other:
-                    bump(target, day, "thanks_received")
-                if row.channel_id is not None:
-                    posts = channel_posts.get((member, row.channel_id))
-                    if posts is None:
-                        channel_posts[(member, row.channel_id)] = [1, day]
-                    else:
-                        posts[0] += 1
-                        posts[1] = max(posts[1], day)
-            elif kind == "reaction_given":
-                bump(member, day, "reactions_given")
-                if aimed_at_other:
-                    bump(target, day, "reactions_received")
-            elif kind == "reaction_received":
-                bump(target, day, "reactions_received")
-            elif kind == "reaction_removed":
-                # Net counts: a removal undoes the reaction it removes.
-                bump(member, day, "reactions_given", -1)
-                if aimed_at_other:
-                    bump(target, day, "reactions_received", -1)
-            elif kind == "contribution_logged":
-                bump(member, day, "contributions")
-
-        # Sorted keys: concurrent writers then lock rollup rows in one order and cannot deadlock.
-        dialect = conn.dialect.name
-        if rollups:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "rollups"),
-                [(m, d, spaces[m], *counts) for (m, d), counts in sorted(rollups.items())],
-            )
-        if edges:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "edges"),
-                [
-                    (h, t, spaces[h], first, last, n)
-                    for (h, t), (n, first, last) in sorted(edges.items())
-                ],
-            )
-        if channel_posts:
-            await conn.exec_driver_sql(
-                _driver_sql(dialect, "channels"),
-                [(m, c, spaces[m], n, last) for (m, c), (n, last) in sorted(channel_posts.items())],
-            )
 
     async def _apply_membership(
         self,
         conn: AsyncConnection,
-        events: Sequence[ActivityEvent],
-        inserted: Sequence,
-        member_ids: dict[tuple[int, str], int],
-        space_ids: dict[tuple[str, str], int],
+        groups: dict[int, list[tuple]],
+        inserted: Sequence[tuple],
+        member_ids: dict[int, dict[str, int]],
     ) -> None:
-        if not any(row.kind in ("member_joined", "member_left") for row in inserted):
+        if _MEMBERSHIP.isdisjoint(map(itemgetter(2), inserted)):  # kinds, in C
             return
         # One executemany per run of same-kind events, not two statements per event. Runs keep
         # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
         # and "rejoined" only left_at, so running all of one before the other changes nothing.
-        runs: list[tuple[ActivityKind, list[dict]]] = []
-        for ev in events:
-            if ev.kind not in (ActivityKind.MEMBER_JOINED, ActivityKind.MEMBER_LEFT):
-                continue
-            row_id = member_ids[(space_ids[(ev.platform, ev.space_id)], ev.member_id)]
-            params = {"row_id": row_id, "when": ev.occurred_utc}
-            if runs and runs[-1][0] is ev.kind:
-                runs[-1][1].append(params)
-            else:
-                runs.append((ev.kind, [params]))
+        runs: list[tuple[str, list[dict]]] = []
+        for space, group in groups.items():
+            members = member_ids[space]
+            for r in group:
+                kind = r[3]
+                if kind not in _MEMBERSHIP:
+                    continue
+                params = {"row_id": members[r[4]], "when": _record_time(r[5])}
+                if runs and runs[-1][0] == kind:
+                    runs[-1][1].append(params)
+                else:
+                    runs.append((kind, [params]))
         statements = _statements(conn.dialect.name)
         for kind, params in runs:
-            if kind is ActivityKind.MEMBER_JOINED:
+            if kind == ActivityKind.MEMBER_JOINED:
                 await conn.execute(statements["joined"], params)
                 await conn.execute(statements["rejoined"], params)
             else:
                 await conn.execute(statements["left"], params)
 
 
-def _without_target(ev: ActivityEvent) -> ActivityEvent:
-    return replace(ev, target_member_id=None, is_thanks=False)
+_MEMBERSHIP = frozenset({ActivityKind.MEMBER_JOINED.value, ActivityKind.MEMBER_LEFT.value})
+_POSTING = frozenset(kind.value for kind in POSTING_KINDS)
+_MESSAGES, _QUESTIONS, _REPLIES, _ANSWERS, _THANKS = (
+    _COUNT_INDEX[c] for c in ("messages", "questions", "replies", "answers", "thanks_received")
+)
+_GIVEN, _RECEIVED, _THREADS, _CONTRIBUTIONS = (
+    _COUNT_INDEX[c]
+    for c in ("reactions_given", "reactions_received", "threads_started", "contributions")
+)
 
 
-async def _lookup(conn: AsyncConnection, model, keys: list[tuple[int, str]]) -> dict:
-    """Row ids for (space_id, platform_id) pairs, in chunks the drivers accept."""
-    by_space: dict[int, list[str]] = defaultdict(list)
-    for space, platform_id in keys:
-        by_space[space].append(platform_id)
-    found = {}
-    for space, platform_ids in by_space.items():
-        for start in range(0, len(platform_ids), 500):
-            chunk = platform_ids[start : start + 500]
-            rows = await conn.execute(
-                select(model.platform_id, model.id).where(
-                    model.space_id == space, model.platform_id.in_(chunk)
-                )
+def rollup_deltas(inserted: Iterable[tuple]) -> tuple[dict, dict, dict]:
+    """What newly inserted activity rows add to the rollup tables.
+
+    INSERTED are rows in ACTIVITY_COLUMNS order. Returns (daily, edges, channel_posts): daily
+    maps (member, day) to counts in ROLLUP_COUNTS order; edges (helper, helped) to [replies,
+    first day, last day]; channel_posts (member, channel) to [posts, last day]. A key is
+    present when an event touched it, even if its counts net to zero (a reaction and its
+    removal), exactly as the tables would be upserted.
+    """
+    daily: dict[tuple[int, int], list[int]] = {}
+    edges: dict[tuple[int, int], list[int]] = {}
+    channel_posts: dict[tuple[int, int], list[int]] = {}
+    width = len(ROLLUP_COUNTS)
+    get = daily.get
+
+    for (
+        _,
+        _,
+        kind,
+        member,
+        channel,
+        target,
+        _,
+        is_question,
+        is_thanks,
+        is_answer,
+        _,
+        day,
+    ) in inserted:
+        aimed_at_other = target is not None and target != member
+        if kind in _POSTING:
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_MESSAGES] += 1
+            if is_question:
+                counts[_QUESTIONS] += 1
+            if kind == "thread_started":
+                counts[_THREADS] += 1
+            # A thank-you reply to whoever helped is gratitude, not help.
+            if kind == "reply" and aimed_at_other and not is_thanks:
+                counts[_REPLIES] += 1
+                if is_answer:
+                    counts[_ANSWERS] += 1
+                edge = edges.get((member, target))
+                if edge is None:
+                    edges[(member, target)] = [1, day, day]
+                else:
+                    edge[0] += 1
+                    if day < edge[1]:
+                        edge[1] = day
+                    if day > edge[2]:
+                        edge[2] = day
+            if is_thanks and aimed_at_other:
+                counts = get((target, day))
+                if counts is None:
+                    counts = daily[(target, day)] = [0] * width
+                counts[_THANKS] += 1
+            if channel is not None:
+                posts = channel_posts.get((member, channel))
+                if posts is None:
+                    channel_posts[(member, channel)] = [1, day]
+                else:
+                    posts[0] += 1
+                    if day > posts[1]:
+                        posts[1] = day
+        elif kind == "reaction_given" or kind == "reaction_removed":
+            # Net counts: a removal undoes the reaction it removes.
+            by = 1 if kind == "reaction_given" else -1
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_GIVEN] += by
+            if aimed_at_other:
+                counts = get((target, day))
+                if counts is None:
+                    counts = daily[(target, day)] = [0] * width
+                counts[_RECEIVED] += by
+        elif kind == "reaction_received":
+            counts = get((target, day))
+            if counts is None:
+                counts = daily[(target, day)] = [0] * width
+            counts[_RECEIVED] += 1
+        elif kind == "contribution_logged":
+            counts = get((member, day))
+            if counts is None:
+                counts = daily[(member, day)] = [0] * width
+            counts[_CONTRIBUTIONS] += 1
+    return daily, edges, channel_posts
+
+
+async def _apply_rollups(
+    conn: AsyncConnection, inserted: Iterable[tuple], spaces: dict[int, int]
+) -> None:
+    """Upsert what INSERTED rows add to the rollups; SPACES maps member row ids to spaces."""
+    daily, edges, channel_posts = rollup_deltas(inserted)
+    # Sorted by key (each tuple starts with its key): concurrent writers then lock rollup rows
+    # in one order and cannot deadlock. Sorting the flat tuples compares ints, far cheaper
+    # than sorting (key tuple, counts) items.
+    dialect = conn.dialect.name
+    if daily:
+        params = [(m, d, spaces[m], *counts) for (m, d), counts in daily.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "rollups"), params)
+    if edges:
+        params = [(h, t, spaces[h], first, last, n) for (h, t), (n, first, last) in edges.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "edges"), params)
+    if channel_posts:
+        params = [(m, c, spaces[m], n, last) for (m, c), (n, last) in channel_posts.items()]
+        params.sort()
+        await conn.exec_driver_sql(_driver_sql(dialect, "channels"), params)
+
+
+def _by_space(
+    records: Sequence[tuple], space_ids: dict[tuple[str, str], int]
+) -> dict[int, list[tuple]]:
+    """RECORDS grouped by space row id, in order (nearly always a single space)."""
+    if len(space_ids) == 1:
+        return {next(iter(space_ids.values())): list(records)}
+    groups: dict[int, list[tuple]] = {}
+    for r in records:
+        groups.setdefault(space_ids[(r[0], r[1])], []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def _activity_rows(
+    space: int,
+    records: Sequence[tuple],
+    channels: dict[str, int],
+    members: dict[str, int],
+    answered: set[str],
+    as_text: bool,
+) -> list[tuple]:
+    """The activities rows (ACTIVITY_COLUMNS order) of RECORDS of SPACE, ids resolved."""
+    rows = []
+    append = rows.append
+    for (_, _, event_id, kind, member, occurred, day, channel, target, parent, is_question,
+         is_thanks, *_) in records:  # fmt: skip
+        append(
+            (
+                space,
+                event_id,
+                kind,
+                members[member],
+                channels.get(channel) if channel else None,
+                members.get(target) if target else None,
+                parent,
+                is_question,
+                is_thanks,
+                # It answers a question when it helps another member (helps_other).
+                kind == "reply"
+                and not is_thanks
+                and target is not None
+                and target != member
+                and parent in answered,
+                occurred if as_text else _record_time(occurred),
+                day,
             )
-            found.update({(space, pid): row_id for pid, row_id in rows})
+        )
+    return rows
+
+
+def _record_time(text: str) -> datetime:
+    """A record's UTC text back as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    """ITEMS in slices the drivers accept as IN lists."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _without_target(record: tuple) -> tuple:
+    """RECORD aimed at nobody: no target, and so no thank-you either."""
+    return (*record[:8], None, record[9], record[10], False, *record[12:])
+
+
+async def _lookup(
+    conn: AsyncConnection, model, space: int, platform_ids: list[str]
+) -> dict[str, int]:
+    """Row ids of SPACE's channels or members by platform id, in chunks the drivers accept."""
+    found = {}
+    for chunk in _chunks(platform_ids):
+        rows = await conn.execute(
+            select(model.platform_id, model.id).where(
+                model.space_id == space, model.platform_id.in_(chunk)
+            )
+        )
+        found.update(dict(rows.all()))
     return found

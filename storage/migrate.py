@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.bulk import restore_deferred_indexes
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -28,7 +30,11 @@ def head_revision() -> str:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database schema up to REVISION (default: the newest)."""
+    """Bring the database schema up to REVISION (default: the newest).
+
+    First it rebuilds indexes an interrupted import deferred (storage.bulk), so migrations
+    always find the schema they expect.
+    """
     config = alembic_config()
 
     def run(connection) -> None:
@@ -36,6 +42,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.begin() as conn:
+        await restore_deferred_indexes(conn)
         await conn.run_sync(run)
 
 

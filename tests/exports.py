@@ -206,3 +206,93 @@ def write_csv(path: Path, delimiter: str = ";", rows: list[list[str]] | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path
+
+
+def busy_slack(
+    root: Path, end: datetime, *, seed: int = 1, days: int = 120, members: int = 40
+) -> Path:
+    """A livelier Slack export (a folder) of DAYS days up to END, built from a seeded RNG.
+
+    Four channels (general, help, dev, random) hold questions answered in threads, thanks by
+    reply and by mention, reactions, joins in general, bot posts, edits and replies to threads
+    started before the export. Members come and go: some stop well before END, so tiers and
+    quiet flags come out non-trivial. Members U00 to U05 help most.
+    """
+    import random
+
+    rng = random.Random(seed)
+    users = [f"U{n:02d}" for n in range(members)]
+    first_day = {u: rng.randrange(0, days // 2) for u in users}
+    last_day = {u: days - 1 if rng.random() < 0.7 else rng.randrange(days // 2, days - 20)
+                for u in users}  # fmt: skip
+    weights = [8 if n < 6 else 1 for n in range(members)]
+    channels = [("CGEN", "general"), ("CHELP", "help"), ("CDEV", "dev"), ("CRND", "random")]
+    start = end.timestamp() - days * 86400
+    folders: dict[str, dict[str, list[dict]]] = {name: {} for _, name in channels}
+    threads: dict[str, list[tuple[str, str]]] = {cid: [] for cid, _ in channels}
+    for day in range(days):
+        present = [u for u in users if first_day[u] <= day <= last_day[u]]
+        present_weights = [weights[users.index(u)] for u in present]
+        for cid, name in channels:
+            t = start + day * 86400 + rng.uniform(0, 3600)
+            messages = []
+            if cid == "CGEN":
+                for u in users:
+                    if first_day[u] == day:
+                        t += 1
+                        messages.append(slack_msg(u, f"{t:.6f}", f"<@{u}> has joined",
+                                                  subtype="channel_join"))  # fmt: skip
+            authors = rng.choices(present, present_weights, k=rng.randrange(12)) if present else []
+            for author in authors:
+                t += rng.uniform(1, 2000)
+                ts = f"{t:.6f}"
+                roll = rng.random()
+                open_threads = threads[cid][-6:]
+                if open_threads and roll < 0.4:
+                    parent_ts, parent_user = rng.choice(open_threads)
+                    if author == parent_user or rng.random() < 0.15:
+                        text = rng.choice(("thanks, that worked!", "thx <@U01>", "ok"))
+                    else:
+                        text = rng.choice(("try restarting it", "see the docs", "same here"))
+                    message = slack_msg(author, ts, text, thread_ts=parent_ts,
+                                        parent_user_id=parent_user)  # fmt: skip
+                elif roll < 0.65:
+                    message = slack_msg(author, ts, rng.choice(("How do I deploy this?",
+                                        "why does it crash on start", "is there a CLI flag?")),
+                                        thread_ts=ts)  # fmt: skip
+                    threads[cid].append((ts, author))
+                elif roll < 0.7:
+                    message = slack_msg(author, ts, f"cheers <@{rng.choice(users)}> for the help")
+                else:
+                    message = slack_msg(author, ts, rng.choice(("sounds good", "shipped it",
+                                                                "here is my config")))  # fmt: skip
+                if rng.random() < 0.25:
+                    reactors = rng.sample(present, min(len(present), rng.randint(1, 3)))
+                    emoji = rng.choice(("+1", "tada", "eyes"))
+                    message["reactions"] = [
+                        {"name": emoji, "users": reactors, "count": len(reactors)}
+                    ]
+                messages.append(message)
+                if rng.random() < 0.05:
+                    t += 1
+                    messages.append(slack_msg(None, f"{t:.6f}", "build ok",
+                                              subtype="bot_message", bot_id="B1"))  # fmt: skip
+                if rng.random() < 0.03:
+                    t += 1
+                    messages.append(slack_msg(None, f"{t:.6f}", subtype="message_changed",
+                                              message={"user": author, "ts": ts}))  # fmt: skip
+            if cid == "CDEV" and day == days // 3:
+                t += 1  # a reply to a thread that started before the export
+                messages.append(slack_msg("U03", f"{t:.6f}", "bumping this", thread_ts="1.000000",
+                                          parent_user_id="U04"))  # fmt: skip
+            if messages:
+                stamp = datetime.fromtimestamp(start + day * 86400, UTC).strftime("%Y-%m-%d")
+                folders[name][f"{stamp}.json"] = messages
+    return write_slack(
+        root,
+        folders,
+        users=[{"id": u, "team_id": TEAM, "name": u.lower(), "profile": {"display_name":
+                f"Member {u}"}} for u in users]
+        + [{"id": "UBOT", "team_id": TEAM, "name": "ci", "is_bot": True, "profile": {}}],
+        channels=[{"id": cid, "name": name, "is_general": cid == "CGEN"} for cid, name in channels],
+    )  # fmt: skip

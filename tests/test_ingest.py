@@ -270,3 +270,24 @@ async def test_batch_mixing_old_and_new_events_counts_only_the_new(engine):
             await conn.execute(select(Activity.occurred_at).where(Activity.event_id == "new-1"))
         ).scalar_one()
     assert times == new[1].occurred_at  # stored and read back as the same aware instant
+
+
+async def test_a_restarted_writer_names_members_first_stored_without_a_name(engine):
+    # Before the restart Bob was only ever replied to (no name), and Alice had a newer name.
+    before = writer_for(engine)
+    await before.start()
+    await before.put_many([
+        ev("reply", "carol", event_id="r1", target_member_id="bob", member_name="Carol"),
+        ev("message", "alice", event_id="m1", member_name="Alice (new)"),
+    ])  # fmt: skip
+    await before.close()
+    after = writer_for(engine)  # a restart, or an import resumed after a crash
+    await after.start()
+    await after.put_many([
+        ev("message", "bob", event_id="m2", member_name="Bob"),
+        ev("message", "alice", event_id="m3", member_name="Alice (old export)"),
+    ])  # fmt: skip
+    await after.close()
+    async with engine.connect() as conn:
+        names = dict((await conn.execute(select(Member.platform_id, Member.display_name))).all())
+    assert names == {"alice": "Alice (new)", "bob": "Bob", "carol": "Carol"}

@@ -11,6 +11,7 @@ commas); CSV files name neither their server nor their messages, so the server i
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import re
 from collections import Counter
@@ -22,6 +23,7 @@ from pathlib import Path
 import ijson
 from ijson.common import ObjectBuilder
 
+from bot.importers.feed import Chunk
 from bot.importers.files import (
     JSON_STREAM_ERRORS,
     UTF8_BOM,
@@ -30,7 +32,6 @@ from bot.importers.files import (
     describe_json_stream_error,
     stream_items,
 )
-from bot.importers.stream import Chunk
 from community import ids
 from community.discord_map import DiscordChannel, DiscordMapper
 from community.events import ActivityEvent, ActivityKind, Platform
@@ -178,6 +179,13 @@ class DiscordExportReader:
         json_files.sort(key=lambda f: (f.channel.thread_id is not None, str(f.path)))
         self._json = json_files
         self._csv = csv_files
+        # Opens the same exports again, in an import's reader process.
+        self.reopen = functools.partial(
+            DiscordExportReader,
+            tuple(paths),
+            help_channels=tuple(help_channels),
+            guild_id=guild_id,
+        )
         self.files = len(json_files) + len(csv_files)
         self.total_bytes = sum(f.size for f in json_files) + sum(f.size for f in csv_files)
 

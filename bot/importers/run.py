@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,15 +10,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from bot.app import engine_for, upgrade_database
+from bot.importers.feed import ImportStats, bulk_gc, reading
 from bot.importers.files import ImportFormatError
-from bot.importers.stream import ImportStats, write_stream
+from bot.importers.stream import write_stream
 from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import Settings
+from storage.bulk import MIN_DEFERRED_ROWS
 from storage.ingest import BatchWriter
 from storage.meta import hash_key
 from storage.models import Space
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 50_000
 
 
 @dataclass
@@ -52,30 +52,6 @@ class ImportFailed(Exception):
         self.stats = stats
 
 
-@contextlib.contextmanager
-def _bulk_gc():
-    """Collect garbage less often while millions of short-lived events go by.
-
-    The cyclic collector's full passes walk every long-lived object (caches, thread state) again
-    and again during a bulk load; freezing what exists and collecting the young generation less
-    often saved about a fifth of the reading time in bench/import.py.
-    """
-    threshold = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
-def _finish_counts(reader, stats: ImportStats) -> None:
-    stats.skipped.update(reader.skipped)
-    stats.unresolved_replies = getattr(reader, "unresolved_replies", 0)
-
-
 async def run_import(
     settings: Settings,
     reader,
@@ -83,24 +59,35 @@ async def run_import(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[ImportStats], None] | None = None,
     now: datetime | None = None,
+    in_process: bool | None = None,
+    defer_indexes_from: int = MIN_DEFERRED_ROWS,
 ) -> ImportResult:
-    """Import everything READER yields, then recompute tiers and quiet flags of its spaces."""
-    await upgrade_database(settings)
-    engine = engine_for(settings)
+    """Import everything READER yields, then recompute tiers and quiet flags of its spaces.
+
+    IN_PROCESS says whether to read in a child process (None: when the export is large);
+    DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers an index.
+    """
     stats = ImportStats(files=reader.files, total_bytes=reader.total_bytes)
+    engine = engine_for(settings)
     try:
-        key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
-        writer = BatchWriter(key)
         started = time.monotonic()
         try:
-            with _bulk_gc():
-                await write_stream(
-                    engine, writer, reader.chunks(), stats, batch_size=batch_size, on_batch=on_batch
-                )
+            with bulk_gc():
+                # Reading starts first: a reader process gets going while the schema upgrades.
+                async with reading(reader, batch_size, in_process=in_process) as messages:
+                    await upgrade_database(settings)
+                    key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
+                    await write_stream(
+                        engine,
+                        BatchWriter(key),
+                        messages,
+                        stats,
+                        batch_size=batch_size,
+                        on_batch=on_batch,
+                        defer_indexes_from=defer_indexes_from,
+                    )
         except ImportFormatError as exc:
-            _finish_counts(reader, stats)
             raise ImportFailed(exc, stats) from None
-        _finish_counts(reader, stats)
         stats.skipped["opted-out member (blocklisted)"] += stats.blocked
         result = ImportResult(stats, import_seconds=time.monotonic() - started)
         started = time.monotonic()

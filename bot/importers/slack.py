@@ -8,13 +8,14 @@ lists are streamed, so memory stays bounded by the largest day file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from bot.importers.feed import Chunk
 from bot.importers.files import ExportSource, ImportFormatError, loads
-from bot.importers.stream import Chunk
 from community.mapping import MappingError
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
@@ -63,6 +64,10 @@ class SlackExportReader:
         except BaseException:
             self.source.close()
             raise
+        # Opens the same export again, in an import's reader process.
+        self.reopen = functools.partial(
+            SlackExportReader, path, help_channels=tuple(help_channels), team_id=team
+        )
         self.files = sum(len(names) for _, _, names in self._plan)
         self.total_bytes = sum(self.source.size(n) for _, _, names in self._plan for n in names)
 
@@ -141,21 +146,31 @@ class SlackExportReader:
         return plan
 
     def chunks(self) -> Iterator[Chunk]:
-        """The events of each day file in turn, channel by channel, oldest day first."""
+        """The events of each day file in turn: day by day, each day's channels in turn.
+
+        Day by day rather than channel by channel, so events arrive close to time order: a
+        batch then completes most of its members' daily rollups instead of adding to them
+        once per channel, and the time-ordered indexes grow at their ends. Each channel's
+        files still come oldest first, which is all thread tracking needs.
+        """
         mapper = self.mapper
-        for channel_id, channel_name, day_files in self._plan:
-            for name in day_files:
-                label = self.source.label(name)
-                messages = loads(label, self.source.read(name))
-                if not isinstance(messages, list):
-                    raise ImportFormatError(
-                        f"{label}: expected a list of messages, found a JSON "
-                        f"{type(messages).__name__} (unknown layout)"
-                    )
-                events = []
-                for index, message in enumerate(messages, 1):
-                    try:
-                        events += mapper.events(message, channel_id, channel_name)
-                    except MappingError as exc:
-                        raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
-                yield Chunk(events, self.source.size(name), len(messages))
+        day_files = sorted(
+            (name.rsplit("/", 1)[-1], position, channel_id, channel_name, name)
+            for position, (channel_id, channel_name, names) in enumerate(self._plan)
+            for name in names
+        )
+        for _, _, channel_id, channel_name, name in day_files:
+            label = self.source.label(name)
+            messages = loads(label, self.source.read(name))
+            if not isinstance(messages, list):
+                raise ImportFormatError(
+                    f"{label}: expected a list of messages, found a JSON "
+                    f"{type(messages).__name__} (unknown layout)"
+                )
+            events = []
+            for index, message in enumerate(messages, 1):
+                try:
+                    events += mapper.events(message, channel_id, channel_name)
+                except MappingError as exc:
+                    raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
+            yield Chunk(events, self.source.size(name), len(messages))

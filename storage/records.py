@@ -1,0 +1,67 @@
+"""Event records: ActivityEvents as the writer takes them, plain tuples built once per event.
+
+A record is cheap to build, to pickle from an import's reader process to the writer, and to
+unpack; the writer (storage.ingest) works on records only. This module imports no SQLAlchemy,
+so a reader process stays light.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from community.events import EPOCH, ActivityEvent, ActivityKind, Platform
+
+# An event as the writer takes it (see event_record): the fields of an ActivityEvent in a plain
+# tuple, its time as UTC text in SQLite's storage format plus its day number.
+EVENT_FIELDS = (
+    "platform",
+    "space_id",
+    "event_id",
+    "kind",
+    "member_id",
+    "occurred",
+    "day",
+    "channel_id",
+    "target_member_id",
+    "parent_event_id",
+    "is_question",
+    "is_thanks",
+    "member_name",
+    "member_is_bot",
+    "space_name",
+    "channel_name",
+)
+
+
+def event_record(ev: ActivityEvent) -> tuple:
+    """EV as the writer's event record, in EVENT_FIELDS order."""
+    occurred = ev.occurred_at
+    if occurred.tzinfo is not UTC:
+        occurred = occurred.astimezone(UTC)
+    # Runs per imported event, so cheap forms: the time as SQLAlchemy's SQLite DateTime stores
+    # it (UTC isoformat without its "+00:00"), and day_number as the UTC date's ordinal
+    # counted from 1970-01-01's.
+    return (
+        _PLATFORMS[ev.platform],
+        ev.space_id,
+        ev.event_id,
+        _KINDS[ev.kind],
+        ev.member_id,
+        occurred.isoformat(" ", "microseconds")[:26],
+        occurred.toordinal() - _EPOCH_ORDINAL,
+        ev.channel_id,
+        ev.target_member_id,
+        ev.parent_event_id,
+        ev.is_question,
+        ev.is_thanks,
+        ev.member_name,
+        ev.member_is_bot,
+        ev.space_name,
+        ev.channel_name,
+    )
+
+
+# Plain str values: an enum member would pickle as a call to its class.
+_PLATFORMS = {platform: platform.value for platform in Platform}
+_KINDS = {kind: kind.value for kind in ActivityKind}
+_EPOCH_ORDINAL = EPOCH.toordinal()
