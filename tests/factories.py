@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 
 from community.events import ActivityEvent, ActivityKind, Platform
@@ -43,3 +45,17 @@ async def ingest(engine, events, key: bytes = b"test-key") -> None:
     await writer.start()
     await writer.put_many(events)
     await writer.close()
+
+
+def tiny_png() -> bytes:
+    """A valid 2x1 PNG, as a chart upload would be."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" * 2)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

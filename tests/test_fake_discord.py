@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -13,6 +11,7 @@ import discord
 import pytest
 from discord import app_commands
 
+from tests.factories import tiny_png
 from tests.fakes.discord import (
     EPHEMERAL,
     FakeDiscord,
@@ -21,20 +20,6 @@ from tests.fakes.discord import (
 )
 
 SHARED_PAYLOADS = Path(__file__).resolve().parents[1] / ".." / "shared" / "payloads" / "discord"
-
-
-def tiny_png() -> bytes:
-    """A valid 2x1 PNG, as a chart upload would be."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" * 2)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 class PromptsView(discord.ui.View):

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import json
 import re
-import struct
 import time
-import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +25,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from community.clock import FixedClock
+from tests.factories import tiny_png
 from tests.fakes.slack import (
     SIGNATURE_MAX_AGE,
     FakeSlack,
@@ -38,20 +37,6 @@ from tests.fakes.slack import (
 )
 
 SHARED_PAYLOADS = Path(__file__).resolve().parents[1] / ".." / "shared" / "payloads" / "slack"
-
-
-def tiny_png() -> bytes:
-    """A valid 2x1 PNG, as a chart upload would be."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" * 2)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def web_client(fake: FakeSlack, **options: Any) -> AsyncWebClient:
