@@ -75,36 +75,33 @@ class CommandService:
 
     async def run(self, inv: Invocation, name: str, raw: Mapping[str, object]) -> Reply:
         """Run command NAME as INV asked; every failure becomes a polite error Reply."""
-        spec = BY_NAME.get(name)
-        if spec is None:
-            return error(f"Pulse has no /{name} command.")
-        refusal = self._refuse(inv, spec)
-        if refusal:
-            return refusal
-        try:
-            args = parse_args(spec, raw, self.clock.now())
-            handler = getattr(self, "_cmd_" + name.replace("-", "_"))
-            return await handler(inv, args)
-        except (CommandError, NotFoundError) as exc:
-            return error(str(exc))
-        except Exception:
-            log.exception("/%s failed for %s in %s", name, inv.user_id, inv.space_id)
-            return error("Something went wrong on Pulse's side. The team can find it in the logs.")
+        spec = self._admit(inv, name)
+        if isinstance(spec, Reply):
+            return spec
+        return await self._execute(inv, spec, raw)
 
     async def run_text(self, inv: Invocation, name: str, text: str) -> Reply:
         """Run command NAME from one line of text, as Slack sends its arguments."""
-        spec = BY_NAME.get(name)
-        if spec is None:
-            return error(f"Pulse has no /{name} command.")
         # Refuse before parsing: a member without access learns that, not a usage hint.
-        refusal = self._refuse(inv, spec)
-        if refusal:
-            return refusal
+        spec = self._admit(inv, name)
+        if isinstance(spec, Reply):
+            return spec
         try:
             raw = split_text(spec, text)
         except CommandError as exc:
             return error(str(exc))
-        return await self.run(inv, name, raw)
+        return await self._execute(inv, spec, raw)
+
+    async def _execute(self, inv: Invocation, spec: CommandSpec, raw: Mapping[str, object]):
+        try:
+            args = parse_args(spec, raw, self.clock.now())
+            handler = getattr(self, "_cmd_" + spec.name.replace("-", "_"))
+            return await handler(inv, args)
+        except (CommandError, NotFoundError) as exc:
+            return error(str(exc))
+        except Exception:
+            log.exception("/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
+            return error("Something went wrong on Pulse's side. The team can find it in the logs.")
 
     async def press(self, inv: Invocation, action_id: str) -> Reply:
         """Handle a button press; ACTION_ID is what a Reply's button carried."""
@@ -139,6 +136,13 @@ class CommandService:
         except Exception:
             log.exception("button %s failed for %s", action_id, inv.user_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
+
+    def _admit(self, inv: Invocation, name: str) -> CommandSpec | Reply:
+        """The spec of command NAME, or the error Reply when there is none or INV may not run it."""
+        spec = BY_NAME.get(name)
+        if spec is None:
+            return error(f"Pulse has no /{name} command.")
+        return self._refuse(inv, spec) or spec
 
     def _refuse(self, inv: Invocation, spec: CommandSpec) -> Reply | None:
         # Enforced here whatever the platform's own permission settings say.
