@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -176,19 +176,26 @@ class PulseSlack:
         return channels
 
     async def _channels(self) -> list[dict]:
-        channels: list[dict] = []
-        cursor = None
-        while True:
-            page = await self.client.users_conversations(
+        return [
+            channel
+            async for channel in self._paged(
+                self.client.users_conversations,
+                "channels",
                 types="public_channel,private_channel",
                 exclude_archived=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
             )
-            channels.extend(page.get("channels", []))
+        ]
+
+    async def _paged(self, method, key: str, **params) -> AsyncIterator[dict]:
+        """Every item under KEY across the cursor pages of a Web API list METHOD."""
+        cursor = None
+        while True:
+            page = await method(**params, limit=HISTORY_PAGE, cursor=cursor)
+            for item in page.get(key, []):
+                yield item
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                return channels
+                return
 
     def start(self, channels: list[dict]) -> None:
         """Start logging queued events, and read what was missed while Pulse was down."""
@@ -459,17 +466,11 @@ class PulseSlack:
         return after
 
     async def _catch_up_channel(self, channel: str, oldest: datetime) -> int:
-        messages: list[dict] = []
-        cursor = None
+        history = self._paged(
+            self.client.conversations_history, "messages", channel=channel, oldest=_ts(oldest)
+        )
         try:
-            while True:
-                page = await self.client.conversations_history(
-                    channel=channel, oldest=_ts(oldest), limit=HISTORY_PAGE, cursor=cursor
-                )
-                messages.extend(page.get("messages", []))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            messages = [msg async for msg in history]
         except SlackApiError as exc:
             log.info("cannot read the history of %s (%s); skipped", channel, exc)
             return 0
@@ -489,26 +490,21 @@ class PulseSlack:
 
     async def _catch_up_thread(self, channel: str, thread_ts: str, oldest: datetime) -> int:
         count = 0
-        cursor = None
+        replies = self._paged(
+            self.client.conversations_replies,
+            "messages",
+            channel=channel,
+            ts=thread_ts,
+            oldest=_ts(oldest),
+        )
         try:
-            while True:
-                page = await self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread_ts,
-                    oldest=_ts(oldest),
-                    limit=HISTORY_PAGE,
-                    cursor=cursor,
-                )
-                for msg in page.get("messages", []):
-                    if msg.get("ts") == thread_ts:
-                        continue  # the starter came with the channel's history, or before it
-                    count += await self._put_all(await self._events_of_message(msg, channel))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return count
+            async for msg in replies:
+                if msg.get("ts") == thread_ts:
+                    continue  # the starter came with the channel's history, or before it
+                count += await self._put_all(await self._events_of_message(msg, channel))
         except SlackApiError as exc:
             log.info("cannot read thread %s in %s (%s); skipped", thread_ts, channel, exc)
-            return count
+        return count
 
     async def _recent_threads(self, channel: str, oldest: datetime) -> set[str]:
         """Threads Pulse saw replies in lately: replies may have come while it was down."""
