@@ -19,6 +19,7 @@ from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
 from bot.discord import mapping, render
 from bot.settings import DiscordSettings
 from bot.staff import StaffMarks
+from bot.tasks import Background
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
 from storage.queries import last_activity_at
@@ -107,7 +108,7 @@ class PulseClient(discord.Client):
         self.staff_roles = frozenset(settings.staff_role_ids)
         self.catch_up_task: asyncio.Task | None = None
         self.caught_up = asyncio.Event()
-        self.background: set[asyncio.Task] = set()
+        self.background = Background()
         self.staff_marks = StaffMarks(engine, writer, Platform.DISCORD)
 
     # --- which guilds --------------------------------------------------------------------
@@ -135,17 +136,9 @@ class PulseClient(discord.Client):
                     lambda: self._staff_of(guild),
                 )
 
-    def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.create_task(coro, name=name)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        return task
-
     async def close(self) -> None:
         """Stop catch-up and staff syncs before the HTTP session they use goes away."""
-        for task in list(self.background):
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        await self.background.cancel()
         await self.staff_marks.close()
         await super().close()
 
@@ -174,7 +167,7 @@ class PulseClient(discord.Client):
             log.warning("discord.staff_role_ids is empty: nobody can use the staff commands")
         if self.catch_up_task is None or self.catch_up_task.done():
             self.caught_up.clear()
-            self.catch_up_task = self._spawn(self._catch_up(guilds), "discord-catch-up")
+            self.catch_up_task = self.background.spawn(self._catch_up(guilds), "discord-catch-up")
 
     async def _catch_up(self, guilds: list[discord.Guild]) -> None:
         try:
@@ -272,7 +265,7 @@ class PulseClient(discord.Client):
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
         """Keep the staff flag right when roles change (off the gateway's path)."""
         if self._wanted(after.guild) and self.is_staff(before) != self.is_staff(after):
-            self._spawn(self._sync_staff(after.guild), "discord-staff-sync")
+            self.background.spawn(self._sync_staff(after.guild), "discord-staff-sync")
 
     # --- commands and buttons ----------------------------------------------------------------
 

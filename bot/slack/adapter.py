@@ -32,6 +32,7 @@ from bot.commands.spec import COMMANDS
 from bot.settings import SlackSettings
 from bot.slack import render
 from bot.staff import StaffMarks
+from bot.tasks import Background
 from community import ids
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, ActivityKind, Platform
@@ -123,7 +124,7 @@ class PulseSlack:
         # general channel, which would be a second join row a moment later.
         self.new_members: RecentMap = RecentMap(10_000)
         self._staff_read = 0.0
-        self.background: set[asyncio.Task] = set()
+        self.background = Background()
         self.caught_up = asyncio.Event()
         # Bolt runs each listener as its own task, and a users.info lookup can hold one back:
         # events are logged by one task in arrival order, so a thread's replies are seen in
@@ -199,24 +200,16 @@ class PulseSlack:
 
     def start(self, channels: list[dict]) -> None:
         """Start logging queued events, and read what was missed while Pulse was down."""
-        self._spawn(self._log_events(), "slack-log")
+        self.background.spawn(self._log_events(), "slack-log")
         self.caught_up.clear()
-        self._spawn(self._catch_up([c["id"] for c in channels]), "slack-catch-up")
-
-    def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.create_task(coro, name=name)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        return task
+        self.background.spawn(self._catch_up([c["id"] for c in channels]), "slack-catch-up")
 
     async def close(self) -> None:
         """Log what is queued, then stop background work before the client goes away."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.inbox.join(), DRAIN_TIMEOUT)
         await self.staff_marks.close()
-        for task in list(self.background):
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        await self.background.cancel()
 
     # --- users and staff ---------------------------------------------------------------------
 
@@ -350,7 +343,7 @@ class PulseSlack:
         team_join, so this event adds no activity of its own.
         """
         if event.get("user") == self.bot_user_id and event.get("channel"):
-            self._spawn(self._catch_up([event["channel"]]), "slack-channel-catch-up")
+            self.background.spawn(self._catch_up([event["channel"]]), "slack-channel-catch-up")
 
     async def _log_team_join(self, event: dict, body: dict) -> None:
         """Log a member joining the workspace."""
