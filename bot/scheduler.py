@@ -44,6 +44,14 @@ class DigestSkipped(Exception):
     """Raised by a poster that has nowhere to post this digest (no channel for the audience)."""
 
 
+def audience_channel(settings, section: str, audience: str) -> str:
+    """The channel id a platform section configures for AUDIENCE, or DigestSkipped naming it."""
+    channel = getattr(settings, f"{audience}_channel_id")
+    if not channel:
+        raise DigestSkipped(f"{section}.{audience}_channel_id is not set")
+    return channel
+
+
 class DigestPoster(Protocol):
     """What the Discord and Slack adapters implement to post a digest."""
 

@@ -9,7 +9,7 @@ import discord
 
 from bot.digest_render import RenderedDigest
 from bot.digests import SpaceRef
-from bot.scheduler import DigestSkipped
+from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import DiscordSettings
 from community.events import Platform
 
@@ -29,13 +29,7 @@ class DiscordPoster:
         """Post RENDERED to the staff or community channel the config names for this guild."""
         if space.platform != Platform.DISCORD.value:
             raise DigestSkipped(f"{space.platform} spaces are not posted to Discord")
-        channel_id = (
-            self.settings.staff_channel_id
-            if audience == "staff"
-            else self.settings.community_channel_id
-        )
-        if not channel_id:
-            raise DigestSkipped(f"discord.{audience}_channel_id is not set")
+        channel_id = audience_channel(self.settings, "discord", audience)
         client = self.client
         if client is None:
             raise RuntimeError("Discord is not connected")

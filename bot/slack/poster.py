@@ -6,7 +6,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.digest_render import RenderedDigest
 from bot.digests import SpaceRef
-from bot.scheduler import DigestSkipped
+from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import SlackSettings
 from community.events import Platform
 
@@ -24,13 +24,7 @@ class SlackPoster:
         """Post RENDERED to the staff or community channel the config names for this workspace."""
         if space.platform != Platform.SLACK.value:
             raise DigestSkipped(f"{space.platform} spaces are not posted to Slack")
-        channel = (
-            self.settings.staff_channel_id
-            if audience == "staff"
-            else self.settings.community_channel_id
-        )
-        if not channel:
-            raise DigestSkipped(f"slack.{audience}_channel_id is not set")
+        channel = audience_channel(self.settings, "slack", audience)
         slack = self.slack
         if slack is None:
             raise RuntimeError("Slack is not connected")
