@@ -400,8 +400,8 @@ class PulseSlack:
             done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
             if done:
                 # Answered in the acknowledgement itself: one round trip, nothing to follow up.
-                await ack(**render.message(task.result()))
                 reply = task.result()
+                await ack(**render.message(reply))
                 await self._more(reply, respond, user)
                 return
         await ack()
