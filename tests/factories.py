@@ -59,3 +59,19 @@ def tiny_png() -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+async def settle(fake, adapter, count: int) -> None:
+    """Wait until COUNT events reached the adapter's writer, then until they are stored."""
+    await fake.wait_for(lambda: adapter.writer.stats.received >= count, what=f"{count} events")
+    await adapter.writer.flush()
+
+
+async def activities(engine) -> list:
+    """Every stored activity row, oldest first."""
+    from sqlalchemy import select
+
+    from storage.models import Activity
+
+    async with engine.connect() as conn:
+        return (await conn.execute(select(Activity).order_by(Activity.id))).all()

@@ -17,8 +17,9 @@ from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from storage.engine import create_engine
-from storage.models import Activity, Member, Space
+from storage.models import Member, Space
 from storage.writer import IngestWriter
+from tests.factories import activities, settle
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
 
 KEY = b"discord-test-key"
@@ -54,17 +55,6 @@ async def pulse_bot(fake, engine, **kwargs):
             yield client
     finally:
         await writer.close()
-
-
-async def settle(fake, client, count: int) -> None:
-    """Wait until COUNT events reached the writer, then until they are stored."""
-    await fake.wait_for(lambda: client.writer.stats.received >= count, what=f"{count} events")
-    await client.writer.flush()
-
-
-async def activities(engine) -> list:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(Activity).order_by(Activity.id))).all()
 
 
 async def test_every_event_kind_is_logged_and_noise_is_not(fake_discord, sqlite_engine):

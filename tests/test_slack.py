@@ -22,8 +22,9 @@ from bot.slack.adapter import SlackSecrets, SlackSetupError, run_slack
 from bot.slack.manifest import BOT_SCOPES
 from bot.slack.poster import SlackPoster
 from community.clock import FixedClock
-from storage.models import Activity, Member, Outreach, Space
+from storage.models import Member, Outreach, Space
 from storage.writer import IngestWriter
+from tests.factories import activities, settle
 from tests.fakes.slack import sign, signed_headers
 
 KEY = b"slack-test-key"
@@ -81,17 +82,6 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
         with contextlib.suppress(Exception):
             await asyncio.wait_for(runner, 10)
         await writer.close()
-
-
-async def settle(fake, pulse, count: int) -> None:
-    """Wait until COUNT events reached the writer, then until they are stored."""
-    await fake.wait_for(lambda: pulse.writer.stats.received >= count, what=f"{count} events")
-    await pulse.writer.flush()
-
-
-async def activities(engine) -> list:
-    async with engine.connect() as conn:
-        return (await conn.execute(select(Activity).order_by(Activity.id))).all()
 
 
 async def members(engine) -> dict[str, object]:
