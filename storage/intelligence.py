@@ -444,20 +444,7 @@ async def outreach_context(
             .limit(3)
         )
     ).scalars()
-    helped_rows = (
-        await conn.execute(
-            select(func.coalesce(Member.display_name, Member.platform_id))
-            .join(HelpEdge, HelpEdge.helped_id == Member.id)
-            .where(HelpEdge.helper_id == member_id)
-            .order_by(HelpEdge.replies.desc(), Member.id)
-            .limit(3)
-        )
-    ).scalars()
-    helped_count = (
-        await conn.execute(
-            select(func.count()).select_from(HelpEdge).where(HelpEdge.helper_id == member_id)
-        )
-    ).scalar_one()
+    helped, helped_count = await helped_members(conn, member_id)
     last_seen = (
         await conn.execute(
             select(func.max(Activity.occurred_at)).where(
@@ -473,9 +460,28 @@ async def outreach_context(
         tier=tier,
         channels=tuple(channels),
         unanswered_question_at=await last_unanswered_question(conn, space_id, member_id),
-        helped=tuple(helped_rows),
+        helped=helped,
         helped_count=helped_count,
     )
+
+
+async def helped_members(conn: AsyncConnection, member_id: int) -> tuple[tuple[str, ...], int]:
+    """The (up to) three members MEMBER_ID helped most, by name, and how many they helped."""
+    names = (
+        await conn.execute(
+            select(func.coalesce(Member.display_name, Member.platform_id))
+            .join(HelpEdge, HelpEdge.helped_id == Member.id)
+            .where(HelpEdge.helper_id == member_id)
+            .order_by(HelpEdge.replies.desc(), Member.id)
+            .limit(3)
+        )
+    ).scalars()
+    count = (
+        await conn.execute(
+            select(func.count()).select_from(HelpEdge).where(HelpEdge.helper_id == member_id)
+        )
+    ).scalar_one()
+    return tuple(names), count
 
 
 async def last_unanswered_question(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import Platform, day_start
@@ -14,7 +14,7 @@ from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
 from community.views import Candidate, MemberProfile, MemberRef, QuietEntry, TierRow
 from storage.ingest import dialect_insert
-from storage.intelligence import eligible_members
+from storage.intelligence import eligible_members, helped_members
 from storage.models import (
     Activity,
     Blocklist,
@@ -385,6 +385,15 @@ async def forget_member(conn: AsyncConnection, space_id: int, platform_id: str, 
     ).scalar_one_or_none()
     if member_id is None:
         return False
+    # Other members' quiet flags name whom they helped: this member must leave those lists too.
+    helpers = select(HelpEdge.helper_id).where(HelpEdge.helped_id == member_id)
+    naming = (
+        await conn.execute(
+            select(QuietFlag.id, QuietFlag.member_id, QuietFlag.context).where(
+                QuietFlag.member_id.in_(helpers)
+            )
+        )
+    ).all()
     # Foreign keys cascade on both backends; deleting explicitly keeps it obvious and ordered.
     for model, column in (
         (Activity, Activity.member_id),
@@ -401,6 +410,13 @@ async def forget_member(conn: AsyncConnection, space_id: int, platform_id: str, 
     ):
         await conn.execute(delete(model).where(column == member_id))
     await conn.execute(delete(Member).where(Member.id == member_id))
+    for flag_id, helper, context in naming:
+        helped, count = await helped_members(conn, helper)
+        await conn.execute(
+            update(QuietFlag)
+            .where(QuietFlag.id == flag_id)
+            .values(context={**(context or {}), "helped": list(helped), "helped_count": count})
+        )
     return True
 
 

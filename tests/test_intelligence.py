@@ -247,6 +247,31 @@ async def test_dismissed_member_stays_off_until_they_return(engine):
     assert later.opened == 0
 
 
+async def test_opting_out_leaves_other_members_quiet_contexts(engine):
+    """A quiet helper's flag names whom they helped; an opted-out member must leave that list."""
+    await ingest(engine, helper_history("gone", weeks=8, helped=5, start_days_ago=30))
+    await classify(engine, NOW - timedelta(days=31))
+    space, _, scan = await classify(engine)
+    assert scan.opened == 1
+    async with engine.connect() as conn:
+        (before,) = await quiet_list(conn, space, NOW, 10)
+    assert before.context.helped_count == 5
+    victim = before.context.helped[0]
+    async with engine.begin() as conn:
+        assert await forget_member(conn, space, victim, KEY)
+    async with engine.connect() as conn:
+        (after,) = await quiet_list(conn, space, NOW, 10)
+        stored = (await conn.execute(select(models.QuietFlag.context))).scalar_one()
+    assert victim not in after.context.helped
+    assert victim not in after.context.summary()
+    assert victim not in str(stored)
+    assert after.context.helped_count == 4
+    assert len(after.context.helped) == 3
+    # Everything else the flag said is kept.
+    assert after.context.silent_days == before.context.silent_days
+    assert after.context.channels == before.context.channels
+
+
 async def everywhere(engine, platform_id: str) -> int:
     """How many rows in any table still point at a member with this platform id."""
     async with engine.connect() as conn:
