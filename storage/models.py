@@ -87,6 +87,9 @@ class Member(Base):
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+_HAS_PARENT = text("parent_event_id IS NOT NULL")
+
+
 class Activity(Base):
     """An append-only fact: one member did one thing. Unique per platform event id."""
 
@@ -95,7 +98,14 @@ class Activity(Base):
         UniqueConstraint("space_id", "event_id"),
         Index("ix_activities_member_time", "member_id", "occurred_at"),
         Index("ix_activities_space_time", "space_id", "occurred_at"),
-        Index("ix_activities_parent", "space_id", "parent_event_id"),
+        # Only replies and reactions have a parent (see migration 0004).
+        Index(
+            "ix_activities_parent",
+            "space_id",
+            "parent_event_id",
+            sqlite_where=_HAS_PARENT,
+            postgresql_where=_HAS_PARENT,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -115,16 +125,22 @@ class Activity(Base):
     day: Mapped[int] = mapped_column(Integer)
 
 
+# Rollup tables: one b-tree ordered by the key on SQLite, since every write upserts into them
+# (see migration 0004).
+_ONE_BTREE = {"sqlite_with_rowid": False}
+
+
 class DailyRollup(Base):
     """Per-member counts for one UTC day (days since 1970-01-01): what tiers are computed from."""
 
     __tablename__ = "member_daily_rollups"
+    __table_args__ = _ONE_BTREE
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
-    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     messages: Mapped[int] = mapped_column(Integer, default=0)
     questions: Mapped[int] = mapped_column(Integer, default=0)
     replies: Mapped[int] = mapped_column(Integer, default=0)
@@ -140,6 +156,7 @@ class HelpEdge(Base):
     """Who helped whom (replies aimed at another member), for 'helped N members' and outreach."""
 
     __tablename__ = "help_edges"
+    __table_args__ = _ONE_BTREE
 
     helper_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
@@ -147,7 +164,7 @@ class HelpEdge(Base):
     helped_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
-    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     first_day: Mapped[int] = mapped_column(Integer)
     last_day: Mapped[int] = mapped_column(Integer)
     replies: Mapped[int] = mapped_column(Integer, default=0)
@@ -157,6 +174,7 @@ class ChannelActivity(Base):
     """Per-member per-channel posting, for 'channels they were active in' and busiest channels."""
 
     __tablename__ = "member_channel_rollups"
+    __table_args__ = _ONE_BTREE
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
@@ -164,7 +182,7 @@ class ChannelActivity(Base):
     channel_id: Mapped[int] = mapped_column(
         ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
     )
-    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     posts: Mapped[int] = mapped_column(Integer, default=0)
     last_day: Mapped[int] = mapped_column(Integer)
 

@@ -1,4 +1,5 @@
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
@@ -6,8 +7,11 @@ from sqlalchemy import inspect
 
 from bot.cli import cli
 from storage.engine import create_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
+from storage.queries import forget_member
+from tests.factories import ingest
+from tests.test_intelligence import KEY, helper_history
 
 
 async def test_upgrade_from_empty_creates_every_table(database_url):
@@ -52,3 +56,92 @@ def test_unreachable_database_is_one_clear_error():
     assert result.exit_code == 1
     assert "cannot reach the database" in result.output
     assert "Traceback" not in result.output
+
+
+ROLLUP_TABLES = ("member_daily_rollups", "help_edges", "member_channel_rollups")
+
+
+async def _rows(engine, table: str) -> list[tuple]:
+    async with engine.connect() as conn:
+        return sorted(map(tuple, await conn.exec_driver_sql(f"SELECT * FROM {table}")))
+
+
+async def _downgrade(engine, revision: str) -> None:
+    config = alembic_config()
+
+    def run(connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def test_lighter_writes_migration_keeps_every_rollup(database_url):
+    """0004 rebuilds the rollup tables (SQLite) and the parent index: nothing stored is lost."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0003_digest")
+        await ingest(engine, helper_history("helper", weeks=3, helped=4))
+        before = {table: await _rows(engine, table) for table in ROLLUP_TABLES}
+        assert all(before.values())
+        await upgrade(engine)
+        assert {table: await _rows(engine, table) for table in ROLLUP_TABLES} == before
+        async with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                ddl = dict(
+                    (await conn.exec_driver_sql("SELECT name, sql FROM sqlite_master")).all()
+                )
+                assert all(ddl[t].rstrip().endswith("WITHOUT ROWID") for t in ROLLUP_TABLES)
+                assert "ON DELETE CASCADE" in ddl["member_daily_rollups"]
+                parent = ddl["ix_activities_parent"]
+            else:
+                parent = (
+                    await conn.exec_driver_sql(
+                        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_activities_parent'"
+                    )
+                ).scalar_one()
+        assert "parent_event_id IS NOT NULL" in parent
+        async with engine.connect() as conn:
+            indexes = await conn.run_sync(
+                lambda c: {i["name"] for t in ROLLUP_TABLES for i in inspect(c).get_indexes(t)}
+            )
+        assert indexes == set()
+        # Writing goes on as before, and a member's rollups still go with them.
+        await ingest(engine, helper_history("second", weeks=2, helped=2))
+        async with engine.begin() as conn:
+            space, helper = (
+                await conn.exec_driver_sql(
+                    "SELECT space_id, id FROM members WHERE platform_id = 'helper'"
+                )
+            ).one()
+            assert await forget_member(conn, space, "helper", KEY)
+        async with engine.connect() as conn:
+            for table, column in (
+                ("member_daily_rollups", "member_id"),
+                ("help_edges", "helper_id"),
+                ("member_channel_rollups", "member_id"),
+            ):
+                count = f"SELECT count(*) FROM {table} WHERE {column} = {helper}"
+                assert (await conn.exec_driver_sql(count)).scalar_one() == 0
+        # And back: the downgrade restores the old layout with the rows.
+        kept = {table: await _rows(engine, table) for table in ROLLUP_TABLES}
+        await _downgrade(engine, "0003_digest")
+        assert {table: await _rows(engine, table) for table in ROLLUP_TABLES} == kept
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_queries_on_parents_use_the_partial_index(sqlite_engine):
+    """Every lookup by parent compares it with a value, so SQLite still uses the partial index."""
+    async with sqlite_engine.connect() as conn:
+        plans = [
+            " ".join(row[-1] for row in await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            for sql in (
+                "SELECT 1 FROM activities WHERE space_id = 1 AND parent_event_id = 'x'",
+                "SELECT q.id FROM activities q WHERE EXISTS (SELECT 1 FROM activities r "
+                "WHERE r.space_id = q.space_id AND r.parent_event_id = q.event_id)",
+            )
+        ]
+    assert all("ix_activities_parent" in plan for plan in plans), plans
