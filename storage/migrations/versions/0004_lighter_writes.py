@@ -37,7 +37,12 @@ def upgrade() -> None:
         for table in ROLLUPS:
             # SQLite cannot alter a table's storage: batch mode copies it into a new table.
             with op.batch_alter_table(
-                table, recreate="always", table_kwargs={"sqlite_with_rowid": False}
+                table,
+                recreate="always",
+                table_kwargs={"sqlite_with_rowid": False},
+                # The tables they refer to need not be read (that would warn about members'
+                # expression index, which SQLAlchemy cannot reflect).
+                reflect_kwargs={"resolve_fks": False},
             ):
                 pass
     op.drop_index("ix_activities_parent", table_name="activities")
@@ -55,7 +60,9 @@ def downgrade() -> None:
     op.create_index("ix_activities_parent", "activities", ["space_id", "parent_event_id"])
     if op.get_bind().dialect.name == "sqlite":
         for table in ROLLUPS:
-            with op.batch_alter_table(table, recreate="always"):
+            with op.batch_alter_table(
+                table, recreate="always", reflect_kwargs={"resolve_fks": False}
+            ):
                 pass
     for table in ROLLUPS:
         op.create_index(f"ix_{table}_space_id", table, ["space_id"])
