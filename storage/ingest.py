@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from itertools import compress
 from operator import itemgetter
 
 from sqlalchemy import bindparam, case, func, select, update
@@ -34,7 +35,7 @@ from storage.models import (
     Member,
     Space,
 )
-from storage.records import event_record
+from storage.records import event_records
 
 # The rollup columns are exactly the counts the tier rules weigh.
 ROLLUP_COUNTS = COUNT_FIELDS
@@ -55,6 +56,7 @@ ACTIVITY_COLUMNS = (
     "occurred_at",
     "day",
 )
+_FLAGS = ("is_question", "is_thanks", "is_answer")
 _COUNT_INDEX = {name: i for i, name in enumerate(ROLLUP_COUNTS)}
 # Parameter order of the rollup statements: the tuples built in _apply_rollups follow it.
 _DRIVER_KEYS = {
@@ -231,7 +233,7 @@ class BatchWriter:
 
     async def write(self, conn: AsyncConnection, events: Sequence[ActivityEvent]) -> WriteResult:
         """Write EVENTS on CONN's open transaction; the caller commits."""
-        return await self.write_records(conn, [event_record(ev) for ev in events])
+        return await self.write_records(conn, event_records(events))
 
     async def write_records(self, conn: AsyncConnection, records: Sequence[tuple]) -> WriteResult:
         """Write event RECORDS (see event_record) on CONN's open transaction; the caller commits."""
@@ -312,7 +314,7 @@ class BatchWriter:
     async def _space_ids(
         self, conn: AsyncConnection, records: Sequence[tuple]
     ) -> dict[tuple[str, str], int]:
-        wanted = {(r[0], r[1]): r[14] for r in records}
+        wanted = dict(zip(map(_SPACE_KEY, records), map(_SPACE_NAME, records), strict=True))
         found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
         missing = sorted(k for k in wanted if k not in found)
         if missing:
@@ -342,8 +344,8 @@ class BatchWriter:
     ) -> dict[str, int]:
         """Row ids of the channels RECORDS of SPACE name, by platform id."""
         # A new channel gets the last name the batch gives it.
-        wanted = {r[7]: None for r in records if r[7]}
-        wanted.update({r[7]: r[15] for r in records if r[7] and r[15]})
+        wanted = dict.fromkeys(filter(None, map(_CHANNEL, records)))
+        wanted.update(filter(all, map(_CHANNEL_AND_NAME, records)))
         cached = self.cache.channels
         found = {c: cached[(space, c)] for c in wanted if (space, c) in cached}
         missing = sorted(c for c in wanted if c not in found)
@@ -367,11 +369,11 @@ class BatchWriter:
         self, conn: AsyncConnection, space: int, records: Sequence[tuple]
     ) -> dict[str, int]:
         """Row ids of the members RECORDS of SPACE name (actors and targets), by platform id."""
-        wanted = {r[4]: None for r in records}
-        wanted.update({r[8]: None for r in records if r[8]})
+        wanted = dict.fromkeys(map(_MEMBER, records))
+        wanted.update(dict.fromkeys(filter(None, map(_TARGET, records))))
         # The last name the batch gives a member; a member is a bot if any event says so.
-        names = {r[4]: r[12] for r in records if r[12]}
-        bots = {r[4] for r in records if r[13]}
+        names = dict(filter(_SECOND, map(_MEMBER_AND_NAME, records)))
+        bots = set(compress(map(_MEMBER, records), map(_MEMBER_IS_BOT, records)))
         cached = self.cache.members
         found = {m: cached[(space, m)] for m in wanted if (space, m) in cached}
         # Sorted, so concurrent writers take row locks in the same order and cannot deadlock.
@@ -431,7 +433,7 @@ class BatchWriter:
         self, conn: AsyncConnection, space: int, records: Sequence[tuple]
     ) -> set[str]:
         """Event ids of the questions that replies among RECORDS of SPACE answer."""
-        in_batch = {r[2] for r in records if r[10]}
+        in_batch = set(compress(map(_EVENT_ID, records), map(_IS_QUESTION, records)))
         # The parents of replies aimed at another member that are not thanks (helps_other).
         parents = {
             r[9]
@@ -457,6 +459,9 @@ class BatchWriter:
         else:
             stmt = _statements(conn.dialect.name)["activities"]
             params = [dict(zip(ACTIVITY_COLUMNS, row, strict=True)) for row in rows]
+            for values in params:  # flags travel as 0 or 1; asyncpg takes only bools
+                for flag in _FLAGS:
+                    values[flag] = bool(values[flag])
             inserted = {tuple(key) for key in await conn.execute(stmt, params)}
         if inserted is None:  # every row was new and no key repeats inside the batch
             return rows
@@ -501,6 +506,13 @@ class BatchWriter:
                 await conn.execute(statements["left"], params)
 
 
+# Record fields (storage.records.EVENT_FIELDS) for the per-batch passes over records: map,
+# filter and compress with these run in C, several times faster than comprehensions.
+_SPACE_KEY = itemgetter(0, 1)
+_EVENT_ID, _MEMBER, _CHANNEL, _TARGET = itemgetter(2), itemgetter(4), itemgetter(7), itemgetter(8)
+_IS_QUESTION, _MEMBER_IS_BOT, _SPACE_NAME = itemgetter(10), itemgetter(13), itemgetter(14)
+_MEMBER_AND_NAME, _CHANNEL_AND_NAME = itemgetter(4, 12), itemgetter(7, 15)
+_SECOND = itemgetter(1)
 _MEMBERSHIP = frozenset({ActivityKind.MEMBER_JOINED.value, ActivityKind.MEMBER_LEFT.value})
 _POSTING = frozenset(kind.value for kind in POSTING_KINDS)
 _MESSAGES, _QUESTIONS, _REPLIES, _ANSWERS, _THANKS = (
@@ -662,12 +674,15 @@ def _activity_rows(
                 parent,
                 is_question,
                 is_thanks,
-                # It answers a question when it helps another member (helps_other).
-                kind == "reply"
+                # It answers a question when it helps another member (helps_other). 0 or 1, as
+                # the record's flags (see storage.records).
+                1
+                if kind == "reply"
                 and not is_thanks
                 and target is not None
                 and target != member
-                and parent in answered,
+                and parent in answered
+                else 0,
                 occurred if as_text else _record_time(occurred),
                 day,
             )
@@ -688,7 +703,7 @@ def _chunks(items: list, size: int = 500) -> Iterator[list]:
 
 def _without_target(record: tuple) -> tuple:
     """RECORD aimed at nobody: no target, and so no thank-you either."""
-    return (*record[:8], None, record[9], record[10], False, *record[12:])
+    return (*record[:8], None, record[9], record[10], 0, *record[12:])
 
 
 async def _lookup(

@@ -37,7 +37,7 @@ from storage.ingest import BatchWriter
 from storage.migrate import upgrade
 from storage.models import Space
 from storage.queries import forget_member
-from storage.records import event_record
+from storage.records import event_record, event_records
 from storage.types import UTCDateTime
 from storage.writer import IngestWriter
 from tests import exports
@@ -588,3 +588,17 @@ def test_record_time_is_what_sqlalchemy_stores_and_its_day(moment):
     )
     assert record[5] == stored
     assert record[6] == day_number(moment)
+
+
+def test_records_of_a_chunk_are_each_events_own():
+    """event_records reuses the last time it formatted: only for the very same datetime."""
+    t1 = datetime(2024, 3, 9, 23, 59, 59, 999999, tzinfo=UTC)
+    t2 = t1 + timedelta(microseconds=1)
+    events = [ev(at=t1), ev(at=t1), ev(at=t2), ev(at=t1.astimezone(timezone(timedelta(hours=2))))]
+    assert event_records(events) == [event_record(e) for e in events]
+    assert [r[5] for r in event_records(events)] == [
+        "2024-03-09 23:59:59.999999",
+        "2024-03-09 23:59:59.999999",
+        "2024-03-10 00:00:00.000000",
+        "2024-03-09 23:59:59.999999",
+    ]
