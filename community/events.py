@@ -69,11 +69,14 @@ class ActivityEvent:
     contribution_kind: str | None = None
 
     def __post_init__(self) -> None:
-        if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:
+        # Runs for every imported event: the common case (UTC, all ids present) is tested first.
+        tz = self.occurred_at.tzinfo
+        if tz is not UTC and (tz is None or self.occurred_at.utcoffset() is None):
             raise EventError(f"event {self.event_id!r}: occurred_at must be timezone-aware")
-        for name in ("space_id", "event_id", "member_id"):
-            if not getattr(self, name):
-                raise EventError(f"event {self.event_id!r}: {name} must not be empty")
+        if not (self.space_id and self.event_id and self.member_id):
+            for name in ("space_id", "event_id", "member_id"):
+                if not getattr(self, name):
+                    raise EventError(f"event {self.event_id!r}: {name} must not be empty")
         if self.kind is ActivityKind.REACTION_RECEIVED and self.target_member_id is None:
             # A received reaction is credited to the target; without one it means nothing.
             raise EventError(f"event {self.event_id!r}: reaction_received needs target_member_id")

@@ -17,7 +17,7 @@ _THANKS = re.compile(
 # Every thank-you form contains one of these (lowercased); checking them first skips the regex,
 # which costs tens of microseconds on a long message. None holds a letter that IGNORECASE folds
 # from a non-ASCII one (k, s, i), so this never rejects a text the regex would match.
-_THANKS_HINTS = ("than", "thx", "ty", "cheer", "apprec", "merc", "dan", "grac")
+_THANKS_HINTS = re.compile("than|thx|ty|cheer|apprec|merc|dan|grac")
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
@@ -37,6 +37,14 @@ class TextFeatures:
     is_thanks: bool
 
 
+# The four possible answers, built once: importers derive features for every message.
+_FEATURES = {
+    (question, thanks): TextFeatures(is_question=question, is_thanks=thanks)
+    for question in (False, True)
+    for thanks in (False, True)
+}
+
+
 def _clean(text: str) -> str:
     # Each substitution is skipped when its marker is absent: importers run this per message.
     if "`" in text:
@@ -50,7 +58,7 @@ def _clean(text: str) -> str:
 
 def _says_thanks(cleaned: str) -> bool:
     lowered = cleaned.lower()
-    if not any(hint in lowered for hint in _THANKS_HINTS):
+    if _THANKS_HINTS.search(lowered) is None:
         return False
     return _THANKS.search(cleaned) is not None
 
@@ -79,10 +87,9 @@ def is_thanks(text: str | None) -> bool:
 def features(text: str | None, *, in_help_channel: bool = False) -> TextFeatures:
     """Derive the kept features of a message; a top-level post in a help channel is a question."""
     cleaned = _clean(text) if text else ""
-    return TextFeatures(
-        is_question=in_help_channel or _is_question(cleaned),
-        is_thanks=bool(cleaned) and _says_thanks(cleaned),
-    )
+    return _FEATURES[
+        in_help_channel or _is_question(cleaned), bool(cleaned) and _says_thanks(cleaned)
+    ]
 
 
 def message_features(
@@ -100,5 +107,5 @@ def message_features(
     """
     found = features(text, in_help_channel=in_help_channel and top_level)
     if found.is_thanks and not aimed_at_member:
-        return TextFeatures(is_question=found.is_question, is_thanks=False)
+        return _FEATURES[found.is_question, False]
     return found
