@@ -71,6 +71,24 @@ async def test_events_become_activities_and_rollups(engine):
         ).scalar_one()
     assert edges == [1]  # Bob helped Alice; Alice's thank-you is not help
     assert joined == T0
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                Activity.event_id,
+                Activity.channel_id,
+                Activity.target_member_id,
+                Activity.parent_event_id,
+            )
+        )
+        stored = {e: (c is None, t is None, p) for e, c, t, p in rows}
+    # What an event lacks is stored as NULL, whatever the writer binds for it.
+    assert stored == {
+        "q1": (False, True, None),
+        "a1": (False, False, "q1"),
+        "t1": (False, False, "a1"),
+        "r1": (False, False, None),
+        "j1": (True, True, None),
+    }
 
 
 async def test_same_events_twice_change_nothing(engine):
