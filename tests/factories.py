@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from community.events import ActivityEvent, ActivityKind, Platform
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# The blocklist hash key tests write and opt members out with.
+KEY = b"test-key"
 _ids = itertools.count(1)
 
 
@@ -37,7 +39,7 @@ def ev(
     )
 
 
-async def ingest(engine, events, key: bytes = b"test-key") -> None:
+async def ingest(engine, events, key: bytes = KEY) -> None:
     """Write events through the real batched writer and wait until they are stored."""
     from storage.writer import IngestWriter
 
@@ -45,6 +47,22 @@ async def ingest(engine, events, key: bytes = b"test-key") -> None:
     await writer.start()
     await writer.put_many(events)
     await writer.close()
+
+
+def helper_history(member: str, *, weeks: int, helped: int, start_days_ago: int = 0):
+    """A member answering questions twice a week for WEEKS weeks, ending START_DAYS_AGO."""
+    events = []
+    for w in range(weeks):
+        for k in (0, 3):
+            d = 119 - start_days_ago - w * 7 - k
+            asker = f"asker{(w * 2 + k) % helped}"
+            q = ev("message", asker, days=d - 0.1, is_question=True)
+            events += [
+                q,
+                ev("reply", member, days=d, target_member_id=asker, parent_event_id=q.event_id),
+                ev("reply", asker, days=d + 0.01, target_member_id=member, is_thanks=True),
+            ]
+    return events
 
 
 def tiny_png() -> bytes:
@@ -75,3 +93,13 @@ async def activities(engine) -> list:
 
     async with engine.connect() as conn:
         return (await conn.execute(select(Activity).order_by(Activity.id))).all()
+
+
+async def stored_kinds(conn) -> dict[str, int]:
+    """How many activities of each kind CONN's database holds."""
+    from sqlalchemy import func, select
+
+    from storage.models import Activity
+
+    rows = await conn.execute(select(Activity.kind, func.count()).group_by(Activity.kind))
+    return dict(rows.all())

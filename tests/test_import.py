@@ -16,7 +16,7 @@ from storage.ingest import BatchWriter
 from storage.models import Activity, Channel, DailyRollup, Member, Space, TierAssignment
 from storage.queries import forget_member
 from tests import exports
-from tests.factories import ev
+from tests.factories import ev, stored_kinds
 
 KEY = "import-test-hash-key"
 ROLLUPS = ("messages", "questions", "replies", "answers", "thanks_received", "reactions_given",
@@ -47,13 +47,7 @@ def facts(url) -> dict:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
-                kinds = dict(
-                    (
-                        await conn.execute(
-                            select(Activity.kind, func.count()).group_by(Activity.kind)
-                        )
-                    ).all()
-                )
+                kinds = await stored_kinds(conn)
                 sums = (
                     await conn.execute(
                         select(

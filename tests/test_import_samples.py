@@ -16,6 +16,7 @@ from bot.cli import cli
 from storage.engine import create_engine
 from storage.models import Activity, Member
 from tests.conftest import SHARED
+from tests.factories import stored_kinds
 
 DATA = SHARED / "data"
 SLACK_SAMPLE = DATA / "slack_export_viewer_testarchive.zip"
@@ -39,13 +40,7 @@ def stored(url) -> tuple[dict[str, int], int, int]:
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
-                kinds = dict(
-                    (
-                        await conn.execute(
-                            select(Activity.kind, func.count()).group_by(Activity.kind)
-                        )
-                    ).all()
-                )
+                kinds = await stored_kinds(conn)
                 actors = (
                     await conn.execute(select(func.count(distinct(Activity.member_id))))
                 ).scalar_one()

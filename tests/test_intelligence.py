@@ -24,11 +24,10 @@ from storage.queries import (
     resolve_space,
     tier_counts,
 )
-from tests.factories import T0, ev, ingest
+from tests.factories import KEY, T0, ev, helper_history, ingest
 
 POLICY = TierPolicy()
 QUIET = QuietPolicy()
-KEY = b"test-key"
 NOW = T0 + timedelta(days=120)
 
 
@@ -121,22 +120,6 @@ async def test_sql_path_and_pure_path_agree(engine, seed):
         assert got.thanks_received == expected.thanks_received
         assert got.recent_score == pytest.approx(expected.recent_score, abs=1e-6)
         assert got.last_active_day == expected.last_active_day
-
-
-def helper_history(member: str, *, weeks: int, helped: int, start_days_ago: int = 0):
-    """A member answering questions twice a week for WEEKS weeks, ending START_DAYS_AGO."""
-    events = []
-    for w in range(weeks):
-        for k in (0, 3):
-            d = 119 - start_days_ago - w * 7 - k
-            asker = f"asker{(w * 2 + k) % helped}"
-            q = ev("message", asker, days=d - 0.1, is_question=True)
-            events += [
-                q,
-                ev("reply", member, days=d, target_member_id=asker, parent_event_id=q.event_id),
-                ev("reply", asker, days=d + 0.01, target_member_id=member, is_thanks=True),
-            ]
-    return events
 
 
 async def classify(engine, when=NOW):

@@ -10,8 +10,7 @@ from storage.engine import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
 from storage.queries import forget_member
-from tests.factories import ingest
-from tests.test_intelligence import KEY, helper_history
+from tests.factories import KEY, helper_history, ingest
 
 
 async def test_upgrade_from_empty_creates_every_table(database_url):
