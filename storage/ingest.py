@@ -120,8 +120,9 @@ def _rollup_statements(dialect: str) -> dict:
 
     The batch's new rows are ``activities.id > :after`` on SQLite (the writer holds the write
     lock, and ids only grow) and ``activities.id = ANY(:ids)`` on PostgreSQL (what RETURNING
-    said was inserted). Aggregating them in the database costs it about a quarter of what the
-    upserts themselves cost, where aggregating in Python cost the writer twice as much again.
+    said was inserted). Grouping the rows costs the database about what Python's dicts cost; what
+    it saves is building, sorting and binding a parameter tuple per rollup row in the writer
+    (about 5 s of an import of 1M messages).
 
     The rules, as the tiers read them: a post counts a message for its author (a question,
     a thread started), a reply that helps another member counts a reply (an answer when it
