@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
-from bot.importers.feed import ReaderFailed, reading
+from bot.importers.feed import PIECE, Chunk, ReaderFailed, reading
 from bot.importers.files import ImportFormatError
 from bot.importers.run import ImportFailed, run_import
 from bot.importers.slack import SlackExportReader
@@ -559,6 +560,38 @@ async def test_reader_process_reports_its_own_failure_with_the_traceback():
 async def test_reader_process_that_dies_is_an_error_not_a_hang():
     with pytest.raises(ReaderFailed, match=r"stopped unexpectedly \(exit code 3\)"):
         await asyncio.wait_for(read_all(_Unreadable(functools.partial(os._exit, 3))), 30)
+
+
+class _Stalling:
+    """A reader that stops part-way until a batch has been committed (or 30 s have passed)."""
+
+    files, total_bytes, skipped = 1, 1, {}
+
+    def __init__(self, first: int, then: int) -> None:
+        self.first, self.then = first, then
+        self.committed = threading.Event()
+        self.saw_commit = False
+
+    def chunks(self):
+        yield Chunk([ev(event_id=f"a{n}", member=f"m{n % 50}") for n in range(self.first)], 1, 1)
+        self.saw_commit = self.committed.wait(30)
+        yield Chunk([ev(event_id=f"b{n}") for n in range(self.then)], 0, 1)
+
+
+async def test_writer_takes_what_is_read_rather_than_wait_for_a_whole_batch(sqlite_url):
+    # The first piece is far short of a batch and the reader waits: a writer that waited for
+    # a whole batch would commit nothing until the reader gave up.
+    reader = _Stalling(first=PIECE, then=10)
+    result = await run_import(
+        settings_for(sqlite_url),
+        reader,
+        batch_size=4 * PIECE,
+        in_process=False,
+        now=NOW,
+        on_batch=lambda stats: reader.committed.set(),
+    )
+    assert reader.saw_commit
+    assert (result.stats.batches, result.stats.inserted) == (2, PIECE + 10)
 
 
 def test_slack_export_is_read_day_by_day_across_channels(busy):

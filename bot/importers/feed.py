@@ -195,9 +195,7 @@ class ReaderFailed(RuntimeError):
 
 
 @contextlib.asynccontextmanager
-async def reading(
-    reader, ahead: int, *, in_process: bool | None = None
-) -> AsyncIterator[AsyncIterator[tuple]]:
+async def reading(reader, ahead: int, *, in_process: bool | None = None) -> AsyncIterator[Messages]:
     """Start reading READER at once; yield its messages as an async iterator.
 
     The reader runs up to AHEAD records ahead of the writer. IN_PROCESS None decides by the
@@ -215,17 +213,31 @@ async def reading(
         yield messages
 
 
-async def _messages(queue: asyncio.Queue, decode: Callable) -> AsyncIterator[tuple]:
-    """The messages on QUEUE, each through DECODE, until the last one."""
-    while True:
-        message = await decode(await queue.get())
-        yield message
-        if message[0] != "records":
-            return
+class Messages:
+    """The messages on a queue, each through a decoder, until the last one; async iterable."""
+
+    def __init__(self, queue: asyncio.Queue, decode: Callable) -> None:
+        self._queue = queue
+        self._decode = decode
+        self._ended = False
+
+    def __aiter__(self) -> Messages:
+        return self
+
+    async def __anext__(self) -> tuple:
+        if self._ended:
+            raise StopAsyncIteration
+        message = await self._decode(await self._queue.get())
+        self._ended = message[0] != "records"
+        return message
+
+    def waiting(self) -> int:
+        """Messages read and not yet taken: none means the reader is behind the writer."""
+        return self._queue.qsize()
 
 
 @contextlib.asynccontextmanager
-async def _thread_feed(reader, queue: asyncio.Queue) -> AsyncIterator[AsyncIterator[tuple]]:
+async def _thread_feed(reader, queue: asyncio.Queue) -> AsyncIterator[Messages]:
     loop = asyncio.get_running_loop()
     stop = threading.Event()
 
@@ -242,7 +254,7 @@ async def _thread_feed(reader, queue: asyncio.Queue) -> AsyncIterator[AsyncItera
     thread = threading.Thread(target=run, name="pulse-import-reader", daemon=True)
     thread.start()
     try:
-        yield _messages(queue, as_is)
+        yield Messages(queue, as_is)
     finally:
         stop.set()
         # Unblock a reader waiting to hand over a batch, then let it finish.
@@ -265,9 +277,7 @@ def _put_from_thread(loop, queue: asyncio.Queue, item, stop: threading.Event) ->
 
 
 @contextlib.asynccontextmanager
-async def _process_feed(
-    reopen: Callable, queue: asyncio.Queue
-) -> AsyncIterator[AsyncIterator[tuple]]:
+async def _process_feed(reopen: Callable, queue: asyncio.Queue) -> AsyncIterator[Messages]:
     # A fresh interpreter, not a fork (the parent runs an event loop and driver threads a fork
     # would copy mid-flight), started as a plain module so that whoever embeds the import
     # needs no multiprocessing main-module guard. It imports only the readers, no SQLAlchemy.
@@ -314,7 +324,7 @@ async def _process_feed(
     thread = threading.Thread(target=receive, name="pulse-import-receiver", daemon=True)
     thread.start()
     try:
-        yield _messages(queue, decode)
+        yield Messages(queue, decode)
     finally:
         stop.set()
         if child.poll() is None:

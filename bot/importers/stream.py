@@ -10,11 +10,11 @@ On SQLite a large import defers activities' (member, time) index and rebuilds it
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.importers.feed import ImportStats
+from bot.importers.feed import ImportStats, Messages
 from storage.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
 from storage.ingest import BatchWriter
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 async def write_stream(
     engine: AsyncEngine,
     writer: BatchWriter,
-    messages: AsyncIterator[tuple],
+    messages: Messages,
     stats: ImportStats,
     *,
     batch_size: int,
@@ -36,7 +36,12 @@ async def write_stream(
     An error while reading (a malformed file) is raised here after the records read before it
     are written, so everything committed is complete and a re-run resumes where it stopped.
     DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers an index.
+
+    A batch holds BATCH_SIZE records, or fewer when the reader is behind: waiting for a whole
+    batch would leave the writer idle, notably at the start while the reader gets going. Once
+    the writer is the slower side, records queue up and batches are whole again.
     """
+    smallest = max(1, batch_size // 10)
     async with import_connection(engine) as conn:
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
 
@@ -67,6 +72,9 @@ async def write_stream(
                     while len(pending) >= batch_size:
                         await write(pending[:batch_size])
                         pending = pending[batch_size:]
+                    if len(pending) >= smallest and not messages.waiting():
+                        await write(pending)
+                        pending = []
                     continue
                 if pending:
                     await write(pending)
