@@ -27,7 +27,7 @@ from community.digest import (
     compose_community,
     split_moves,
 )
-from community.events import ActivityKind, day_number, day_start
+from community.events import POSTING_KINDS, ActivityKind, day_number, day_start
 from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
 from community.quiet import LIVE_STATUSES
 from community.tiers import Tier, TierPolicy
@@ -50,11 +50,6 @@ from storage.queries import hero_candidates, quiet_count, quiet_list
 WEEK = timedelta(days=7)
 CHART_WEEKS = 12
 GOAL_TREND_WEEKS = 8
-POSTING_KINDS = (
-    ActivityKind.MESSAGE.value,
-    ActivityKind.REPLY.value,
-    ActivityKind.THREAD_STARTED.value,
-)
 
 
 def week_ending(end: datetime) -> Period:
@@ -184,7 +179,7 @@ async def busiest_channels(
             a.space_id == space_id,
             a.occurred_at >= period.start,
             a.occurred_at < period.end,
-            a.kind.in_(POSTING_KINDS),
+            a.kind.in_(sorted(kind.value for kind in POSTING_KINDS)),
             Member.is_bot.is_(False),
         )
         .group_by(Channel.id, Channel.name, Channel.platform_id)

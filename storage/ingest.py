@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import POSTING_KINDS, ActivityEvent, ActivityKind
+from community.events import MEMBERSHIP_KINDS, POSTING_KINDS, ActivityEvent, ActivityKind
 from community.privacy import member_hash
 from community.tiers import COUNT_FIELDS
 from storage.models import (
@@ -144,7 +144,7 @@ def _rollup_statements(dialect: str) -> dict:
     def one(condition):
         return case((condition, plus), else_=zero)
 
-    posting = a.kind.in_(sorted(_POSTING))
+    posting = a.kind.in_(sorted(kind.value for kind in POSTING_KINDS))
     aimed = and_(a.target_member_id.is_not(None), a.target_member_id != a.member_id)
     helps = and_(a.kind == "reply", aimed, a.is_thanks.is_(False))
     thanks = and_(posting, a.is_thanks.is_(True), aimed)
@@ -596,7 +596,7 @@ class BatchWriter:
         inserted: Sequence[tuple],
         member_ids: dict[int, dict[str, int]],
     ) -> None:
-        if _MEMBERSHIP.isdisjoint(map(itemgetter(2), inserted)):  # kinds, in C
+        if MEMBERSHIP_KINDS.isdisjoint(map(itemgetter(2), inserted)):  # kinds, in C
             return
         # One executemany per run of same-kind events, not two statements per event. Runs keep
         # joins and leaves in event order; inside a run of joins, "joined" only touches joined_at
@@ -606,7 +606,7 @@ class BatchWriter:
             members = member_ids[space]
             for r in group:
                 kind = r[3]
-                if kind not in _MEMBERSHIP:
+                if kind not in MEMBERSHIP_KINDS:
                     continue
                 params = {"row_id": members[r[4]], "when": _record_time(r[5])}
                 if runs and runs[-1][0] == kind:
@@ -629,8 +629,6 @@ _EVENT_ID, _MEMBER, _CHANNEL, _TARGET = itemgetter(2), itemgetter(4), itemgetter
 _IS_QUESTION, _MEMBER_IS_BOT, _SPACE_NAME = itemgetter(10), itemgetter(13), itemgetter(14)
 _MEMBER_AND_NAME, _CHANNEL_AND_NAME = itemgetter(4, 12), itemgetter(7, 15)
 _SECOND = itemgetter(1)
-_MEMBERSHIP = frozenset({ActivityKind.MEMBER_JOINED.value, ActivityKind.MEMBER_LEFT.value})
-_POSTING = frozenset(kind.value for kind in POSTING_KINDS)
 
 
 def _by_space(
