@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import reply_target
+from community.helpgraph import BOT_STARTER, reply_target
 from community.mapping import MappingError, RecentMap, ThreadTracker
 from community.text import is_me_too, message_features
 
@@ -124,8 +124,23 @@ class DiscordMapper:
         name = author.get("nickname") or author.get("name")
         kind = msg.get("type") or "Default"
         out: list[ActivityEvent] = []
-        if is_bot:
+        thread = self._channel.thread_id
+        if kind == "ThreadStarterMessage":
+            # A placeholder for the message the thread grew from, which lives in the parent
+            # channel: it tells us who started the thread, and is not a post of its own.
+            parent = str((msg.get("reference") or {}).get("messageId") or "")
+            known = self._authors.get(parent) if parent else None
+            starter = known[0] if known is not None else (BOT_STARTER if is_bot else None)
+            if thread:
+                self.threads.start(thread, starter, parent or None)
+            self.skipped["thread starter placeholder"] += 1
+        elif is_bot:
             self.skipped[not_person] += 1
+            if kind == "ThreadCreated" or (thread and message_id == thread):
+                # A thread a bot opened (its notice in the parent channel, or its forum post):
+                # replies in it help nobody in particular.
+                opened = str((msg.get("reference") or {}).get("channelId") or message_id)
+                self.threads.start(opened, BOT_STARTER, ids.discord_thread(opened))
         elif kind in POSTING_TYPES:
             out.append(self._posting(msg, message_id, author_id, name, when))
         elif kind == "GuildMemberJoin":
@@ -144,14 +159,6 @@ class DiscordMapper:
                     channel_name=self._channel.name,
                 )
             )
-        elif kind == "ThreadStarterMessage":
-            # A placeholder for the message the thread grew from, which lives in the parent
-            # channel: it tells us who started the thread, and is not a post of its own.
-            parent = str((msg.get("reference") or {}).get("messageId") or "")
-            starter = (self._authors.get(parent) or (None,))[0] or None if parent else None
-            if self._channel.thread_id:
-                self.threads.start(self._channel.thread_id, starter, parent or None)
-            self.skipped["thread starter placeholder"] += 1
         else:
             self.skipped[f"system message ({kind})"] += 1
         reactions = msg.get("reactions")
@@ -209,6 +216,7 @@ class DiscordMapper:
         is_thanks = feats.is_thanks
         mentioned = _first_mention(msg.get("mentions"), author_id) if is_thanks else None
         if kind is ActivityKind.REPLY:
+            me_too = is_me_too(text)
             target = reply_target(
                 author_id,
                 starter=starter,
@@ -216,8 +224,10 @@ class DiscordMapper:
                 last_other=last_other,
                 mentioned=mentioned,
                 is_thanks=is_thanks,
-                me_too=is_me_too(text),
+                me_too=me_too,
             )
+            if me_too:
+                parent = None
         else:
             target = mentioned
         is_thanks = is_thanks and target is not None

@@ -6,7 +6,8 @@ One rule set for the live adapters, catch-up and both importers (README, "How Pu
   reply references (Discord), else the member who started the thread or reply chain.
 - A thread starter's own replies in their thread are follow-ups ("tried that, still failing"):
   aimed at nobody, so never help and never an answer.
-- A "me too" ("+1", "same here") helps nobody.
+- A "me too" ("+1", "same here") helps nobody and answers nothing: it hangs from no question.
+- Replies in a thread a bot started help only a member they reference.
 - A thank-you is aimed at the member it mentions, else the one it replies to, else the last
   member other than the thanker who spoke in the thread: "thanks all" with nobody to point at
   credits nobody, and nobody is ever aimed at themselves.
@@ -16,6 +17,9 @@ storage/helpgraph.py and storage/ingest.py; it reads only what these rules decid
 """
 
 from __future__ import annotations
+
+# The starter of a thread or reply chain that a bot, a webhook or an app began.
+BOT_STARTER = ""
 
 
 def _other(member: str | None, author: str) -> str | None:
@@ -34,13 +38,14 @@ def reply_target(
 ) -> str | None:
     """The member a reply by AUTHOR is aimed at, or None when it helps or thanks nobody.
 
-    STARTER started the thread or reply chain (None: unknown), REPLIED_TO wrote the message the
+    STARTER started the thread or reply chain (None: unknown, BOT_STARTER: not a person),
+    REPLIED_TO wrote the message the
     reply references, LAST_OTHER is the last member other than the starter who spoke in the
     thread before it, MENTIONED the first member the reply mentions.
     """
     if is_thanks:
         return _other(mentioned, author) or _other(replied_to, author) or _other(last_other, author)
-    if me_too or (starter is not None and author == starter):
+    if me_too or is_follow_up(author, starter):
         return None
     if starter is None:
         # Nobody knows who started it: the member spoken to is the best guess there is.
@@ -50,4 +55,4 @@ def reply_target(
 
 def is_follow_up(author: str, starter: str | None) -> bool:
     """Whether AUTHOR's reply is a follow-up in their own thread or reply chain."""
-    return starter is not None and author == starter
+    return bool(starter) and author == starter

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import reply_target
+from community.helpgraph import BOT_STARTER, reply_target
 from community.mapping import MappingError, ThreadTracker
 from community.text import is_me_too, message_features
 
@@ -101,6 +101,10 @@ class SlackMapper:
         out: list[ActivityEvent] = []
         if subtype == "bot_message" or (author is None and (user or msg.get("bot_id"))):
             self.skipped["bot message"] += 1
+            if msg.get("thread_ts") == ts:
+                # Replies in a thread an app started help nobody in particular.
+                root = ids.slack_message(channel_id, ts)
+                self.threads.start(root, BOT_STARTER, root)
         elif author is None:
             self.skipped[f"not a post ({subtype})" if subtype else "message without a user"] += 1
         elif subtype == "channel_join":
@@ -142,7 +146,9 @@ class SlackMapper:
             starter, parent, last_other = self.threads.reply(
                 root,
                 author,
-                starter=parent_user if parent_user and not self._is_bot(parent_user) else None,
+                starter=(BOT_STARTER if self._is_bot(parent_user) else parent_user)
+                if parent_user
+                else None,
                 parent_event_id=root,
             )
         else:
@@ -158,14 +164,17 @@ class SlackMapper:
         is_thanks = feats.is_thanks
         mentioned = self._first_mention(text, author) if is_thanks else None
         if kind is ActivityKind.REPLY:
+            me_too = is_me_too(text)
             target = reply_target(
                 author,
                 starter=starter,
                 last_other=last_other,
                 mentioned=mentioned,
                 is_thanks=is_thanks,
-                me_too=is_me_too(text),
+                me_too=me_too,
             )
+            if me_too:
+                parent = None
         elif is_thanks:
             target = mentioned
         is_thanks = is_thanks and target is not None

@@ -18,21 +18,26 @@ _THANKS = re.compile(
 # which costs tens of microseconds on a long message. None holds a letter that IGNORECASE folds
 # from a non-ASCII one (k, s, i), so this never rejects a text the regex would match.
 _THANKS_HINTS = re.compile("than|thx|ty|cheer|apprec|merc|dan|grac")
-# A reply that only says "me too" helps nobody; judged on short replies only.
-_ME_TOO_PHRASE = (
-    r"(\+1|same( here| issue| problem| error| for me| thing)?|me too|ditto|"
-    r"(i'?m |i am )?(having|seeing|getting) the same( \w+){0,3}|(i )?have the same( \w+){0,3})"
-)
+# A short reply that opens with "me too" helps nobody, whatever follows ("+1, since Monday").
 _ME_TOO = re.compile(
-    rf"^\W*{_ME_TOO_PHRASE}([\s,.!:;-]+({_ME_TOO_PHRASE}|here|too))*[\s.!]*$", re.IGNORECASE
+    r"^\W*(\+1|same( here| issue| problem| error| for me| thing)\b|same\s*([,.!?]|$)|me too|"
+    r"ditto|following\b|"
+    r"(i'?m |i am )?(having|seeing|getting) the same|(i )?have the same|"
+    r"(that |it |this )?(works|worked|fixed it) for me too)",
+    re.IGNORECASE,
 )
+_ME_TOO_MAX = 80
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
 _QUESTION_MARK = re.compile(r"\?(\s|$|[)\"'])")
+# A yes/no question opens with an auxiliary and its subject ("can I", "is it"): "will do" and
+# "can do" are answers, not questions.
 _QUESTION_OPENERS = re.compile(
-    r"^(how|why|what|where|when|which|who|is|are|can|could|does|do|did|should|would|will|has|"
-    r"have|any(one|body)|help)\b[^.!]{3,}$",
+    r"^((how|why|what|where|when|which|who|any(one|body)|help)\b[^.!]{3,}|"
+    r"(is|are|was|were|can|could|does|do|did|should|would|will|has|have)\s+"
+    r"(i|you|we|they|it|this|that|these|those|there|he|she|any(one|body)|some(one|body)|the|a|"
+    r"an|my|your|our|their|its)\b[^.!]*)$",
     re.IGNORECASE,
 )
 
@@ -89,7 +94,7 @@ def is_question(text: str | None) -> bool:
 
 def is_me_too(text: str | None) -> bool:
     """Whether a reply only says "me too" ("+1", "same here", "having the same issue")."""
-    return bool(text) and len(text) <= 80 and _ME_TOO.match(text.strip()) is not None
+    return bool(text) and len(text) <= _ME_TOO_MAX and _ME_TOO.match(text.strip()) is not None
 
 
 def is_thanks(text: str | None) -> bool:

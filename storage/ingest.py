@@ -125,12 +125,13 @@ def _rollup_statements(dialect: str) -> dict:
     (about 5 s of an import of 1M messages).
 
     The rules, as the tiers read them: a post counts a message for its author (a question,
-    a thread started), a reply that helps another member counts a reply (an answer when it
-    answers a question) and a help edge, a thank-you aimed at another member counts thanks
-    received for them; a reaction counts given for its giver and received for whom it is aimed
-    at (a removal undoes one); a contribution counts for its member. Every (member, day) an
-    event touches gets its row, even when its counts net to zero, and rows are upserted in key
-    order so that concurrent PostgreSQL writers lock them in one order.
+    a thread started), a reply that helps another member counts a reply (an answer when the
+    writer marked it one, see BatchWriter._answers) and a help edge, a thank-you aimed at
+    another member counts thanks received for them, once per thanker and thread; a reaction
+    counts given for its giver and received for whom it is aimed at (a removal undoes one); a
+    contribution counts for its member. Every (member, day) an event touches gets its row, even
+    when its counts net to zero, and rows are upserted in key order so that concurrent
+    PostgreSQL writers lock them in one order.
     """
     a = Activity.__table__.c
     if dialect == "postgresql":
@@ -147,7 +148,26 @@ def _rollup_statements(dialect: str) -> dict:
     posting = a.kind.in_(sorted(kind.value for kind in POSTING_KINDS))
     aimed = and_(a.target_member_id.is_not(None), a.target_member_id != a.member_id)
     helps = and_(a.kind == "reply", aimed, a.is_thanks.is_(False))
-    thanks = and_(posting, a.is_thanks.is_(True), aimed)
+    # Thanks count once per (thanker, thanked, thread): "thanks!" then "thanks again" is one.
+    earlier = Activity.__table__.alias("earlier")
+    thanked_before = (
+        select(literal_column("1"))
+        .where(
+            earlier.c.space_id == a.space_id,
+            earlier.c.parent_event_id == a.parent_event_id,
+            earlier.c.member_id == a.member_id,
+            earlier.c.target_member_id == a.target_member_id,
+            earlier.c.is_thanks.is_(True),
+            earlier.c.id < a.id,
+        )
+        .exists()
+    )
+    thanks = and_(
+        posting,
+        a.is_thanks.is_(True),
+        aimed,
+        or_(a.parent_event_id.is_(None), ~thanked_before),
+    )
     reaction = a.kind.in_(["reaction_given", "reaction_removed"])
     given = case(
         (a.kind == "reaction_given", plus), (a.kind == "reaction_removed", minus), else_=zero
@@ -357,8 +377,8 @@ class BatchWriter:
         for space, group in groups.items():
             channels = await self._channel_ids(conn, space, group)
             members = member_ids[space] = await self._member_ids(conn, space, group)
-            answered = await self._questions_answered(conn, space, group)
-            rows += _activity_rows(space, group, channels, members, answered, as_text)
+            answers = await self._answers(conn, space, group, members)
+            rows += _activity_rows(space, group, channels, members, answers, as_text)
         inserted_rows, new = await self._insert_activities(conn, rows)
         result.inserted = len(inserted_rows)
         result.duplicates = len(rows) - len(inserted_rows)
@@ -547,28 +567,67 @@ class BatchWriter:
                 self._pending.member_names[row["row_id"]] = row["name"]
         return found
 
-    async def _questions_answered(
-        self, conn: AsyncConnection, space: int, records: Sequence[tuple]
+    async def _answers(
+        self,
+        conn: AsyncConnection,
+        space: int,
+        records: Sequence[tuple],
+        members: dict[str, int],
     ) -> set[str]:
-        """Event ids of the questions that replies among RECORDS of SPACE answer."""
-        in_batch = set(compress(map(_EVENT_ID, records), map(_IS_QUESTION, records)))
-        # The parents of replies aimed at another member that are not thanks (helps_other).
-        parents = {
-            r[9]
-            for r in records
-            if r[3] == "reply" and not r[11] and r[8] is not None and r[8] != r[4] and r[9]
-        }
-        questions = parents & in_batch
-        for chunk in _chunks(sorted(parents - questions)):
+        """Event ids of the replies among RECORDS of SPACE that answer a question.
+
+        A reply that helps another member (community.helpgraph) answers when that member asked
+        the question it hangs from, or asked one earlier in the same thread; a helper is
+        credited once per thread, however many replies they write in it.
+        """
+        helping = [r for r in records if _helps(r)]
+        if not helping:
+            return set()
+        threads = sorted({r[9] for r in helping})
+        askers: dict[str, int] = {}  # question event id -> who asked it
+        asked: dict[tuple[str, int], str] = {}  # (thread, asker) -> first question's time
+        credited: set[tuple[str, int]] = set()  # (thread, helper) already credited
+        a = Activity
+        for chunk in _chunks(threads):
             rows = await conn.execute(
-                select(Activity.event_id).where(
-                    Activity.space_id == space,
-                    Activity.event_id.in_(chunk),
-                    Activity.is_question.is_(True),
+                select(a.event_id, a.member_id).where(
+                    a.space_id == space, a.event_id.in_(chunk), a.is_question.is_(True)
                 )
             )
-            questions.update(rows.scalars())
-        return questions
+            askers.update(dict(rows.all()))
+            rows = await conn.execute(
+                select(a.parent_event_id, a.member_id, a.occurred_at, a.is_question, a.is_answer)
+                .where(
+                    a.space_id == space,
+                    a.parent_event_id.in_(chunk),
+                    a.kind == ActivityKind.REPLY.value,
+                    a.is_question.is_(True) | a.is_answer.is_(True),
+                )
+                .order_by(a.occurred_at)
+            )
+            for thread, member, occurred, is_question, is_answer in rows:
+                if is_question:
+                    asked.setdefault((thread, member), _time_text(occurred))
+                if is_answer:
+                    credited.add((thread, member))
+        for r in records:
+            if r[10]:
+                asker = members[r[4]]
+                askers[r[2]] = asker
+                if r[3] == "reply" and r[9]:
+                    first = asked.get((r[9], asker))
+                    if first is None or r[5] < first:
+                        asked[(r[9], asker)] = r[5]
+        answers = set()
+        for r in helping:  # in event order: the first reply of a helper in a thread is credited
+            thread, helper, helped = r[9], members[r[4]], members[r[8]]
+            if (thread, helper) in credited:
+                continue
+            first_asked = asked.get((thread, helped))
+            if askers.get(thread) == helped or (first_asked is not None and first_asked <= r[5]):
+                answers.add(r[2])
+                credited.add((thread, helper))
+        return answers
 
     async def _insert_activities(
         self, conn: AsyncConnection, rows: list[tuple]
@@ -658,7 +717,7 @@ def _activity_rows(
     records: Sequence[tuple],
     channels: dict[str, int],
     members: dict[str, int],
-    answered: set[str],
+    answers: set[str],
     as_text: bool,
 ) -> list[tuple]:
     """The activities rows (ACTIVITY_COLUMNS order) of RECORDS of SPACE, ids resolved."""
@@ -679,20 +738,32 @@ def _activity_rows(
                 parent or no_parent,
                 is_question,
                 is_thanks,
-                # It answers a question when it helps another member (helps_other). 0 or 1, as
-                # the record's flags (see storage.records).
-                1
-                if kind == "reply"
-                and not is_thanks
-                and target is not None
-                and target != member
-                and parent in answered
-                else 0,
+                # 0 or 1, as the record's flags (see storage.records).
+                1 if event_id in answers else 0,
                 occurred if as_text else _record_time(occurred),
                 day,
             )
         )
     return rows
+
+
+def _helps(record: tuple) -> bool:
+    """Whether an event record is a reply that helps another member (ActivityEvent.helps_other).
+
+    The same rule as the rollups' ``helps`` (see _rollup_statements), for records.
+    """
+    return (
+        record[3] == "reply"
+        and not record[11]
+        and record[8] is not None
+        and record[8] != record[4]
+        and bool(record[9])
+    )
+
+
+def _time_text(moment: datetime) -> str:
+    """A stored time as a record's UTC text (see storage.records), to compare with records'."""
+    return moment.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _record_time(text: str) -> datetime:

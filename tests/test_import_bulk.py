@@ -227,7 +227,13 @@ RECOMPUTED = {
                            'reaction_removed', 'contribution_logged')
             UNION ALL
             SELECT target_member_id, day, 0, 0, 0, 0,
-                CASE WHEN kind IN {POSTING} THEN 1 ELSE 0 END,
+                -- thanks count once per thanker, thanked and thread
+                CASE WHEN kind IN {POSTING} AND (parent_event_id IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM activities e WHERE e.space_id = activities.space_id
+                    AND e.parent_event_id = activities.parent_event_id
+                    AND e.member_id = activities.member_id
+                    AND e.target_member_id = activities.target_member_id
+                    AND e.is_thanks AND e.id < activities.id)) THEN 1 ELSE 0 END,
                 0,
                 CASE WHEN kind = 'reaction_removed' THEN -1 WHEN kind IN {POSTING} THEN 0
                     ELSE 1 END,

@@ -61,6 +61,8 @@ def pure_stats(events, member: str, today: int):
     by_id = {e.event_id: e for e in events}
     days: dict[int, dict[str, int]] = {}
     helped = []
+    credited: set[tuple[str, str]] = set()  # (helper, thread): one answer each
+    thanked: set[tuple[str, str]] = set()  # (thanker, thread): thanks count once
 
     def bump(d, field, by=1):
         days.setdefault(d, {}).setdefault(field, 0)
@@ -80,7 +82,10 @@ def pure_stats(events, member: str, today: int):
                     bump(d, "replies")
                     helped.append((e.target_member_id, d))
                     parent = by_id.get(e.parent_event_id)
-                    if parent is not None and parent.is_question:
+                    key = (e.member_id, e.parent_event_id)
+                    asked = parent is not None and parent.is_question
+                    if asked and parent.member_id == e.target_member_id and key not in credited:
+                        credited.add(key)
                         bump(d, "answers")
             if e.kind is ActivityKind.REACTION_GIVEN:
                 bump(d, "reactions_given")
@@ -88,7 +93,10 @@ def pure_stats(events, member: str, today: int):
             if e.kind is ActivityKind.REACTION_GIVEN:
                 bump(d, "reactions_received")
             if e.is_thanks and e.kind in (ActivityKind.REPLY, ActivityKind.MESSAGE):
-                bump(d, "thanks_received")
+                key = (e.member_id, e.parent_event_id)
+                if e.parent_event_id is None or key not in thanked:
+                    thanked.add(key)
+                    bump(d, "thanks_received")
     return stats_from_history([DayCounts(d, c) for d, c in days.items()], helped, today, POLICY)
 
 

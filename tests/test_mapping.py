@@ -87,8 +87,10 @@ def test_reply_target_rules(author, kwargs, aimed):
         ("same here!", True),
         ("+1 same problem", True),
         ("I have the same issue", True),
-        ("same, any update?", False),
-        ("Same thing happens on v2 when I run the migration with --fast", False),
+        ("same, any update?", True),
+        ("+1, same problem here since this morning", True),
+        ("works for me too now", True),
+        ("Same config works for me: set retries to 3 and restart", False),
         ("use the same config as prod", False),
     ],
 )

@@ -13,7 +13,7 @@ import discord
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import reply_target
+from community.helpgraph import BOT_STARTER, reply_target
 from community.mapping import RecentMap, ThreadTracker
 from community.text import is_me_too, message_features
 
@@ -79,7 +79,13 @@ def message_event(
     elif in_thread:
         # Inside a thread every message replies to it, and hangs from the thread's start.
         owner = getattr(channel, "owner_id", None)
-        starter = str(owner) if owner is not None and owner != bot_user_id else None
+        owner_member = channel.guild.get_member(owner) if owner is not None else None
+        if owner is None:
+            starter = None
+        elif owner == bot_user_id or (owner_member is not None and owner_member.bot):
+            starter = BOT_STARTER
+        else:
+            starter = str(owner)
         kind, parent = ActivityKind.REPLY, ids.discord_thread(str(channel.id))
         if threads is not None:
             _, _, last_other = threads.reply(
@@ -102,6 +108,7 @@ def message_event(
         others = [m for m in message.mentions if not m.bot and m.id != message.author.id]
         mentioned = str(others[0].id) if others else None
     if kind is ActivityKind.REPLY:
+        me_too = is_me_too(message.content)
         target = reply_target(
             author,
             starter=starter,
@@ -109,8 +116,10 @@ def message_event(
             last_other=last_other,
             mentioned=mentioned,
             is_thanks=is_thanks,
-            me_too=is_me_too(message.content),
+            me_too=me_too,
         )
+        if me_too:
+            parent = None
     else:
         target = mentioned
     return ActivityEvent(
