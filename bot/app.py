@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from bot.settings import Settings
+from community.clock import Clock, SystemClock
 from storage.engine import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
@@ -76,8 +77,11 @@ def slack_secrets(settings: Settings):
 SPILL_FILE = "pulse-unwritten.jsonl"
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings, stop: asyncio.Event | None = None, clock: Clock | None = None
+) -> None:
     """`pulse run`: upgrade, start the writer and the configured platforms, stop on a signal."""
+    clock = clock or SystemClock()
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler
     from storage.meta import hash_key
@@ -104,10 +108,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             spill_path=Path(SPILL_FILE),
         )
         await writer.start()
-        service = CommandService(engine, settings, key)
+        service = CommandService(engine, settings, key, clock)
         try:
             platforms, posters = _platforms(settings, writer, service, engine, stop)
-            scheduler = build_scheduler(engine, settings, PlatformPoster(posters))
+            scheduler = build_scheduler(engine, settings, PlatformPoster(posters), clock=clock)
             scheduler.start()
             try:
                 await _run_all(platforms, stop)

@@ -8,6 +8,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -21,6 +22,7 @@ from bot.render import (
     tier_rows_table,
 )
 from bot.settings import ConfigError, Settings, load_settings
+from community.clock import Clock, SystemClock
 
 err_console = Console(stderr=True)
 
@@ -81,6 +83,12 @@ def run_async(coro):
         raise PulseError(f"cannot reach the database: {_first_line(exc)}") from None
 
 
+def now() -> datetime:
+    """The current moment on the command's clock (see cli)."""
+    clock: Clock = click.get_current_context().find_root().obj
+    return clock.now()
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -88,8 +96,12 @@ def _first_line(exc: BaseException) -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Pulse: understand and care for your Discord and Slack community."""
+    if ctx.obj is None:
+        # The composition root's clock; tests hand their own as cli(obj=FixedClock(...)).
+        ctx.obj = SystemClock()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -257,12 +269,10 @@ def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, li
 @limit_option
 def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
     """Members who went quiet, with what you need to reach out help-first."""
-    from datetime import UTC, datetime
-
     from storage.queries import quiet_list
 
     async def query(conn, space_id):
-        return await quiet_list(conn, space_id, datetime.now(UTC), limit)
+        return await quiet_list(conn, space_id, now(), limit)
 
     rows = run_async(_read(settings, space, query))
     if as_json:
@@ -277,12 +287,10 @@ def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
 @click.argument("who")
 def member(settings: Settings, space: str | None, as_json: bool, who: str):
     """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
-    from datetime import UTC, datetime
-
     from storage.queries import member_profile
 
     async def query(conn, space_id):
-        return await member_profile(conn, space_id, who, datetime.now(UTC))
+        return await member_profile(conn, space_id, who, now())
 
     profile = run_async(_read(settings, space, query))
     if as_json:
@@ -295,18 +303,16 @@ def member(settings: Settings, space: str | None, as_json: bool, who: str):
 @common_options
 def reclassify_cmd(settings: Settings) -> None:
     """Recompute tiers and scan for quiet members now (the daily job, on demand)."""
-    from datetime import UTC, datetime
-
     from bot.app import engine_for
     from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
 
     async def go():
         engine = engine_for(settings)
         try:
-            now = datetime.now(UTC)
+            moment = now()
             for space_id in await space_ids(engine):
                 result, scan = await reclassify_and_scan(
-                    engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                    engine, space_id, moment, tier_policy(settings), quiet_policy(settings)
                 )
                 click.echo(
                     f"space {space_id}: {result.evaluated} members evaluated, "
@@ -323,12 +329,10 @@ def reclassify_cmd(settings: Settings) -> None:
 @common_options
 def purge(settings: Settings) -> None:
     """Delete raw activities older than privacy.retention_days; daily rollups are kept."""
-    from datetime import UTC, datetime, timedelta
-
     from bot.app import engine_for
     from storage.queries import purge_activities
 
-    cutoff = datetime.now(UTC) - timedelta(days=settings.privacy.retention_days)
+    cutoff = now() - timedelta(days=settings.privacy.retention_days)
 
     async def go():
         engine = engine_for(settings)
@@ -357,8 +361,6 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
 
     Nothing is posted and no digest run is recorded.
     """
-    from datetime import UTC, datetime
-
     from bot.app import engine_for, upgrade_database
     from bot.digest_render import community_doc, rich_digest, staff_doc
     from bot.digests import build_digest, space_ref
@@ -367,7 +369,7 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
 
     if out.exists() and not out.is_dir():
         raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
-    now = datetime.now(UTC)
+    moment = now()
 
     async def go():
         await upgrade_database(settings)
@@ -380,14 +382,14 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
                     raise PulseError(str(exc)) from None
             return (
                 await space_ref(engine, space_id),
-                await build_digest(engine, settings, space_id, Audience.COMMUNITY, now),
-                await build_digest(engine, settings, space_id, Audience.STAFF, now),
+                await build_digest(engine, settings, space_id, Audience.COMMUNITY, moment),
+                await build_digest(engine, settings, space_id, Audience.STAFF, moment),
             )
         finally:
             await engine.dispose()
 
     ref, community, staff = run_async(go())
-    chart_path = out / f"pulse-digest-{ref.id}-{now:%Y-%m-%d}.png"
+    chart_path = out / f"pulse-digest-{ref.id}-{moment:%Y-%m-%d}.png"
     try:
         out.mkdir(parents=True, exist_ok=True)
         chart_path.write_bytes(staff.chart_png or b"")
@@ -422,6 +424,7 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
     from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
 
     policy = tier_policy(settings)
+    seeded_at = now().replace(microsecond=0)
 
     def progress(message: str) -> None:
         if not as_json:
@@ -429,7 +432,7 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
 
     async def go():
         try:
-            result = await seed(settings, out, progress=progress)
+            result = await seed(settings, out, seeded_at, progress=progress)
         except DemoPathError as exc:
             raise PulseUsageError(str(exc)) from None
         engine = create_engine(result.url)
@@ -544,7 +547,7 @@ def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> 
     try:
         with _import_progress(reader) as on_batch:
             result = run_async(
-                run_import(settings, reader, batch_size=batch_size, on_batch=on_batch)
+                run_import(settings, reader, now(), batch_size=batch_size, on_batch=on_batch)
             )
     except ImportFailed as exc:
         stats = exc.stats

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -48,11 +48,11 @@ async def _is_demo_database(path: Path) -> bool:
         await engine.dispose()
 
 
-async def seed(
-    settings: Settings, path: Path, now: datetime | None = None, progress=None
-) -> DemoResult:
-    """Build the demo community at PATH (replacing an earlier demo) and classify it."""
-    now = now or datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> DemoResult:
+    """Build the demo community at PATH (replacing an earlier demo), ending at NOW, and classify it.
+
+    NOW is the last evaluation's moment: a later one would lie in the future for every reader.
+    """
     # A one-off check before any I/O-heavy work; blocking briefly here is harmless.
     if path.exists():  # noqa: ASYNC240
         if not await _is_demo_database(path):

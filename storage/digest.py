@@ -32,6 +32,7 @@ from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
 from community.quiet import LIVE_STATUSES
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef
+from storage.helpgraph import answered, answers_to, not_indexed
 from storage.intelligence import eligible_members
 from storage.models import (
     Activity,
@@ -66,16 +67,6 @@ def _ref(row) -> MemberRef:
 def _current(space_id: int):
     """Members a digest may mention: people (not staff, not bots) who have not left."""
     return and_(eligible_members(space_id), Member.left_at.is_(None))
-
-
-def _not_indexed(column):
-    """COLUMN in a form SQLite will not pick an index for (a no-op on the value).
-
-    Without ANALYZE statistics SQLite takes a bound on `occurred_at` as the best way into a
-    correlated lookup of replies and scans every activity up to the bound once per question,
-    instead of the parent-event index.
-    """
-    return func.coalesce(column, column)
 
 
 def _days(period: Period):
@@ -425,20 +416,14 @@ async def unanswered_questions(
     conn: AsyncConnection, space_id: int, period: Period, limit: int
 ) -> tuple[list[UnansweredQuestion], int]:
     """Questions asked in PERIOD that nobody else replied to: the oldest LIMIT, and the count."""
-    q, reply = Activity, aliased(Activity)
-    answered = exists().where(
-        reply.space_id == q.space_id,
-        reply.parent_event_id == q.event_id,
-        reply.member_id != q.member_id,
-        _not_indexed(reply.occurred_at) < period.end,
-    )
+    q = Activity
     where = (
         q.space_id == space_id,
         q.is_question.is_(True),
         q.occurred_at >= period.start,
         q.occurred_at < period.end,
         eligible_members(space_id),
-        ~answered,
+        ~answered(q, before=period.end),
     )
     total = (
         await conn.execute(
@@ -472,20 +457,13 @@ async def reply_hours(
     q, reply = Activity, aliased(Activity)
     rows = await conn.execute(
         select(q.occurred_at, func.min(reply.occurred_at))
-        .join(
-            reply,
-            and_(
-                reply.space_id == q.space_id,
-                reply.parent_event_id == q.event_id,
-                reply.member_id != q.member_id,
-            ),
-        )
+        .join(reply, answers_to(q, reply))
         .where(
             q.space_id == space_id,
             q.is_question.is_(True),
             q.occurred_at >= start,
             q.occurred_at < end,
-            _not_indexed(reply.occurred_at) < end,
+            not_indexed(reply.occurred_at) < end,
         )
         .group_by(q.id, q.occurred_at)
     )

@@ -426,14 +426,24 @@ class BatchWriter:
         found = {k: self.cache.spaces[k] for k in wanted if k in self.cache.spaces}
         missing = sorted(k for k in wanted if k not in found)
         if missing:
-            now = datetime.now(UTC)
+            # A space is "created" when its first event happened: no wall clock in the writer.
+            first_seen: dict[tuple[str, str], str] = {}
+            for r in records:
+                key = (r[0], r[1])
+                if key not in first_seen or r[5] < first_seen[key]:
+                    first_seen[key] = r[5]
             stmt = dialect_insert(conn, Space).on_conflict_do_nothing(
                 index_elements=["platform", "platform_id"]
             )
             await conn.execute(
                 stmt,
                 [
-                    {"platform": p, "platform_id": s, "name": wanted[(p, s)], "created_at": now}
+                    {
+                        "platform": p,
+                        "platform_id": s,
+                        "name": wanted[(p, s)],
+                        "created_at": _record_time(first_seen[(p, s)]),
+                    }
                     for p, s in missing
                 ],
             )

@@ -11,8 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, distinct, exists, func, literal, or_, select, update
+from sqlalchemy import and_, case, delete, distinct, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from community.events import day_number, day_start
 from community.quiet import (
@@ -32,6 +33,7 @@ from community.tiers import (
     decide,
     reasons,
 )
+from storage.helpgraph import answered
 from storage.ingest import dialect_insert
 from storage.models import (
     Activity,
@@ -488,28 +490,18 @@ async def last_unanswered_question(
     conn: AsyncConnection, space_id: int, member_id: int
 ) -> datetime | None:
     """When the member's last question was asked, if nobody else ever replied to it."""
+    q = aliased(Activity)
     last_question = (
         await conn.execute(
-            select(Activity.event_id, Activity.occurred_at)
-            .where(Activity.member_id == member_id, Activity.is_question.is_(True))
-            .order_by(Activity.occurred_at.desc())
+            select(q.occurred_at, answered(q).label("answered"))
+            .where(q.space_id == space_id, q.member_id == member_id, q.is_question.is_(True))
+            .order_by(q.occurred_at.desc())
             .limit(1)
         )
     ).first()
-    if last_question is None:
+    if last_question is None or last_question.answered:
         return None
-    answered = (
-        await conn.execute(
-            select(
-                exists().where(
-                    Activity.space_id == space_id,
-                    Activity.parent_event_id == last_question.event_id,
-                    Activity.member_id != member_id,
-                )
-            )
-        )
-    ).scalar_one()
-    return None if answered else last_question.occurred_at
+    return last_question.occurred_at
 
 
 async def set_flag_status(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -365,7 +365,9 @@ async def member_profile(
 # --- privacy ---------------------------------------------------------------------------------
 
 
-async def forget_member(conn: AsyncConnection, space_id: int, platform_id: str, key: bytes) -> bool:
+async def forget_member(
+    conn: AsyncConnection, space_id: int, platform_id: str, key: bytes, now: datetime
+) -> bool:
     """Opt a member out: delete everything about them and blocklist a keyed hash of their id."""
     space = (
         await conn.execute(select(Space.platform, Space.platform_id).where(Space.id == space_id))
@@ -374,7 +376,7 @@ async def forget_member(conn: AsyncConnection, space_id: int, platform_id: str, 
         dialect_insert(conn, Blocklist)
         .values(
             id_hash=member_hash(key, space.platform, space.platform_id, platform_id),
-            added_at=datetime.now(UTC),
+            added_at=now,
         )
         .on_conflict_do_nothing(index_elements=["id_hash"])
     )

@@ -75,11 +75,9 @@ def demo_db(tmp_path_factory):
     """The demo community, seeded once per session through `pulse demo`; read it, never write."""
     import json
 
-    from click.testing import CliRunner
-
-    from bot.cli import cli
+    from tests.factories import pulse
 
     path = tmp_path_factory.mktemp("demo") / "pulse-demo.db"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"])
+    result = pulse("demo", "--out", path, "--json")
     assert result.exit_code == 0, result.output
     return path, json.loads(result.stdout)

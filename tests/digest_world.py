@@ -157,7 +157,7 @@ async def build_world(engine) -> World:
                 confirmed_at=NOW - timedelta(days=2),
             )
         )  # fmt: skip
-        await forget_member(conn, space_id, "leaver", KEY)
+        await forget_member(conn, space_id, "leaver", KEY, NOW)
     return World(
         space_id=space_id,
         ids=ids,

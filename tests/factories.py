@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 from community.events import ActivityEvent, ActivityKind, Platform
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# The moment the session's demo database is seeded at and read at (see conftest.demo_db): early
+# in a UTC day, where an evaluation at noon would lie in the future.
+DEMO_NOW = datetime(2026, 11, 24, 0, 5, tzinfo=UTC)
 # The blocklist hash key tests write and opt members out with.
 KEY = b"test-key"
 _ids = itertools.count(1)
@@ -103,3 +106,13 @@ async def stored_kinds(conn) -> dict[str, int]:
 
     rows = await conn.execute(select(Activity.kind, func.count()).group_by(Activity.kind))
     return dict(rows.all())
+
+
+def pulse(*args: str, at: datetime = DEMO_NOW, **kwargs):
+    """Run the `pulse` command through click's runner on a fixed clock set to AT."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from community.clock import FixedClock
+
+    return CliRunner().invoke(cli, [str(a) for a in args], obj=FixedClock(at), **kwargs)

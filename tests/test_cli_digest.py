@@ -4,15 +4,14 @@ import sqlite3
 from click.testing import CliRunner
 
 from bot.cli import cli
+from tests.factories import pulse
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def preview(demo_db, *args):
     path, _ = demo_db
-    return CliRunner().invoke(
-        cli, ["digest", "preview", "--database-url", f"sqlite:///{path}", *args]
-    )
+    return pulse("digest", "preview", "--database-url", f"sqlite:///{path}", *args)
 
 
 def test_preview_prints_both_digests_and_writes_the_chart(demo_db, tmp_path):

@@ -4,11 +4,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from tests.factories import DEMO_NOW, pulse
 
 
 def run(demo_db, *args):
     path, _ = demo_db
-    return CliRunner().invoke(cli, [*args, "--database-url", f"sqlite:///{path}"])
+    return pulse(*args, "--database-url", f"sqlite:///{path}")
 
 
 def test_demo_shows_tiers_candidates_and_quiet_members(demo_db):
@@ -29,7 +30,7 @@ def test_demo_shows_tiers_candidates_and_quiet_members(demo_db):
 
 def test_demo_is_deterministic(demo_db, tmp_path):
     _, first = demo_db
-    again = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "d.db"), "--json"])
+    again = pulse("demo", "--out", tmp_path / "d.db", "--json")
     second = json.loads(again.stdout)
     assert second["tiers"] == first["tiers"]
     assert [c["member"]["name"] for c in second["hero_candidates"]] == [
@@ -101,23 +102,21 @@ def test_purge_command_keeps_rollups(tmp_path):
     import sqlite3
 
     path = tmp_path / "p.db"
-    assert CliRunner().invoke(cli, ["demo", "--out", str(path), "--json"]).exit_code == 0
+    assert pulse("demo", "--out", path, "--json").exit_code == 0
     config = tmp_path / "pulse.toml"
     config.write_text("[privacy]\nretention_days = 30\n")
     with sqlite3.connect(path) as db:
         before = db.execute("select count(*), sum(messages) from member_daily_rollups").fetchone()
-    result = CliRunner().invoke(
-        cli, ["purge", "--config", str(config), "--database-url", f"sqlite:///{path}"]
-    )
+    result = pulse("purge", "--config", config, "--database-url", f"sqlite:///{path}")
     assert result.exit_code == 0, result.output
     assert "rollups kept" in result.output
     with sqlite3.connect(path) as db:
         oldest = db.execute("select min(occurred_at) from activities").fetchone()[0]
         after = db.execute("select count(*), sum(messages) from member_daily_rollups").fetchone()
     assert after == before
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
-    cutoff = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%d")
+    cutoff = (DEMO_NOW - timedelta(days=30)).strftime("%Y-%m-%d")
     assert oldest is not None
     assert oldest[:10] >= cutoff  # nothing older than the retention period survives
     assert int(result.output.split()[1].replace(",", "")) > 0

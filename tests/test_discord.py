@@ -255,7 +255,7 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         w = fake.world
         writer = IngestWriter(sqlite_engine, KEY, batch_size=10, flush_interval=0.01)
         await writer.start()
-        service = CommandService(sqlite_engine, Settings(), KEY)
+        service = CommandService(sqlite_engine, Settings(), KEY, FixedClock(NOW))
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
             run_discord(discord_settings(fake), fake.token, writer, service, sqlite_engine, stop)
@@ -473,7 +473,9 @@ async def test_live_logging_and_a_history_import_collapse(fake_discord, sqlite_e
         (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
     url = str(sqlite_engine.url)
     settings = parse_settings({"database": {"url": url}})
-    result = await run_import(settings, DiscordExportReader([tmp_path], help_channels=[w.forum]))
+    result = await run_import(
+        settings, DiscordExportReader([tmp_path], help_channels=[w.forum]), NOW
+    )
     assert result.stats.inserted == 0
     after = sorted((r.event_id, r.kind) for r in await activities(sqlite_engine))
     assert after == before

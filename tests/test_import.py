@@ -16,7 +16,7 @@ from storage.ingest import BatchWriter
 from storage.models import Activity, Channel, DailyRollup, Member, Space, TierAssignment
 from storage.queries import forget_member
 from tests import exports
-from tests.factories import ev, stored_kinds
+from tests.factories import T0, ev, stored_kinds
 
 KEY = "import-test-hash-key"
 ROLLUPS = ("messages", "questions", "replies", "answers", "thanks_received", "reactions_given",
@@ -178,7 +178,7 @@ def test_opted_out_member_is_not_imported(database_url, tmp_path, config):
         engine = create_engine(database_url)
         async with engine.begin() as conn:
             space = (await conn.execute(select(Space.id))).scalar_one()
-            assert await forget_member(conn, space, "UBOB", KEY.encode())
+            assert await forget_member(conn, space, "UBOB", KEY.encode(), T0)
         await engine.dispose()
 
     asyncio.run(opt_out())

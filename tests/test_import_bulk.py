@@ -402,7 +402,7 @@ async def test_opted_out_member_stays_out_of_a_bulk_import(database_url, busy):
     try:
         async with engine.begin() as conn:
             space = (await conn.execute(select(Space.id))).scalar_one()
-            assert await forget_member(conn, space, "U01", KEY.encode())
+            assert await forget_member(conn, space, "U01", KEY.encode(), NOW)
     finally:
         await engine.dispose()
     forgotten = await dump(database_url)
@@ -443,6 +443,7 @@ async def test_damaged_file_stops_cleanly_and_the_rerun_resumes(
 
 CRASHING_IMPORT = """
 import asyncio, sys, time
+from datetime import UTC, datetime
 from pathlib import Path
 from bot.importers.run import run_import
 from bot.importers.slack import SlackExportReader
@@ -455,7 +456,8 @@ def stall(stats):
 if __name__ == "__main__":
     settings = parse_settings({"database": {"url": sys.argv[1]}})
     reader = SlackExportReader(Path(sys.argv[2]), help_channels=["CHELP"])
-    asyncio.run(run_import(settings, reader, batch_size=500, defer_indexes_from=1,
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    asyncio.run(run_import(settings, reader, now, batch_size=500, defer_indexes_from=1,
                            on_batch=stall, in_process=False))
 """
 

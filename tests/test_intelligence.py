@@ -241,7 +241,7 @@ async def test_opting_out_leaves_other_members_quiet_contexts(engine):
     assert before.context.helped_count == 5
     victim = before.context.helped[0]
     async with engine.begin() as conn:
-        assert await forget_member(conn, space, victim, KEY)
+        assert await forget_member(conn, space, victim, KEY, NOW)
     async with engine.connect() as conn:
         (after,) = await quiet_list(conn, space, NOW, 10)
         stored = (await conn.execute(select(models.QuietFlag.context))).scalar_one()
@@ -282,7 +282,7 @@ async def test_opt_out_forgets_and_blocks_reingestion(engine):
     await ingest(engine, events, KEY)
     space, _, _ = await classify(engine)
     async with engine.begin() as conn:
-        assert await forget_member(conn, space, "leaving", KEY)
+        assert await forget_member(conn, space, "leaving", KEY, NOW)
     assert await everywhere(engine, "leaving") == 0
     await ingest(engine, events, KEY)  # a re-import or a replay brings nothing back
     assert await everywhere(engine, "leaving") == 0
@@ -313,7 +313,7 @@ async def test_an_opted_out_member_appears_nowhere(seed, victim):
             await classify(engine)
             async with engine.begin() as conn:
                 space = await resolve_space(conn, None)
-                await forget_member(conn, space, f"m{victim}", KEY)
+                await forget_member(conn, space, f"m{victim}", KEY, NOW)
             await ingest(engine, events, KEY)
             await classify(engine)
             assert await everywhere(engine, f"m{victim}") == 0

@@ -10,7 +10,7 @@ from storage.engine import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
 from storage.queries import forget_member
-from tests.factories import KEY, helper_history, ingest
+from tests.factories import KEY, T0, helper_history, ingest
 
 
 async def test_upgrade_from_empty_creates_every_table(database_url):
@@ -114,7 +114,7 @@ async def test_lighter_writes_migration_keeps_every_rollup(database_url):
                     "SELECT space_id, id FROM members WHERE platform_id = 'helper'"
                 )
             ).one()
-            assert await forget_member(conn, space, "helper", KEY)
+            assert await forget_member(conn, space, "helper", KEY, T0)
         async with engine.connect() as conn:
             for table, column in (
                 ("member_daily_rollups", "member_id"),

@@ -550,7 +550,7 @@ async def test_live_logging_and_a_slack_export_import_collapse(fake_slack, sqlit
     export = write_slack(tmp_path / "export", days, users=users, channels=channels)
     settings = parse_settings({"database": {"url": str(sqlite_engine.url)}})
     reader = SlackExportReader(export, help_channels=[w.help], team_id=w.team)
-    result = await run_import(settings, reader)
+    result = await run_import(settings, reader, fake.now())
     assert result.stats.inserted == 0
     after = sorted(
         (r.event_id, r.kind, r.target_member_id) for r in await activities(sqlite_engine)

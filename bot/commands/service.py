@@ -22,7 +22,7 @@ from bot.commands.spec import BY_NAME, CommandSpec
 from bot.jobs import tier_policy
 from bot.render import TREND_MARK
 from bot.settings import Settings
-from community.clock import Clock, SystemClock
+from community.clock import Clock
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.outreach import OutreachAction, OutreachError
 from community.views import MemberProfile, QuietEntry
@@ -64,12 +64,12 @@ class CommandService:
         engine: AsyncEngine,
         settings: Settings,
         hash_key: bytes,
-        clock: Clock | None = None,
+        clock: Clock,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.hash_key = hash_key
-        self.clock = clock or SystemClock()
+        self.clock = clock
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -424,7 +424,7 @@ class CommandService:
     async def _forget(self, inv: Invocation) -> Reply:
         async with self.engine.begin() as conn:
             space = await self._space(conn, inv)
-            await forget_member(conn, space, inv.user_id, self.hash_key)
+            await forget_member(conn, space, inv.user_id, self.hash_key, self.clock.now())
         return Reply(
             title="Done: you are opted out",
             text="Everything Pulse kept about you is deleted, and it will not log you again.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -55,10 +55,10 @@ class ImportFailed(Exception):
 async def run_import(
     settings: Settings,
     reader,
+    now: datetime,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[ImportStats], None] | None = None,
-    now: datetime | None = None,
     in_process: bool | None = None,
     defer_indexes_from: int = MIN_DEFERRED_ROWS,
 ) -> ImportResult:
@@ -91,7 +91,6 @@ async def run_import(
         stats.skipped["opted-out member (blocklisted)"] += stats.blocked
         result = ImportResult(stats, import_seconds=time.monotonic() - started)
         started = time.monotonic()
-        now = now or datetime.now(UTC)
         for platform, platform_id in sorted(stats.spaces):
             async with engine.connect() as conn:
                 space_id = (
