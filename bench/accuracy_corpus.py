@@ -455,7 +455,8 @@ def _slack_message(m: Posted, c: Conversation, channel_id: str) -> dict:
             users = []
             for r in replies:
                 uid = r.author.id
-                if uid not in users:
+                is_bot_message = isinstance(r.author, Bot) and r.author.kind == "bot_message"
+                if uid not in users and not is_bot_message:
                     users.append(uid)
             msg.update(
                 reply_count=len(replies),
@@ -463,7 +464,8 @@ def _slack_message(m: Posted, c: Conversation, channel_id: str) -> dict:
                 latest_reply=replies[-1].native_id,
                 reply_users=users,
             )
-        else:
+        elif not (isinstance(starter.author, Bot) and starter.author.kind == "bot_message"):
+            # A bot_message parent has no user, so its replies name no parent user.
             msg["parent_user_id"] = starter.author.id
     if m.reactions:
         grouped: dict[str, list[str]] = {}
