@@ -109,6 +109,7 @@ class Posted:
     event_id: str
     native_id: str  # Slack ts, or Discord snowflake
     reference: int | None = None  # Discord: the message it references, by position
+    broadcast: bool = False  # Slack: a thread reply also sent to the channel
     reactions: list[tuple[Person, str]] = field(default_factory=list)
 
 
@@ -437,6 +438,8 @@ def _slack_text(spec: M, cast) -> str:
 def _slack_message(m: Posted, c: Conversation, channel_id: str) -> dict:
     author = m.author
     msg: dict = {"type": "message"}
+    if m.broadcast:
+        msg["subtype"] = "thread_broadcast"
     if isinstance(author, Bot) and author.kind == "bot_message":
         msg.update(subtype="bot_message", bot_id=author.id, username=author.name)
     elif isinstance(author, Bot) and author.kind in ("bot_user", "unlisted_bot"):
@@ -675,6 +678,17 @@ def _write_discord(root: Path, conversations, people, clock: Clock, rng) -> None
             meta = {"id": thread_id, "type": "GuildPublicThread", "categoryId": cid,
                     "category": c.channel, "name": title, "topic": None}  # fmt: skip
             threads.append((meta, [_dc_message(m, c, thread_id) for m in c.messages]))
+        elif c.form == "standalone":  # a thread started on its own, then written in
+            thread_id = clock.snowflake(first.at - timedelta(seconds=20))
+            created = Posted(-1, M("A", "Started a thread."), first.author, first.at, "", "")
+            created.native_id = clock.snowflake(first.at - timedelta(seconds=19))
+            notice = _dc_message(created, c, cid, kind="ThreadCreated")
+            notice["reference"] = {"messageId": None, "channelId": thread_id,
+                                   "guildId": GUILD["id"]}  # fmt: skip
+            channel_messages[c.channel].append(notice)
+            meta = {"id": thread_id, "type": "GuildPublicThread", "categoryId": cid,
+                    "category": c.channel, "name": title, "topic": None}  # fmt: skip
+            threads.append((meta, [_dc_message(m, c, thread_id) for m in c.messages]))
         else:  # a thread grown from a message in the channel
             channel_messages[c.channel].append(_dc_message(first, c, cid))
             thread_id = first.native_id
@@ -736,6 +750,31 @@ def _dump(path: Path, data) -> None:
     path.write_text(body, encoding="utf-8")
 
 
+def _dump_labels(path: Path, labels: dict) -> None:
+    """The labels with one edge, question, member or conversation to a line."""
+    lines = ["{"]
+    keys = list(labels)
+    for n, key in enumerate(keys):
+        value = labels[key]
+        end = "," if n < len(keys) - 1 else ""
+        if isinstance(value, list) and value and not isinstance(value[0], str):
+            items = [json.dumps(v, ensure_ascii=False) for v in value]
+        elif isinstance(value, dict) and key != "questions":
+            items = [
+                f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()
+            ]
+        elif key == "questions":
+            items = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in value.items()]
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{end}")
+            continue
+        opening, closing = ("[", "]") if isinstance(value, list) else ("{", "}")
+        lines.append(f" {json.dumps(key)}: {opening}")
+        lines.append(",\n".join("  " + item for item in items))
+        lines.append(f" {closing}{end}")
+    path.write_text("\n".join(lines) + "\n}\n", encoding="utf-8")
+
+
 def _build(platform: str) -> tuple[list[Conversation], dict, dict, Clock]:
     rng = random.Random(f"{SEED}:{platform}")
     people = _people(rng, platform)
@@ -750,17 +789,20 @@ def _build(platform: str) -> tuple[list[Conversation], dict, dict, Clock]:
             c.channel = rng.choice(names)
             c.form = "thread"
         else:
-            forms = list(c.template.forms)
+            # A template that fits a thread fits both kinds of thread.
+            forms = list(c.template.forms) + ["standalone"] * ("thread" in c.template.forms)
             if place == "help":
-                c.form = rng.choices(
-                    forms, [{"forum": 4, "thread": 3, "chain": 3}[f] for f in forms]
-                )[0]
+                weights = {"forum": 4, "thread": 2, "standalone": 1, "chain": 3}
+                c.form = rng.choices(forms, [weights[f] for f in forms])[0]
                 c.channel = "questions" if c.form == "forum" else "help"
             else:
                 forms = [f for f in forms if f != "forum"]
                 c.form = rng.choice(forms)
                 c.channel = rng.choice(["general", "off-topic"])
         _place(rng, c, platform, clock)
+        if platform == "slack":
+            for m in c.messages[1:]:
+                m.broadcast = bool(m.spec.helps) and rng.random() < 0.06
         for m in c.messages:
             if platform == "slack":
                 m.event_id = f"{channels[c.channel][0]}:{m.native_id}"
@@ -796,6 +838,8 @@ def _labels(conversations, platform: str, people, bots) -> dict:
         space = GUILD["id"]
         help_channels = [cid for cid, _, is_help in DISCORD_CHANNELS.values() if is_help]
     return {
+        "about": "What is true of this export, from the hand-written labels of "
+        "bench/accuracy_templates.py (written by bench/accuracy_corpus.py; do not edit)",
         "platform": platform,
         "space_id": space,
         "now": END.isoformat(),
@@ -823,7 +867,7 @@ def generate(out: Path = CORPUS) -> None:
             _write_slack(out / "slack", conversations, people, rng)
         else:
             _write_discord(out / "discord", conversations, people, clock, rng)
-        _dump(out / f"labels-{platform}.json", labels)
+        _dump_labels(out / f"labels-{platform}.json", labels)
 
 
 def main() -> None:

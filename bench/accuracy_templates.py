@@ -60,7 +60,8 @@ class Template:
     messages: tuple[M, ...]
     weight: float = 1.0
     place: str = "help"  # "help": a help channel; "chat": a channel where chat happens
-    # Discord renderings: "forum" post, "thread" off a channel message, reply "chain" in a channel.
+    # Discord renderings: "forum" post, "thread" off a channel message (or started on its own),
+    # reply "chain" in a channel.
     forms: tuple[str, ...] = ("forum", "thread", "chain")
     # Which bot kinds may fill the BOT role (see accuracy_corpus.BOTS).
     bots: tuple[str, ...] = ("bot",)
