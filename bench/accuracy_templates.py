@@ -409,7 +409,7 @@ TEMPLATES: tuple[Template, ...] = (
         (
             M("A", "Shipped our first integration with Quillstack today 🎉"),
             M("H2", "congrats, looks great!", helps="A"),
-            M("H", "Nice one! Tell us how it goes."),
+            M("H", "Nice one! Tell us how it goes.", helps="A"),
             M("A", "will do 😄"),
         ),
         weight=1.5,
