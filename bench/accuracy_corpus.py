@@ -573,22 +573,28 @@ BOT_TEXTS = {
 
 def _dc_author(who: Person | Bot) -> dict:
     if isinstance(who, Person):
-        # Members who moved to Discord's unique usernames have discriminator "0".
-        disc = "0" if int(who.id) % 3 == 0 else f"{int(who.id) % 9000 + 1000}"
-        is_bot = False
+        # Since unique usernames DiscordChatExporter writes people as a lowercase username,
+        # discriminator 0000, and their display name as the nickname.
+        disc, is_bot = "0000", False
+        nickname = _display_name(who)
     else:
         disc = "0000" if who.kind in ("webhook", "deleted") else "4821"
         is_bot = who.kind in ("bot", "webhook")
+        nickname = who.name
     return {
         "id": who.id,
         "name": who.name,
         "discriminator": disc,
-        "nickname": who.name,
+        "nickname": nickname,
         "color": None,
         "isBot": is_bot,
         "roles": [],
         "avatarUrl": _avatar(who.id),
     }
+
+
+def _display_name(person: Person) -> str:
+    return re.sub(r"[._]", " ", person.name).title()
 
 
 def _avatar(member_id: str) -> str:
@@ -602,7 +608,7 @@ def _dc_message(m: Posted, c: Conversation, channel_id: str, kind: str = "") -> 
     mentions = []
     for role in ("H2", "H", "A", "B"):
         if "@{" + role + "}" in text:
-            text = text.replace("@{" + role + "}", "@" + c.cast[role].name)
+            text = text.replace("@{" + role + "}", "@" + _display_name(c.cast[role]))
             mentions.append(_dc_author(c.cast[role]))
     msg = {
         "id": m.native_id,
