@@ -9,6 +9,7 @@ nobody in particular is aimed at the thread's starter (see ThreadTracker).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -16,11 +17,32 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
+from community.helpgraph import reply_target
 from community.mapping import MappingError, RecentMap, ThreadTracker
-from community.text import message_features
+from community.text import is_me_too, message_features
 
 POSTING_TYPES = frozenset({"Default", "Reply"})
 _BOT = ""  # stands for "a bot wrote it" in the recent-authors map
+# Discord credits every message of a deleted account to this one shared placeholder user.
+DELETED_USER_ID = "456226577798135808"
+# DiscordChatExporter writes webhooks (Zapier, GitHub, ...) with discriminator "0000". So it
+# writes people since Discord's unique usernames, but theirs are lowercase letters, digits, "_"
+# and "."; a webhook's name is free text ("Zapier", "GitHub Alerts").
+WEBHOOK_DISCRIMINATOR = "0000"
+_USERNAME = re.compile(r"[a-z0-9_.]{2,32}")
+
+
+def not_a_person(author: Mapping) -> str | None:
+    """Why an exported author is not a member (a bot, a webhook, a deleted account), or None."""
+    if author.get("isBot"):
+        return "bot message"
+    if str(author.get("discriminator") or "") == WEBHOOK_DISCRIMINATOR and not (
+        isinstance(author.get("name"), str) and _USERNAME.fullmatch(author["name"])
+    ):
+        return "webhook message"
+    if str(author.get("id")) == DELETED_USER_ID:
+        return "message by a deleted account"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +77,8 @@ class DiscordMapper:
         self.help_channels = frozenset(help_channels)
         self.skipped: Counter[str] = Counter()
         self.unresolved_replies = 0
-        # message id -> author id (or _BOT): whom a reply is aimed at, across channel files.
+        # message id -> (author id, who started its reply chain), _BOT for bots: whom a reply is
+        # aimed at and whose follow-up it is, across channel files.
         self._authors = RecentMap(recent)
         self.threads = ThreadTracker(recent)
         self._guild_id = ""
@@ -94,14 +117,15 @@ class DiscordMapper:
         message_id = str(message_id)
         when = parse_time(msg.get("timestamp"))
         author_id = str(author["id"])
-        is_bot = bool(author.get("isBot"))
-        self._authors[message_id] = _BOT if is_bot else author_id
+        not_person = not_a_person(author)
+        is_bot = not_person is not None
+        self._authors[message_id] = (_BOT, _BOT) if is_bot else (author_id, author_id)
         member = None if is_bot else author_id
         name = author.get("nickname") or author.get("name")
         kind = msg.get("type") or "Default"
         out: list[ActivityEvent] = []
         if is_bot:
-            self.skipped["bot message"] += 1
+            self.skipped[not_person] += 1
         elif kind in POSTING_TYPES:
             out.append(self._posting(msg, message_id, author_id, name, when))
         elif kind == "GuildMemberJoin":
@@ -124,7 +148,7 @@ class DiscordMapper:
             # A placeholder for the message the thread grew from, which lives in the parent
             # channel: it tells us who started the thread, and is not a post of its own.
             parent = str((msg.get("reference") or {}).get("messageId") or "")
-            starter = self._authors.get(parent) or None if parent else None
+            starter = (self._authors.get(parent) or (None,))[0] or None if parent else None
             if self._channel.thread_id:
                 self.threads.start(self._channel.thread_id, starter, parent or None)
             self.skipped["thread starter placeholder"] += 1
@@ -137,32 +161,43 @@ class DiscordMapper:
 
     def _posting(self, msg, message_id, author_id, name, when) -> ActivityEvent:
         channel = self._channel
+        thread = channel.thread_id
         reference = msg.get("reference")
         replied_to = None
         if isinstance(reference, Mapping) and reference.get("type", "Default") == "Default":
             replied_to = reference.get("messageId")
-        target = parent = None
+        starter = last_other = referenced = parent = None
+        root = author_id
         if replied_to:
+            known = self._authors.get(str(replied_to))
+            if known is None:
+                self.unresolved_replies += 1
+            else:
+                referenced, starter = known[0] or None, known[1] or None
+        if thread and self.threads.known(thread):
+            # Inside a thread every reply hangs from the thread's root, whoever it references.
+            kind = ActivityKind.REPLY
+            starter, parent, last_other = self.threads.reply(thread, author_id)
+            root = starter or author_id
+        elif replied_to:
             kind = ActivityKind.REPLY
             parent = str(replied_to)
-            target = self._authors.get(parent)
-            if target is None:
-                self.unresolved_replies += 1
-            target = target or None  # a reply to a bot is aimed at no member
-            if channel.thread_id and self.threads.known(channel.thread_id):
-                self.threads.reply(channel.thread_id, author_id)
-        elif channel.thread_id and self.threads.known(channel.thread_id):
-            kind = ActivityKind.REPLY
-            target, parent = self.threads.reply(channel.thread_id, author_id)
+            root = starter or author_id
         else:
             kind = ActivityKind.MESSAGE
-            if channel.thread_id:
-                if message_id == channel.thread_id:
+            if thread:
+                if message_id == thread:
                     # A forum post: its first message carries the thread's id. The live bot
                     # logs it as the thread being started, so the import does too.
                     kind = ActivityKind.THREAD_STARTED
-                    message_id = ids.discord_thread(message_id)
-                self.threads.start(channel.thread_id, author_id, message_id)
+                self.threads.start(
+                    thread,
+                    author_id,
+                    ids.discord_thread(message_id) if message_id == thread else message_id,
+                )
+        self._authors[message_id] = (author_id, root)
+        if kind is ActivityKind.THREAD_STARTED:
+            message_id = ids.discord_thread(message_id)
         text = msg.get("content")
         text = text if isinstance(text, str) else ""
         feats = message_features(
@@ -172,13 +207,20 @@ class DiscordMapper:
             aimed_at_member=True,
         )
         is_thanks = feats.is_thanks
-        if is_thanks:
-            # A thank-you credits the member it mentions, else the one it replies to.
-            mentioned = _first_mention(msg.get("mentions"), author_id)
-            if mentioned is not None:
-                target = mentioned
-            elif target is None or target == author_id:
-                is_thanks = False
+        mentioned = _first_mention(msg.get("mentions"), author_id) if is_thanks else None
+        if kind is ActivityKind.REPLY:
+            target = reply_target(
+                author_id,
+                starter=starter,
+                replied_to=referenced,
+                last_other=last_other,
+                mentioned=mentioned,
+                is_thanks=is_thanks,
+                me_too=is_me_too(text),
+            )
+        else:
+            target = mentioned
+        is_thanks = is_thanks and target is not None
         return self._event(
             kind,
             ids.discord_message(message_id),
@@ -206,7 +248,7 @@ class DiscordMapper:
                 raise MappingError("a reaction's emoji has neither id nor name")
             users = reaction.get("users") or []
             for user in users:
-                if not isinstance(user, Mapping) or not user.get("id") or user.get("isBot"):
+                if not isinstance(user, Mapping) or not user.get("id") or not_a_person(user):
                     self.skipped["reaction by a bot"] += 1
                     continue
                 user_id = str(user["id"])
@@ -252,7 +294,7 @@ def _first_mention(mentions, author_id: str) -> str | None:
     if not isinstance(mentions, list):
         return None
     for mention in mentions:
-        if isinstance(mention, Mapping) and mention.get("id") and not mention.get("isBot"):
+        if isinstance(mention, Mapping) and mention.get("id") and not not_a_person(mention):
             member = str(mention["id"])
             if member != author_id:
                 return member

@@ -56,16 +56,15 @@ class RecentMap:
 
 
 class ThreadTracker:
-    """Who started each thread and who last answered them, to aim thread replies at someone.
+    """Who started each thread and who last spoke in it besides them, in bounded memory.
 
-    A reply in a thread is aimed at the member who started it; the starter's own replies are
-    aimed at the last other member who spoke in the thread (the usual "thanks, that worked").
+    What a reply is aimed at follows from these (community.helpgraph.reply_target).
     """
 
     __slots__ = ("_threads",)
 
     def __init__(self, capacity: int = 100_000) -> None:
-        # thread key -> [starter member, starter's event id, last other member to speak]
+        # thread key -> [starter member, starter's event id, last member other than the starter]
         self._threads = RecentMap(capacity)
 
     def start(self, thread: Hashable, starter: str | None, event_id: str | None) -> None:
@@ -83,9 +82,10 @@ class ThreadTracker:
         *,
         starter: str | None = None,
         parent_event_id: str | None = None,
-    ) -> tuple[str | None, str | None]:
-        """Record AUTHOR replying in THREAD; return (member aimed at, event the reply answers).
+    ) -> tuple[str | None, str | None, str | None]:
+        """Record AUTHOR replying in THREAD; return (its starter, its root event, last other).
 
+        The last other is the last member besides the starter who spoke before this reply.
         STARTER and PARENT_EVENT_ID fill in what the platform says about a thread not seen yet
         (Slack's parent_user_id and thread_ts).
         """
@@ -95,12 +95,7 @@ class ThreadTracker:
             self._threads[thread] = state
         elif state[0] is None and starter is not None:
             state[0] = starter
-        first, parent = state[0], state[1] or parent_event_id
-        if first is not None and author != first:
+        first, parent, last_other = state[0], state[1] or parent_event_id, state[2]
+        if author != first:
             state[2] = author
-            return first, parent
-        last_other = state[2]
-        if first is None:
-            # The starter is unknown: everyone who speaks is "the last other" for the next one.
-            state[2] = author
-        return (last_other if last_other != author else None), parent
+        return first, parent, last_other

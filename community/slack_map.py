@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
+from community.helpgraph import reply_target
 from community.mapping import MappingError, ThreadTracker
-from community.text import message_features
+from community.text import is_me_too, message_features
 
 # Subtypes that are a member posting something; everything else is bookkeeping or an edit.
 POSTING_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
@@ -90,7 +91,10 @@ class SlackMapper:
         when = parse_ts(ts)
         user = msg.get("user")
         known = self.users.get(user) if user.__class__ is str else None
-        if known is not None:
+        if msg.get("bot_id"):
+            # An app posting on a person's behalf still carries their user id: not their post.
+            author = None
+        elif known is not None:
             author = None if known.is_bot else user
         else:
             author = user if isinstance(user, str) and user and user != SLACKBOT else None
@@ -130,16 +134,16 @@ class SlackMapper:
         text = msg.get("text")
         text = text if isinstance(text, str) else ""
         event_id = f"{channel_id}:{ts}"  # ids.slack_message, inlined: it runs per message
-        target = parent = None
+        target = parent = starter = last_other = None
         if thread_ts and thread_ts != ts:
             kind = ActivityKind.REPLY
             parent_user = msg.get("parent_user_id")
-            starter = parent_user if parent_user and not self._is_bot(parent_user) else None
-            target, parent = self.threads.reply(
-                ids.slack_message(channel_id, thread_ts),
+            root = ids.slack_message(channel_id, thread_ts)
+            starter, parent, last_other = self.threads.reply(
+                root,
                 author,
-                starter=starter,
-                parent_event_id=ids.slack_message(channel_id, thread_ts),
+                starter=parent_user if parent_user and not self._is_bot(parent_user) else None,
+                parent_event_id=root,
             )
         else:
             kind = ActivityKind.MESSAGE
@@ -152,13 +156,19 @@ class SlackMapper:
             aimed_at_member=True,
         )
         is_thanks = feats.is_thanks
-        if is_thanks:
-            # A thank-you credits the member it names, else the one it replies to, else nobody.
-            mentioned = self._first_mention(text, author)
-            if mentioned is not None:
-                target = mentioned
-            elif target is None or target == author:
-                is_thanks = False
+        mentioned = self._first_mention(text, author) if is_thanks else None
+        if kind is ActivityKind.REPLY:
+            target = reply_target(
+                author,
+                starter=starter,
+                last_other=last_other,
+                mentioned=mentioned,
+                is_thanks=is_thanks,
+                me_too=is_me_too(text),
+            )
+        elif is_thanks:
+            target = mentioned
+        is_thanks = is_thanks and target is not None
         return ActivityEvent(
             platform=Platform.SLACK,
             space_id=self.team_id,

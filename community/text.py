@@ -18,6 +18,14 @@ _THANKS = re.compile(
 # which costs tens of microseconds on a long message. None holds a letter that IGNORECASE folds
 # from a non-ASCII one (k, s, i), so this never rejects a text the regex would match.
 _THANKS_HINTS = re.compile("than|thx|ty|cheer|apprec|merc|dan|grac")
+# A reply that only says "me too" helps nobody; judged on short replies only.
+_ME_TOO_PHRASE = (
+    r"(\+1|same( here| issue| problem| error| for me| thing)?|me too|ditto|"
+    r"(i'?m |i am )?(having|seeing|getting) the same( \w+){0,3}|(i )?have the same( \w+){0,3})"
+)
+_ME_TOO = re.compile(
+    rf"^\W*{_ME_TOO_PHRASE}([\s,.!:;-]+({_ME_TOO_PHRASE}|here|too))*[\s.!]*$", re.IGNORECASE
+)
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
 _URL = re.compile(r"https?://\S+")
@@ -77,6 +85,11 @@ def _is_question(cleaned: str) -> bool:
 def is_question(text: str | None) -> bool:
     """Whether a message asks something: a sentence ending in '?' outside code and quotes."""
     return bool(text) and _is_question(_clean(text))
+
+
+def is_me_too(text: str | None) -> bool:
+    """Whether a reply only says "me too" ("+1", "same here", "having the same issue")."""
+    return bool(text) and len(text) <= 80 and _ME_TOO.match(text.strip()) is not None
 
 
 def is_thanks(text: str | None) -> bool:

@@ -40,7 +40,11 @@ def answers_to(question, reply):
             and_(
                 question.kind == _REPLY,
                 reply.parent_event_id == question.parent_event_id,
-                not_indexed(reply.occurred_at) > question.occurred_at,
+                or_(
+                    not_indexed(reply.occurred_at) > question.occurred_at,
+                    # Messages a millisecond apart share a time: the order stored breaks ties.
+                    and_(reply.occurred_at == question.occurred_at, reply.id > question.id),
+                ),
             ),
         ),
     )

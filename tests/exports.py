@@ -110,7 +110,9 @@ GUILD = {"id": "900", "name": "Test Guild", "iconUrl": ""}
 
 
 def dce_author(member_id: str, name: str, *, bot: bool = False) -> dict:
-    return {"id": member_id, "name": name, "discriminator": "0000", "nickname": name,
+    # As DiscordChatExporter writes a user since Discord's unique usernames: a lowercase
+    # username with discriminator "0000", the server nickname beside it.
+    return {"id": member_id, "name": name.lower(), "discriminator": "0000", "nickname": name,
             "color": None, "isBot": bot, "roles": [], "avatarUrl": ""}  # fmt: skip
 
 

@@ -17,7 +17,8 @@ from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from storage.engine import create_engine
-from storage.models import Member, Space
+from storage.helpgraph import answered_questions
+from storage.models import HelpEdge, Member, Space
 from storage.writer import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
@@ -84,7 +85,7 @@ async def test_every_event_kind_is_logged_and_noise_is_not(fake_discord, sqlite_
             "reply",  # bob's answer
             "reply",  # alice's thanks
             "thread_started",  # bob's thread in #general
-            "message",  # bob's first message in his thread (aimed at nobody: he started it)
+            "reply",  # bob's first message in his thread (a follow-up: he started it)
             "reply",  # alice in bob's thread
             "thread_started",  # alice's forum post
             "reaction_given",
@@ -111,6 +112,38 @@ async def test_every_event_kind_is_logged_and_noise_is_not(fake_discord, sqlite_
     async with sqlite_engine.connect() as conn:
         space = (await conn.execute(select(Space.name))).scalar_one()
     assert space == "Pulse Community"
+
+
+async def test_askers_follow_ups_are_not_help_live(fake_discord, sqlite_engine):
+    fake, w = fake_discord, fake_discord.world
+    async with pulse_bot(fake, sqlite_engine) as client:
+        question = await fake.send_message(w.help, w.alice, "How do I rotate my API key")
+        answer = await fake.reply(question, w.bob, "Settings → Keys → Rotate.")
+        still = await fake.reply(answer, w.alice, "I tried that, the button is greyed out")
+        more = await fake.reply(still, w.bob, "You need the admin role for it.")
+        thanks = await fake.reply(more, w.alice, "that was it, thank you!")
+        thread = await fake.start_thread(w.general, w.alice, "Webhooks", content="Retries?")
+        in_thread = await fake.send_message(thread["id"], w.bob, "Three, with backoff.")
+        own = await fake.reply(in_thread, w.alice, "And can I change the count?")
+        await fake.send_message(thread["id"], w.bob, "Not yet, sadly.")
+        await settle(fake, client, 10)
+    rows = {r.event_id: r for r in await activities(sqlite_engine)}
+    ids = await member_ids(sqlite_engine)
+    # Bob's answers help Alice; Alice's follow-ups in her own chain and thread help nobody.
+    assert rows[answer["id"]].target_member_id == ids[w.alice]
+    assert rows[more["id"]].target_member_id == ids[w.alice]
+    assert rows[still["id"]].target_member_id is None
+    assert rows[own["id"]].target_member_id is None
+    assert rows[own["id"]].is_question
+    # Her thanks still credits the member she thanked.
+    assert rows[thanks["id"]].is_thanks
+    assert rows[thanks["id"]].target_member_id == ids[w.bob]
+    async with sqlite_engine.connect() as conn:
+        edges = (await conn.execute(select(HelpEdge.helper_id, HelpEdge.helped_id))).all()
+        answered = await answered_questions(conn, rows[question["id"]].space_id)
+    assert [tuple(e) for e in edges] == [(ids[w.bob], ids[w.alice])]
+    # Her question inside the thread is answered by Bob's later reply there.
+    assert answered[own["id"]] is True
 
 
 async def test_staff_first_seen_after_start_are_marked_staff(fake_discord, sqlite_engine):

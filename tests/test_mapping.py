@@ -5,9 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from community import ids
+from community.helpgraph import reply_target
 from community.mapping import RecentMap, ThreadTracker
 from community.slack_map import SlackMapper, SlackUser
-from community.text import _THANKS, _says_thanks, message_features
+from community.text import _THANKS, _says_thanks, is_me_too, message_features
 
 
 @pytest.mark.parametrize(
@@ -40,15 +41,59 @@ def test_recent_map_forgets_the_oldest_and_keeps_what_is_used():
     assert len(recent) <= 6
 
 
-def test_thread_replies_aim_at_the_starter_and_the_starter_at_the_last_helper():
+def test_thread_tracker_knows_the_starter_and_the_last_other_speaker():
     threads = ThreadTracker()
     threads.start("t1", "alice", "q1")
-    assert threads.reply("t1", "bob") == ("alice", "q1")
-    assert threads.reply("t1", "carol") == ("alice", "q1")
-    assert threads.reply("t1", "alice") == ("carol", "q1")
+    assert threads.reply("t1", "bob") == ("alice", "q1", None)
+    assert threads.reply("t1", "carol") == ("alice", "q1", "bob")
+    assert threads.reply("t1", "alice") == ("alice", "q1", "carol")
+    assert threads.reply("t1", "alice") == ("alice", "q1", "carol")
     # A thread first seen through a reply takes the starter the platform names.
-    assert threads.reply("t2", "bob", starter="dave", parent_event_id="q2") == ("dave", "q2")
-    assert threads.reply("t3", "bob") == (None, None)
+    assert threads.reply("t2", "bob", starter="dave", parent_event_id="q2") == ("dave", "q2", None)
+    assert threads.reply("t3", "bob") == (None, None, None)
+    assert threads.reply("t3", "carol") == (None, None, "bob")
+
+
+@pytest.mark.parametrize(
+    ("author", "kwargs", "aimed"),
+    [
+        # Others' replies help the starter, or whoever they reference.
+        ("bob", {"starter": "alice"}, "alice"),
+        ("bob", {"starter": "alice", "replied_to": "carol"}, "carol"),
+        # The starter's own replies are follow-ups, whoever they reference.
+        ("alice", {"starter": "alice", "last_other": "bob"}, None),
+        ("alice", {"starter": "alice", "replied_to": "bob"}, None),
+        # A "me too" helps nobody.
+        ("carol", {"starter": "alice", "me_too": True}, None),
+        # Thanks: the member mentioned, else the one replied to, else the last other speaker.
+        ("alice", {"starter": "alice", "last_other": "bob", "is_thanks": True}, "bob"),
+        ("alice", {"starter": "alice", "mentioned": "carol", "is_thanks": True}, "carol"),
+        ("alice", {"starter": "alice", "is_thanks": True}, None),
+        ("bob", {"starter": "alice", "last_other": "bob", "is_thanks": True}, None),
+        # Nobody is aimed at themselves; an unknown starter leaves the member spoken to.
+        ("bob", {"starter": "alice", "replied_to": "bob"}, "alice"),
+        ("bob", {"starter": None, "last_other": "carol"}, "carol"),
+        ("bob", {"starter": None}, None),
+    ],
+)
+def test_reply_target_rules(author, kwargs, aimed):
+    assert reply_target(author, **kwargs) == aimed
+
+
+@pytest.mark.parametrize(
+    ("text", "me_too"),
+    [
+        ("+1", True),
+        ("same here!", True),
+        ("+1 same problem", True),
+        ("I have the same issue", True),
+        ("same, any update?", False),
+        ("Same thing happens on v2 when I run the migration with --fast", False),
+        ("use the same config as prod", False),
+    ],
+)
+def test_me_too(text, me_too):
+    assert is_me_too(text) is me_too
 
 
 def test_event_ids_fit_the_column():

@@ -22,6 +22,7 @@ from bot.staff import StaffMarks
 from bot.tasks import Background
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
+from community.mapping import RecentMap, ThreadTracker
 from storage.queries import last_activity_at
 from storage.writer import IngestWriter
 
@@ -110,6 +111,9 @@ class PulseClient(discord.Client):
         self.caught_up = asyncio.Event()
         self.background = Background()
         self.staff_marks = StaffMarks(engine, writer, Platform.DISCORD)
+        # Who last spoke in each thread and who started each reply chain (community.helpgraph).
+        self.threads = ThreadTracker()
+        self.roots = RecentMap()
 
     # --- which guilds --------------------------------------------------------------------
 
@@ -198,9 +202,7 @@ class PulseClient(discord.Client):
         for channel in channels:
             try:
                 async for message in channel.history(after=after, limit=None, oldest_first=True):
-                    event = mapping.message_event(
-                        message, help_channels=self.help_channels, bot_user_id=self.user.id
-                    )
+                    event = self._message_event(message)
                     if event is not None:
                         await self.writer.put(event)
                         count += 1
@@ -217,14 +219,19 @@ class PulseClient(discord.Client):
 
     # --- logging -----------------------------------------------------------------------------
 
+    def _message_event(self, message: discord.Message):
+        return mapping.message_event(
+            message,
+            help_channels=self.help_channels,
+            bot_user_id=self.user.id,
+            threads=self.threads,
+            roots=self.roots,
+        )
+
     async def on_message(self, message: discord.Message) -> None:
         """Log a message, reply or forum post."""
         if self._wanted(message.guild):
-            await self._log(
-                mapping.message_event(
-                    message, help_channels=self.help_channels, bot_user_id=self.user.id
-                )
-            )
+            await self._log(self._message_event(message))
 
     async def on_thread_create(self, thread: discord.Thread) -> None:
         """Log a thread started in a text channel."""

@@ -13,7 +13,9 @@ import discord
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.text import message_features
+from community.helpgraph import reply_target
+from community.mapping import RecentMap, ThreadTracker
+from community.text import is_me_too, message_features
 
 # Messages people write; joins, pins, boosts and "started a thread" notices are system messages.
 _POSTS = (discord.MessageType.default, discord.MessageType.reply)
@@ -43,8 +45,14 @@ def message_event(
     *,
     help_channels: Collection[str],
     bot_user_id: int | None = None,
+    threads: ThreadTracker | None = None,
+    roots: RecentMap | None = None,
 ) -> ActivityEvent | None:
-    """The activity a message is, or None for bots, webhooks, system messages and DMs."""
+    """The activity a message is, or None for bots, webhooks, system messages and DMs.
+
+    THREADS and ROOTS, kept by the client across messages, say who last spoke in each thread
+    and who started each reply chain, for the help graph's rules (community.helpgraph).
+    """
     if message.guild is None or message.webhook_id is not None or message.author.bot:
         return None
     if message.type not in _POSTS or message.author.system:
@@ -52,42 +60,63 @@ def message_event(
     channel = message.channel
     channel_id, channel_name, in_thread = _credited_channel(channel)
     author = str(message.author.id)
-    target: str | None = None
-    parent: str | None = None
     kind = ActivityKind.MESSAGE
+    parent = starter = last_other = referenced = None
     ref = message.reference
-    if ref is not None and ref.message_id is not None:
-        parent = str(ref.message_id)
+    replied = ref is not None and ref.message_id is not None
+    if replied:
         resolved = ref.resolved
-        if isinstance(resolved, discord.Message) and not resolved.author.bot:
-            target = str(resolved.author.id)
-        kind = ActivityKind.REPLY
-    starter = in_thread and message.id == channel.id  # a forum post's first message
-    if starter:
-        kind, parent = ActivityKind.THREAD_STARTED, None
-    elif in_thread and target is None:
-        # Inside a thread, a message answering nobody in particular is aimed at its starter.
+        if isinstance(resolved, discord.Message) and not (
+            resolved.author.bot or resolved.webhook_id is not None
+        ):
+            referenced = str(resolved.author.id)
+            # A reply chain is started by the first message in it that replies to nothing.
+            known = roots.get(str(ref.message_id)) if roots is not None else None
+            starter = known or (referenced if resolved.reference is None else None)
+    forum_post = in_thread and message.id == channel.id  # a forum post's first message
+    if forum_post:
+        kind = ActivityKind.THREAD_STARTED
+    elif in_thread:
+        # Inside a thread every message replies to it, and hangs from the thread's start.
         owner = getattr(channel, "owner_id", None)
-        if owner is not None and owner not in (message.author.id, bot_user_id):
-            target, kind = str(owner), ActivityKind.REPLY
-            parent = ids.discord_thread(str(channel.id))
-    if target is None:
-        mentioned = [m for m in message.mentions if not m.bot and m.id != message.author.id]
-        if mentioned:
-            target = str(mentioned[0].id)
-    if target == author:
-        target = None
+        starter = str(owner) if owner is not None and owner != bot_user_id else None
+        kind, parent = ActivityKind.REPLY, ids.discord_thread(str(channel.id))
+        if threads is not None:
+            _, _, last_other = threads.reply(
+                channel.id, author, starter=starter, parent_event_id=parent
+            )
+    elif replied:
+        kind, parent = ActivityKind.REPLY, str(ref.message_id)
+    if roots is not None:
+        roots[str(message.id)] = starter or author
     help_place = channel_id in help_channels or str(channel.id) in help_channels
     features = message_features(
         message.content,
         in_help_channel=help_place,
-        top_level=(kind is ActivityKind.MESSAGE and not in_thread) or starter,
-        aimed_at_member=target is not None,
+        top_level=(kind is ActivityKind.MESSAGE and not in_thread) or forum_post,
+        aimed_at_member=True,
     )
+    is_thanks = features.is_thanks
+    mentioned = None
+    if is_thanks:
+        others = [m for m in message.mentions if not m.bot and m.id != message.author.id]
+        mentioned = str(others[0].id) if others else None
+    if kind is ActivityKind.REPLY:
+        target = reply_target(
+            author,
+            starter=starter,
+            replied_to=referenced,
+            last_other=last_other,
+            mentioned=mentioned,
+            is_thanks=is_thanks,
+            me_too=is_me_too(message.content),
+        )
+    else:
+        target = mentioned
     return ActivityEvent(
         **_space(message.guild),
         event_id=ids.discord_thread(str(channel.id))
-        if starter
+        if forum_post
         else ids.discord_message(str(message.id)),
         kind=kind,
         member_id=author,
@@ -95,10 +124,10 @@ def message_event(
         occurred_at=message.created_at,
         channel_id=channel_id,
         channel_name=channel_name,
-        target_member_id=target if kind is not ActivityKind.MESSAGE or features.is_thanks else None,
+        target_member_id=target,
         parent_event_id=parent,
         is_question=features.is_question,
-        is_thanks=features.is_thanks,
+        is_thanks=is_thanks and target is not None,
     )
 
 
