@@ -38,8 +38,9 @@ DAYS = 112  # 16 weeks
 START = END - timedelta(days=DAYS)
 SEED = 20261116
 CORPUS = Path(__file__).resolve().parent / "corpus"
-HELP_INSTANCES = 190
+HELP_INSTANCES = 200
 CHAT_INSTANCES = 30
+ACTIVE_POINTS = 40.0
 
 # Personas: how many of each per platform, and the tier each is meant to hold.
 PERSONAS = {
@@ -161,23 +162,28 @@ def _cast(rng: random.Random, people, bots: dict[str, list[Bot]]) -> list[Conver
             template = rng.choices(templates, [t.weight for t in templates])[0]
             conversations.append(Conversation(template, rng.randrange(DAYS), {}))
     conversations.sort(key=lambda c: (c.day, c.template.name))
-    # Helpers: actives get a few conversations each, spread over the window; the former helper
-    # only the early ones; heroes the rest.
+    # Helpers: actives answer in conversations spread over the window until they hold about
+    # ACTIVE_POINTS (well between the active bar and the hero candidates' bar); the former
+    # helper only the early ones; heroes the rest.
     needs_h = [c for c in conversations if _roles(c.template) & {"H"}]
-    quotas = dict(zip(people["active"], (5, 6, 5, 6, 5, 6, 5), strict=True))
     assigned: dict[int, Person] = {}
     helping = [i for i, c in enumerate(needs_h) if _h_helps(c.template)]
     recent = [i for i in helping if needs_h[i].day >= 30]
-    for person, quota in quotas.items():
-        free = [i for i in recent if i not in assigned]
-        for i in rng.sample(free, quota):
-            assigned[i] = person
+    rng.shuffle(recent)
+    points = dict.fromkeys(people["active"], 0.0)
+    for i in recent:
+        below = [p for p, held in points.items() if held < ACTIVE_POINTS]
+        if not below:
+            break
+        person = rng.choice(below)
+        assigned[i] = person
+        points[person] += _h_points(needs_h[i])
     early = [i for i in helping if needs_h[i].day <= 18 and i not in assigned]
     for i in rng.sample(early, min(8, len(early))):
         assigned[i] = people["former"][0]
     heroes = people["hero"]
     asker_pools = {
-        "asker": [(people["needy"], 6.0), (people["asker"], 1.0), (people["active"], 0.4),
+        "asker": [(people["needy"], 4.0), (people["asker"], 1.0), (people["active"], 0.4),
                   (people["chatty"], 0.3)],
         "chatty": [(people["chatty"], 1.0)],
         "casual": [(people["asker"], 1.0)],
@@ -206,6 +212,14 @@ def _cast(rng: random.Random, people, bots: dict[str, list[Bot]]) -> list[Conver
             kinds = [b for k in c.template.bots for b in bots[k]]
             cast["BOT"] = rng.choice(kinds)
     return conversations
+
+
+def _h_points(c: Conversation) -> float:
+    """Roughly what H earns in C, by the tier weights, decayed by age at the corpus's end."""
+    specs = c.template.messages
+    earned = sum(0.5 + 2.0 * bool(m.helps) for m in specs if m.who == "H")
+    earned += 4.0 + 3.0 * sum(m.thanks == "H" for m in specs)
+    return earned * (1.0 - 0.5 * (DAYS - c.day) / 90)
 
 
 def _h_helps(template: Template) -> bool:
@@ -863,11 +877,12 @@ def generate(out: Path = CORPUS) -> None:
     """Write both exports and their labels under OUT (replacing what is there)."""
     for t in TEMPLATES:
         _check_template(t)
+    # Everything is built, and its margins checked, before the old corpus is replaced.
+    built = {platform: _build(platform) for platform in ("slack", "discord")}
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    for platform in ("slack", "discord"):
-        conversations, people, labels, clock = _build(platform)
+    for platform, (conversations, people, labels, clock) in built.items():
         rng = random.Random(f"{SEED}:{platform}:files")
         if platform == "slack":
             _write_slack(out / "slack", conversations, people, rng)

@@ -250,6 +250,14 @@ TEMPLATES: tuple[Template, ...] = (
         weight=0.8,
     ),
     Template(
+        "only a bystander's bare +1",
+        (
+            M("A", "Since 2.5 the CLI prints every log line twice.", q="o"),
+            M("B", "+1"),
+        ),
+        weight=0.6,
+    ),
+    Template(
         "a bystander asks inside the thread",
         (
             M("A", "How do I delete a single user's data for a GDPR request?", q="a"),
