@@ -198,6 +198,12 @@ def compare(labels: dict, stored: dict) -> dict:
         (stored["edge_events"].get(e, ["?"])[0] for e in map(tuple, edges["false_positives"])),
         where,
     )
+    first_reply: dict[tuple[str, str], str] = {}
+    for event_id, helper, helped in labels["help_replies"]:
+        first_reply.setdefault((helper, helped), event_id)
+    edges["false_negatives_by_conversation"] = _by_conversation(
+        (first_reply[e] for e in map(tuple, edges["false_negatives"])), where
+    )
     answered_truth = set(labels["questions"]["answered"])
     unanswered_truth = set(labels["questions"]["unanswered"])
     stored_questions = stored["answered"]
@@ -311,9 +317,9 @@ def meets_targets(result: dict) -> list[str]:
     for key in ("help_edges", "answered_questions"):
         figures = result[key]
         if figures["precision"] < PRECISION_TARGET:
-            missed.append(f"{key} precision {figures['precision']:.3f} < {PRECISION_TARGET}")
+            missed.append(f"{key} precision {figures['precision']:.4f} < {PRECISION_TARGET}")
         if figures["recall"] < RECALL_TARGET:
-            missed.append(f"{key} recall {figures['recall']:.3f} < {RECALL_TARGET}")
+            missed.append(f"{key} recall {figures['recall']:.4f} < {RECALL_TARGET}")
     tiers = result["tiers"]
     if tiers["zero_help_in_active_tier"]:
         missed.append(f"gave no help, yet active or hero: {tiers['zero_help_in_active_tier']}")
@@ -363,6 +369,8 @@ def report(results: dict[str, dict], details: bool = False) -> list[str]:
         for title, figures, key in (
             ("wrong help edges, by the conversation of their first reply", r["help_edges"],
              "false_positives_by_conversation"),
+            ("missed help edges, by the conversation of their first labelled reply",
+             r["help_edges"], "false_negatives_by_conversation"),
             ("answered by Pulse, not by the labels", r["answered_questions"],
              "false_positives_by_conversation"),
             ("answered by the labels, not by Pulse", r["answered_questions"],

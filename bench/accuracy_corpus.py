@@ -297,7 +297,7 @@ def _is_member(who: Person | Bot) -> bool:
 
 
 def _labels_of(c: Conversation, platform: str) -> dict:
-    edges, answered, unanswered, accepted = set(), [], [], []
+    edges, replies, answered, unanswered, accepted = set(), [], [], [], []
     for m in c.messages:
         helped = m.spec.helped(platform)
         if helped is not None:
@@ -306,13 +306,20 @@ def _labels_of(c: Conversation, platform: str) -> dict:
             assert _is_member(target), c.template.name
             assert m.author is not target, c.template.name
             edges.add((m.author.id, target.id))
+            replies.append([m.event_id, m.author.id, target.id])
         if m.spec.q == "a":
             answered.append(m.event_id)
         elif m.spec.q == "o":
             unanswered.append(m.event_id)
         if m.spec.acc:
             accepted.append(m.event_id)
-    return {"edges": edges, "answered": answered, "unanswered": unanswered, "accepted": accepted}
+    return {
+        "edges": edges,
+        "replies": replies,
+        "answered": answered,
+        "unanswered": unanswered,
+        "accepted": accepted,
+    }
 
 
 def _check_template(t: Template) -> None:
@@ -842,10 +849,11 @@ def _build(platform: str) -> tuple[list[Conversation], dict, dict, Clock]:
 
 def _labels(conversations, platform: str, people, bots) -> dict:
     edges: set = set()
-    answered, unanswered, accepted, listing = [], [], [], []
+    answered, unanswered, accepted, listing, replies = [], [], [], [], []
     for c in conversations:
         found = _labels_of(c, platform)
         edges |= found["edges"]
+        replies += found["replies"]
         answered += found["answered"]
         unanswered += found["unanswered"]
         accepted += found["accepted"]
@@ -865,6 +873,8 @@ def _labels(conversations, platform: str, people, bots) -> dict:
         "now": END.isoformat(),
         "help_channel_ids": help_channels,
         "help_edges": sorted([list(e) for e in edges]),
+        # The replies that make each edge: [reply event id, helper, helped].
+        "help_replies": sorted(replies),
         "questions": {"answered": sorted(answered), "unanswered": sorted(unanswered)},
         "accepted_answers": sorted(accepted),
         "members": _ideal_tiers(conversations, platform, people),

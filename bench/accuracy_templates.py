@@ -11,7 +11,8 @@ message, following the help-graph rules the product defines (see bench/accuracy.
 * ``helps``: the role this message helps. A reply helps the member it is aimed at, whatever it
   says (an answer, a clarifying question, a question of one's own, congratulations), except:
   the thread starter's own replies are follow-ups and never help; thank-yous and me-toos ("+1,
-  same here") are not help; a reply to a bot helps nobody.
+  same here") are not help; a reply to a bot helps nobody. An answer that also thanks ("Thanks
+  for the logs! Lower batch_size") is an answer, so help.
   ``helps_discord`` overrides it where Discord aims the reply elsewhere: a Discord reply that
   references a message is aimed at that message's author, a Slack thread reply always at the
   thread starter.
@@ -138,6 +139,17 @@ TEMPLATES: tuple[Template, ...] = (
               rx=(("A", "+1"),)),
         ),
         weight=2.0,
+    ),
+    Template(
+        "an answer that opens with thanks",
+        (
+            M("A", "Batch uploads fail with `413 Payload Too Large` after a few minutes.", q="a"),
+            # Polite, but an answer: help, though it says thanks.
+            M("H", "Thanks for the logs! Each batch is over 1 MB there; lower `batch_size` to 200.",
+              helps="A", acc=True),
+            M("A", "that did it, thanks", thanks="H"),
+        ),
+        weight=1.0,
     ),
     Template(
         "nobody answers",
