@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 
@@ -304,9 +305,16 @@ async def find_member(conn: AsyncConnection, space_id: int, query: str):
     if len(matches) == 1:
         return matches[0]
     if not matches:
+        # DiscordChatExporter names are "name#1234"; imports store them without the "#1234".
+        stripped = _DISCRIMINATOR.sub("", query.strip())
+        if stripped != query.strip() and stripped.strip():
+            return await find_member(conn, space_id, stripped)
         raise NotFoundError(f"no member matches {query!r}")
     names = ", ".join(f"{m.display_name} ({m.platform_id})" for m in matches[:5])
     raise NotFoundError(f"{query!r} matches several members: {names}; use the id")
+
+
+_DISCRIMINATOR = re.compile(r"#\d{4}$")
 
 
 def _escape_like(text: str) -> str:
