@@ -31,6 +31,7 @@ from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS
 from bot.settings import SlackSettings
 from bot.slack import render
+from bot.slack.logs import withhold_request_bodies
 from bot.staff import StaffMarks
 from bot.tasks import Background
 from community import ids
@@ -134,6 +135,7 @@ class PulseSlack:
         # events are logged by one task in arrival order, so a thread's replies are seen in
         # the order they were written (who answered whom, thank-yous).
         self.inbox: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+        withhold_request_bodies()
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
