@@ -210,7 +210,8 @@ class SlackExportReader:
 
     def _note_bot(self, message) -> None:
         """An app's message under a user id nobody listed: that user is the app's bot user."""
-        # Without users.json (or for users it leaves out) bot_id is the only sign of a bot.
+        # The mapper skips the message itself; without users.json (or for users it leaves out)
+        # this is the only sign that the user's reactions and later posts are a bot's too.
         if (
             message.__class__ is dict
             and message.get("bot_id")
