@@ -20,8 +20,6 @@ from community.mapping import MappingError
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-# A member's own doings, even when an integration is named on the message (e.g. adding one).
-_MEMBER_SUBTYPES = frozenset({"bot_add", "bot_remove", "channel_join", "channel_leave"})
 # Messages naming a team read to tell the workspace when users.json is missing.
 _TEAM_SAMPLE = 200
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
@@ -201,22 +199,8 @@ class SlackExportReader:
                 )
             events = []
             for index, message in enumerate(messages, 1):
-                self._note_bot(message)
                 try:
                     events += mapper.events(message, channel_id, channel_name)
                 except MappingError as exc:
                     raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
             yield Chunk(events, self.source.size(name), len(messages))
-
-    def _note_bot(self, message) -> None:
-        """An app's message under a user id nobody listed: that user is the app's bot user."""
-        # The mapper skips the message itself; without users.json (or for users it leaves out)
-        # this is the only sign that the user's reactions and later posts are a bot's too.
-        if (
-            message.__class__ is dict
-            and message.get("bot_id")
-            and message.get("subtype") not in _MEMBER_SUBTYPES
-        ):
-            user = message.get("user")
-            if isinstance(user, str) and user and user not in self.mapper.users:
-                self.mapper.users[user] = SlackUser(None, is_bot=True)
