@@ -11,11 +11,19 @@ TIER_COLORS = {"hero": "#e8a33d", "active": "#3b82c4", "passive": "#a3aab5"}
 
 def weekly_active_chart(weekly: WeeklyTierCounts, title: str = "") -> bytes:
     """A stacked bar chart of members active each week by tier, as PNG bytes."""
+    out = io.BytesIO()
+    weekly_active_figure(weekly, title).savefig(out, format="png")
+    return out.getvalue()
+
+
+def weekly_active_figure(weekly: WeeklyTierCounts, title: str = ""):
+    """The chart as a matplotlib Figure (drawn on the Agg canvas)."""
     # matplotlib is heavy and only the digest needs it: import here, never at import time.
     # Figure + the Agg canvas directly (no pyplot) keeps global backend state out of it,
     # so drawing in a worker thread while the bot runs is safe.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     labels = [f"{d:%b %d}" for d in weekly.week_starts]
     positions = range(len(labels))
@@ -29,6 +37,16 @@ def weekly_active_chart(weekly: WeeklyTierCounts, title: str = "") -> bytes:
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xticks(list(positions), labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("members active that week")
+    # Members are whole people: integer ticks from 0, also when every bar is empty (where
+    # matplotlib would otherwise centre the axis on 0 and show -0.04 ... 0.04).
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if any(bottom):
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_ylim(0, 1)
+    if not any(bottom):
+        ax.text(0.5, 0.5, "no activity in these weeks", transform=ax.transAxes,
+                ha="center", va="center", fontsize=12, color="#6b7280")  # fmt: skip
     ax.set_title(title or "Weekly active members per tier", fontsize=11)
     handles, names = ax.get_legend_handles_labels()
     # Top of the stack first, beside the plot so it never hides a bar.
@@ -36,6 +54,4 @@ def weekly_active_chart(weekly: WeeklyTierCounts, title: str = "") -> bytes:
               fontsize=8, frameon=False)  # fmt: skip
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    return out.getvalue()
+    return fig

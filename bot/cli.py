@@ -13,11 +13,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from bot.render import (
     candidates_table,
     profile_table,
     quiet_table,
+    shown,
     tier_counts_table,
     tier_rows_table,
 )
@@ -34,7 +36,12 @@ class PulseError(click.ClickException):
 
     def show(self, file=None) -> None:
         """Print the message in red to stderr."""
-        err_console.print(f"[bold red]pulse:[/] {self.message}", highlight=False, soft_wrap=True)
+        # The message may quote names and file names ("[part 2]"): shown literally.
+        err_console.print(
+            Text.assemble(shown("pulse:", "bold red"), " ", shown(self.message, multiline=True)),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 class PulseUsageError(PulseError):
@@ -407,7 +414,10 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
         return
     console.print(rich_digest(community_doc(community.content)))
     console.print(rich_digest(staff_doc(staff.content)))
-    console.print(f"Chart written to [bold]{chart_path}[/] (nothing was posted).", highlight=False)
+    console.print(
+        Text.assemble("Chart written to ", shown(chart_path, "bold"), " (nothing was posted)."),
+        highlight=False,
+    )
 
 
 @cli.command()
@@ -428,7 +438,7 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
 
     def progress(message: str) -> None:
         if not as_json:
-            err_console.print(f"[dim]{message}[/]")
+            err_console.print(shown(message, "dim"))
 
     async def go():
         try:
@@ -462,8 +472,13 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
         )
         return
     console.print(
-        f"[bold]Pulse demo[/]: {result.members} members, {result.events:,} interactions "
-        f"over 26 weeks, written to {result.path}\n"
+        Text.assemble(
+            shown("Pulse demo", "bold"),
+            f": {result.members} members, {result.events:,} interactions over 26 weeks, "
+            "written to ",
+            shown(result.path),
+            "\n",
+        )
     )
     console.print(tier_counts_table(counts))
     console.print(candidates_table(candidates, "Hero candidates"))
@@ -471,8 +486,12 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
     console.print(quiet_table(quiet_rows))
     url = f"sqlite:///{result.path}"
     console.print(
-        f"\nExplore it: [bold]pulse member NAME --database-url {url}[/], "
-        f"[bold]pulse tiers --list hero --database-url {url}[/]"
+        Text.assemble(
+            "\nExplore it: ",
+            shown(f"pulse member NAME --database-url {url}", "bold"),
+            ", ",
+            shown(f"pulse tiers --list hero --database-url {url}", "bold"),
+        )
     )
 
 
@@ -500,7 +519,7 @@ def import_options(func: Callable) -> Callable:
 @import_options
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--team-id", default=None, metavar="ID",
-              help="The workspace's team id, when users.json does not name it.")  # fmt: skip
+              help="The workspace's team id, when users.json and messages name none.")  # fmt: skip
 def import_slack(settings: Settings, batch_size: int, path: Path, team_id: str | None) -> None:
     """Import a Slack workspace export (PATH: the .zip or its unpacked folder)."""
     from bot.importers.slack import SlackExportReader
@@ -519,15 +538,24 @@ def import_slack(settings: Settings, batch_size: int, path: Path, team_id: str |
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--guild-id", default=None, metavar="ID",
               help="The server's id, needed for CSV exports (they do not name it).")  # fmt: skip
+@click.option("--channel-id", default=None, metavar="ID",
+              help="The channel of CSV files whose names carry no [channel id].")  # fmt: skip
 def import_discord(
-    settings: Settings, batch_size: int, paths: tuple[Path, ...], guild_id: str | None
+    settings: Settings,
+    batch_size: int,
+    paths: tuple[Path, ...],
+    guild_id: str | None,
+    channel_id: str | None,
 ) -> None:
     """Import DiscordChatExporter JSON or CSV files (PATHS: files, or folders of them)."""
     from bot.importers.discord import DiscordExportReader
 
     def open_reader():
         return DiscordExportReader(
-            paths, help_channels=settings.discord.help_channel_ids, guild_id=guild_id
+            paths,
+            help_channels=settings.discord.help_channel_ids,
+            guild_id=guild_id,
+            channel_id=channel_id,
         )
 
     _run_import(settings, "DiscordChatExporter export", open_reader, batch_size)
@@ -560,8 +588,10 @@ def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> 
         close = getattr(reader, "close", None)
         if close is not None:
             close()
-    for line in import_summary(what, result, time.monotonic() - started):
-        click.echo(line)
+    notes = getattr(reader, "notes", ())
+    for line in import_summary(what, result, time.monotonic() - started, notes):
+        # Names of files, channels and subtypes come from the export: no control characters.
+        click.echo(shown(line).plain)
 
 
 @contextlib.contextmanager
@@ -627,7 +657,7 @@ def _import_progress(reader):
     yield on_batch
 
 
-def import_summary(what: str, result, elapsed: float) -> list[str]:
+def import_summary(what: str, result, elapsed: float, notes=()) -> list[str]:
     """The lines printed after an import."""
     from community.events import ActivityKind
 
@@ -658,6 +688,8 @@ def import_summary(what: str, result, elapsed: float) -> list[str]:
             f"  note       {s.unresolved_replies:,} replies answer messages outside these "
             "exports: stored as replies aimed at nobody in particular"
         )
+    for note in notes:
+        lines.append(f"  note       {note}")
     for space in result.spaces:
         lines.append(
             f"  tiers      {space.platform} {space.platform_id}: {space.evaluated:,} members "

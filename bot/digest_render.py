@@ -358,20 +358,22 @@ def plain_text(doc: DigestDoc, max_lines: int = TEXT_LINES) -> str:
 
 
 def rich_digest(doc: DigestDoc, max_lines: int = TEXT_LINES):
-    """The digest as a rich panel for the terminal (member names are never read as markup)."""
+    """The digest as a rich panel for the terminal (names shown literally, never as markup)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
-    parts = [Text(doc.description, style="dim"), Text("")]
+    from bot.render import shown
+
+    parts = [shown(doc.description, "dim"), Text("")]
     for section in doc.sections:
-        parts.append(Text(section.title, style="bold"))
+        parts.append(shown(section.title, "bold"))
         body = fit_list(section, 100_000, max_lines=max_lines)
-        parts.append(Text("\n".join(f"  {line}" for line in body.splitlines())))
+        parts.append(shown("\n".join(f"  {line}" for line in body.splitlines()), multiline=True))
     parts.append(Text(""))
-    parts.append(Text(doc.footer, style="dim"))
+    parts.append(shown(doc.footer, "dim"))
     style = "cyan" if doc.audience == Audience.COMMUNITY else "magenta"
-    return Panel(Group(*parts), title=Text(doc.title, style="bold"), border_style=style)
+    return Panel(Group(*parts), title=shown(doc.title, "bold"), border_style=style)
 
 
 def render(digest: CommunityDigest | StaffDigest) -> RenderedDigest:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.table import Table
+from rich.text import Text
 
 from community.views import Candidate, MemberProfile, QuietEntry, TierRow
 
 TREND_MARK = {"rising": "↑ rising", "steady": "→ steady", "falling": "↓ falling"}
+# Control characters (ESC, NUL, line breaks...) and bidirectional overrides: in a name or a file
+# name they could move the cursor, recolour the terminal, break a table or reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def shown(value: object, style: str = "", *, multiline: bool = False) -> Text:
+    """VALUE as terminal text shown literally: never read as markup, control characters blanked."""
+    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    return Text(pattern.sub(" ", str(value)), style=style)
 
 
 def tier_counts_table(counts: dict[str, int], title: str = "Members per tier") -> Table:
@@ -16,7 +31,7 @@ def tier_counts_table(counts: dict[str, int], title: str = "Members per tier") -
     table.add_column("members", justify="right")
     for tier in ("hero", "active", "passive"):
         table.add_row(tier, str(counts.get(tier, 0)))
-    table.add_row("[bold]total[/]", f"[bold]{sum(counts.values())}[/]")
+    table.add_row(shown("total", "bold"), shown(sum(counts.values()), "bold"))
     return table
 
 
@@ -27,7 +42,7 @@ def tier_rows_table(rows: list[TierRow], title: str) -> Table:
     table.add_column("score", justify="right")
     table.add_column("why")
     for row in rows:
-        table.add_row(row.member.name, f"{row.score:.0f}", row.reasons)
+        table.add_row(shown(row.member.name), f"{row.score:.0f}", shown(row.reasons))
     return table
 
 
@@ -42,10 +57,10 @@ def candidates_table(rows: list[Candidate], title: str) -> Table:
     for rank, row in enumerate(rows, 1):
         table.add_row(
             str(rank),
-            row.member.name,
+            shown(row.member.name),
             f"{row.share_of_hero_bar:.0%}",
             TREND_MARK[row.trend.value],
-            row.reasons,
+            shown(row.reasons),
         )
     return table
 
@@ -59,14 +74,16 @@ def quiet_table(
     table.add_column("last seen", no_wrap=True)
     table.add_column("why they are on this list")
     for row in rows:
-        table.add_row(row.member.name, f"{row.context.last_seen:%Y-%m-%d}", row.summary)
+        table.add_row(
+            shown(row.member.name), f"{row.context.last_seen:%Y-%m-%d}", shown(row.summary)
+        )
     return table
 
 
 def profile_table(profile: MemberProfile) -> Table:
     """One member's record."""
     table = Table(
-        title=f"{profile.member.name} ({profile.member.platform_id})",
+        title=shown(f"{profile.member.name} ({profile.member.platform_id})"),
         show_header=False,
         title_justify="left",
     )
@@ -74,7 +91,7 @@ def profile_table(profile: MemberProfile) -> Table:
     table.add_column("value")
     role = "staff" if profile.is_staff else "bot" if profile.is_bot else "member"
     table.add_row("role", role + (", recognized hero" if profile.recognized_hero else ""))
-    table.add_row("tier", profile.reasons or "not classified yet")
+    table.add_row("tier", shown(profile.reasons or "not classified yet"))
     table.add_row("joined", f"{profile.joined_at:%Y-%m-%d}" if profile.joined_at else "unknown")
     if profile.left_at:
         table.add_row("left", f"{profile.left_at:%Y-%m-%d}")
@@ -86,5 +103,5 @@ def profile_table(profile: MemberProfile) -> Table:
     for when, old, new in profile.tier_history:
         table.add_row("tier change", f"{when:%Y-%m-%d}: {old or 'new'} → {new}")
     if profile.open_flag:
-        table.add_row("quiet", profile.open_flag.summary)
+        table.add_row("quiet", shown(profile.open_flag.summary))
     return table

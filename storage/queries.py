@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import Platform, day_start
+from community.events import ActivityKind, Platform, day_start
 from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
@@ -63,6 +64,34 @@ async def last_activity_at(
             .where(Space.platform == platform.value, Space.platform_id == platform_id)
         )
     ).scalar_one_or_none()
+
+
+async def joined_near(
+    conn: AsyncConnection,
+    platform: Platform,
+    platform_id: str,
+    member_platform_id: str,
+    when: datetime,
+    window: timedelta,
+) -> bool:
+    """Whether a join of the member is stored within WINDOW either side of WHEN."""
+    found = (
+        await conn.execute(
+            select(Activity.id)
+            .join(Space, Space.id == Activity.space_id)
+            .join(Member, Member.id == Activity.member_id)
+            .where(
+                Space.platform == platform.value,
+                Space.platform_id == platform_id,
+                Member.platform_id == member_platform_id,
+                Activity.kind == ActivityKind.MEMBER_JOINED.value,
+                Activity.occurred_at >= when - window,
+                Activity.occurred_at <= when + window,
+            )
+            .limit(1)
+        )
+    ).first()
+    return found is not None
 
 
 async def resolve_space(conn: AsyncConnection, hint: str | None) -> int:
@@ -304,9 +333,16 @@ async def find_member(conn: AsyncConnection, space_id: int, query: str):
     if len(matches) == 1:
         return matches[0]
     if not matches:
+        # DiscordChatExporter names are "name#1234"; imports store them without the "#1234".
+        stripped = _DISCRIMINATOR.sub("", query.strip())
+        if stripped != query.strip() and stripped.strip():
+            return await find_member(conn, space_id, stripped)
         raise NotFoundError(f"no member matches {query!r}")
     names = ", ".join(f"{m.display_name} ({m.platform_id})" for m in matches[:5])
     raise NotFoundError(f"{query!r} matches several members: {names}; use the id")
+
+
+_DISCRIMINATOR = re.compile(r"#\d{4}$")
 
 
 def _escape_like(text: str) -> str:

@@ -5,7 +5,8 @@ array that can run to gigabytes; it is streamed message by message (ijson's C pa
 loaded whole. CSV: ``AuthorID;Author;Date;Content;Attachments;Reactions`` (some versions use
 commas); CSV files name neither their server nor their messages, so the server id comes from
 --guild-id and the channel from the file name DiscordChatExporter gives them
-(``Server - Category - channel [channel id].csv``).
+(``Server - Category - channel [channel id].csv``, or ``… [channel id] [part 2].csv`` when an
+export is split), else from --channel-id.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from community.text import message_features
 CSV_COLUMNS = ["AuthorID", "Author", "Date", "Content", "Attachments", "Reactions"]
 # Chunks of a streamed JSON file: small enough for a smooth progress bar.
 _CHUNK_MESSAGES = 2000
-_CHANNEL_ID_IN_NAME = re.compile(r"\[(\d+)\][^\[]*$")
+# "[123]" in a file name; the last one is the channel ("[part 2]" may follow it).
+_ID_IN_NAME = re.compile(r"\[(\d+)\]")
 _CSV_REACTION = re.compile(r"\s*([^,]+?)\s*\((\d+)\)\s*(?:,|$)")
 # Date formats older DiscordChatExporter versions wrote into CSV (the default was the first).
 _CSV_DATE_FORMATS = ("%d-%b-%y %I:%M %p", "%d-%b-%Y %I:%M %p", "%m/%d/%Y %I:%M %p")
@@ -139,15 +141,20 @@ def _json_file(path: Path) -> _JsonFile:
     return _JsonFile(path, path.stat().st_size, str(guild["id"]), guild.get("name"), where)
 
 
-def _csv_file(path: Path) -> _CsvFile:
-    match = _CHANNEL_ID_IN_NAME.search(path.stem + path.suffix)
-    if match is None:
+def _csv_file(path: Path, channel_id: str | None) -> _CsvFile:
+    stem = path.stem
+    found = list(_ID_IN_NAME.finditer(stem))
+    if not found:
+        if channel_id:
+            return _CsvFile(path, path.stat().st_size, DiscordChannel(channel_id, None))
         raise ImportFormatError(
             f"{path}: cannot tell which channel this CSV export is: DiscordChatExporter names "
-            "its files '<server> - <category> - <channel> [<channel id>].csv'; rename it so"
+            "its files '<server> - <category> - <channel> [<channel id>].csv'; rename it so, "
+            "or pass --channel-id"
         )
-    name = path.stem[: path.stem.rfind("[")].strip().rsplit(" - ", 1)[-1].strip() or None
-    return _CsvFile(path, path.stat().st_size, DiscordChannel(match.group(1), name))
+    last = found[-1]
+    name = stem[: last.start()].strip().rsplit(" - ", 1)[-1].strip() or None
+    return _CsvFile(path, path.stat().st_size, DiscordChannel(last.group(1), name))
 
 
 class DiscordExportReader:
@@ -159,6 +166,7 @@ class DiscordExportReader:
         *,
         help_channels: Collection[str] = (),
         guild_id: str | None = None,
+        channel_id: str | None = None,
     ) -> None:
         self.mapper = DiscordMapper(help_channels=help_channels)
         self.skipped: Counter[str] = self.mapper.skipped
@@ -167,7 +175,7 @@ class DiscordExportReader:
         csv_files: list[_CsvFile] = []
         for path in _discover(paths):
             if path.suffix.lower() == ".csv":
-                csv_files.append(_csv_file(path))
+                csv_files.append(_csv_file(path, channel_id))
             else:
                 json_files.append(_json_file(path))
         if csv_files and not guild_id:
@@ -185,8 +193,16 @@ class DiscordExportReader:
             tuple(paths),
             help_channels=tuple(help_channels),
             guild_id=guild_id,
+            channel_id=channel_id,
         )
         self.files = len(json_files) + len(csv_files)
+        # What the summary must say about what these files cannot show.
+        self.notes: list[str] = []
+        if csv_files:
+            self.notes.append(
+                "CSV exports carry no replies: nobody in them can be shown helping anyone; "
+                "their members are classified on messages and reactions alone"
+            )
         self.total_bytes = sum(f.size for f in json_files) + sum(f.size for f in csv_files)
 
     @property
@@ -242,6 +258,7 @@ class DiscordExportReader:
     def _csv_chunks(self, file: _CsvFile) -> Iterator[Chunk]:
         mapper = _CsvMapper(self.guild_id or "", file.channel, self.mapper, self.skipped)
         events: list[ActivityEvent] = []
+        error: ImportFormatError | None = None
         with _open(file.path) as raw:
             head = raw.read(4)
             if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -255,7 +272,11 @@ class DiscordExportReader:
             try:
                 first = next(iter(lines), "")
                 delimiter = _csv_delimiter(file.path, first)
-                reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
+                # Strict: DiscordChatExporter quotes every field, so a quote left open (a file
+                # cut inside a field) is damage, not a field that runs to the end of the file.
+                reader = csv.reader(
+                    itertools.chain([first], lines), delimiter=delimiter, strict=True
+                )
                 header = [c.strip() for c in next(reader)]
                 if header[: len(CSV_COLUMNS)] != CSV_COLUMNS:
                     raise ImportFormatError(
@@ -263,8 +284,8 @@ class DiscordExportReader:
                         f"{';'.join(CSV_COLUMNS)}, found {delimiter.join(header)}"
                     )
                 for row in reader:
-                    rows += 1
                     if not row or row == [""]:
+                        rows += 1
                         continue
                     if len(row) < len(CSV_COLUMNS):
                         raise ImportFormatError(
@@ -277,15 +298,24 @@ class DiscordExportReader:
                         raise ImportFormatError(
                             f"{file.path}: line {lines.number:,}: {exc}"
                         ) from None
+                    rows += 1
                     if rows % _CHUNK_MESSAGES == 0:
                         position = min(raw.tell(), file.size)
                         yield Chunk(events, position - reported, _CHUNK_MESSAGES)
                         reported = position
                         events = []
+            except ImportFormatError as exc:
+                error = exc
             except csv.Error as exc:
-                raise ImportFormatError(
-                    f"{file.path}: line {lines.number:,}: not valid CSV ({exc})"
-                ) from None
+                if "unexpected end of data" in str(exc):
+                    reason = "the file ends inside a quoted field (cut or damaged?)"
+                else:
+                    reason = f"not valid CSV ({exc}; a damaged file?)"
+                error = ImportFormatError(f"{file.path}: line {lines.number:,}: {reason}")
+        if error is not None:
+            # The rows before the damage are whole: store them, then stop.
+            yield Chunk(events, 0, rows % _CHUNK_MESSAGES)
+            raise error
         yield Chunk(events, file.size - reported, rows % _CHUNK_MESSAGES)
 
 

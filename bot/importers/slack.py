@@ -20,6 +20,8 @@ from community.mapping import MappingError
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
+# Messages naming a team read to tell the workspace when users.json is missing.
+_TEAM_SAMPLE = 200
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
 _CHANNEL_LISTS = {
     "channels.json": False,
@@ -43,14 +45,15 @@ class SlackExportReader:
         self.source = ExportSource(path)
         try:
             self._root = self._find_root()
-            users, found_team = self._read_users()
-            team = team_id or found_team
+            users, found_team, has_users = self._read_users()
+            folders, general = self._read_channels()
+            plan = self._plan_day_files(folders)
+            team = team_id or found_team or self._team_of_messages(plan)
             if not team:
                 raise ImportFormatError(
-                    f"{path}: cannot tell the workspace's team id (users.json names none); "
-                    "pass --team-id T…"
+                    f"{path}: cannot tell the workspace's team id (neither users.json nor the "
+                    "messages name it); pass --team-id T…"
                 )
-            folders, general = self._read_channels()
             self.mapper = SlackMapper(
                 team,
                 users,
@@ -60,7 +63,8 @@ class SlackExportReader:
                 join_channels={general} if general else None,
             )
             self.skipped: Counter[str] = self.mapper.skipped
-            self._plan = self._plan_day_files(folders)
+            self.skipped.update(self._skipped_in_plan)
+            self._plan = plan
         except BaseException:
             self.source.close()
             raise
@@ -69,6 +73,13 @@ class SlackExportReader:
             SlackExportReader, path, help_channels=tuple(help_channels), team_id=team
         )
         self.files = sum(len(names) for _, _, names in self._plan)
+        # What the summary must say about what this export cannot show.
+        self.notes: list[str] = []
+        if not has_users:
+            self.notes.append(
+                "the export has no users.json: members are stored by id, unnamed until the "
+                "live bot sees them"
+            )
         self.total_bytes = sum(self.source.size(n) for _, _, names in self._plan for n in names)
 
     @property
@@ -94,19 +105,35 @@ class SlackExportReader:
         shallowest = min(candidates, key=lambda n: (n.count("/"), n))
         return shallowest.rsplit("/", 1)[0] + "/" if "/" in shallowest else ""
 
-    def _read_users(self) -> tuple[dict[str, SlackUser], str | None]:
+    def _read_users(self) -> tuple[dict[str, SlackUser], str | None, bool]:
         name = self._root + "users.json"
         users: dict[str, SlackUser] = {SLACKBOT: SlackUser("Slackbot", is_bot=True)}
         teams: Counter[str] = Counter()
         if name not in self.source.names():
-            return users, None
+            return users, None, False
         for user in self.source.stream_json(name, "item"):
             if not isinstance(user, dict) or not user.get("id"):
                 raise ImportFormatError(f"{self.source.label(name)}: a user has no id")
             users[user["id"]] = user_of(user)
             if user.get("team_id"):
                 teams[user["team_id"]] += 1
-        return users, (teams.most_common(1)[0][0] if teams else None)
+        return users, (teams.most_common(1)[0][0] if teams else None), True
+
+    def _team_of_messages(self, plan) -> str | None:
+        """The team id most messages of the first day files carry (exports without users.json)."""
+        teams: Counter[str] = Counter()
+        for _, _, names in plan:
+            for name in names:
+                messages = loads(self.source.label(name), self.source.read(name))
+                for msg in messages if isinstance(messages, list) else ():
+                    if not isinstance(msg, dict):
+                        continue
+                    team = msg.get("team") or msg.get("user_team") or msg.get("source_team")
+                    if isinstance(team, str) and team:
+                        teams[team] += 1
+                if sum(teams.values()) >= _TEAM_SAMPLE:
+                    return teams.most_common(1)[0][0]
+        return teams.most_common(1)[0][0] if teams else None
 
     def _read_channels(self) -> tuple[dict[str, tuple[str, str | None]], str | None]:
         folders: dict[str, tuple[str, str | None]] = {}
@@ -128,6 +155,7 @@ class SlackExportReader:
         return folders, general
 
     def _plan_day_files(self, folders) -> list[tuple[str, str | None, list[str]]]:
+        self._skipped_in_plan: Counter[str] = Counter()
         by_folder: dict[str, list[str]] = {}
         for name in self.source.names():
             if not name.startswith(self._root):
@@ -139,7 +167,9 @@ class SlackExportReader:
         for folder in sorted(by_folder):
             day_files = sorted(by_folder[folder])
             if folder not in folders:
-                self.skipped["day file in a folder no channel list names"] += len(day_files)
+                self._skipped_in_plan["day file in a folder no channel list names"] += len(
+                    day_files
+                )
                 continue
             channel_id, channel_name = folders[folder]
             plan.append((channel_id, channel_name, day_files))

@@ -31,6 +31,7 @@ from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS
 from bot.settings import SlackSettings
 from bot.slack import render
+from bot.slack.logs import withhold_request_bodies
 from bot.staff import StaffMarks
 from bot.tasks import Background
 from community import ids
@@ -45,7 +46,7 @@ from community.slack_map import (
     user_of,
 )
 from storage.models import Activity, Space
-from storage.queries import last_activity_at
+from storage.queries import joined_near, last_activity_at
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 2.0
 # Catch-up starts a little before the last stored event, in case the last batch was partial.
 CATCH_UP_OVERLAP = timedelta(minutes=5)
+# A team_join and the channel_join in #general that Slack posts with it are one join: two join
+# records of a member this close together are the same join, whichever is seen first.
+SAME_JOIN = timedelta(minutes=10)
 DRAIN_TIMEOUT = 10.0  # seconds: at shutdown, queued events get this long to reach the writer
 STAFF_REFRESH = 600.0  # seconds: a user group's members are read again at most this often
 HISTORY_PAGE = 200
@@ -120,9 +124,10 @@ class PulseSlack:
         self.mapper: SlackMapper | None = None
         self.staff: frozenset[str] = frozenset(settings.staff_user_ids)
         self.staff_marks = StaffMarks(engine, writer, Platform.SLACK)
-        # Members whose team_join was logged lately: Slack then also posts their join of the
-        # general channel, which would be a second join row a moment later.
-        self.new_members: RecentMap = RecentMap(10_000)
+        # Joins queued by this process, by member, until the writer has surely stored them;
+        # whether a member already joined is otherwise read from the database (see _is_new_join).
+        self.joins_queued: RecentMap = RecentMap(10_000)
+        self._join_lock = asyncio.Lock()
         self._staff_read = 0.0
         self.background = Background()
         self.caught_up = asyncio.Event()
@@ -130,6 +135,7 @@ class PulseSlack:
         # events are logged by one task in arrival order, so a thread's replies are seen in
         # the order they were written (who answered whom, thank-yous).
         self.inbox: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+        withhold_request_bodies()
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret or "",
@@ -274,6 +280,8 @@ class PulseSlack:
         app.action(re.compile(r"^pulse:"))(self.on_action)
 
     async def _put(self, activity: ActivityEvent) -> None:
+        if activity.kind is ActivityKind.MEMBER_JOINED and not await self._is_new_join(activity):
+            return
         await self.writer.put(activity)
         member = activity.member_id
         self.staff_marks.seen(self.team_id, member, member in self.staff, lambda: self.staff)
@@ -317,8 +325,6 @@ class PulseSlack:
             return
         if event.get("bot_id") and event.get("subtype") != "channel_join":
             return  # an app or integration posting, even under a user's id
-        if event.get("subtype") == "channel_join" and self.new_members.get(event.get("user")):
-            return  # already logged as joining the workspace
         for activity in await self._events_of_message(event, channel):
             await self._put(activity)
 
@@ -353,8 +359,38 @@ class PulseSlack:
         at = datetime.fromtimestamp(body.get("event_time") or time.time(), UTC)
         activity = team_join_event(event, self.team_id, at, space_name=self.team_name)
         if activity is not None:
-            self.new_members[activity.member_id] = True
             await self._put(activity)
+
+    async def _is_new_join(self, activity: ActivityEvent) -> bool:
+        """Whether ACTIVITY is a join not yet recorded (as a team_join or a #general join).
+
+        Decided from the database, so a restart (or catch-up reading the channel_join of a
+        team_join logged live) stores one join; the joins this process has queued and the writer
+        may not have stored yet are checked first.
+        """
+        # Live events and catch-up both get here: one at a time, or both would find nothing.
+        async with self._join_lock:
+            queued = self.joins_queued.get(activity.member_id)
+            if queued is not None and abs(queued - activity.occurred_at) <= SAME_JOIN:
+                return False
+            try:
+                async with self.engine.connect() as conn:
+                    stored = await joined_near(
+                        conn,
+                        Platform.SLACK,
+                        self.team_id,
+                        activity.member_id,
+                        activity.occurred_at,
+                        SAME_JOIN,
+                    )
+            except Exception as exc:
+                # The writer keeps events through an outage; a join must not be lost to the
+                # check. At worst it is stored twice.
+                log.warning("cannot check earlier joins (%s); logging the join", exc)
+                stored = False
+            if not stored:
+                self.joins_queued[activity.member_id] = activity.occurred_at
+            return not stored
 
     async def _log_user_change(self, event: dict, body: dict) -> None:
         """Keep cached display names current."""
