@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 
 MAX_LENGTH = 200  # activities.event_id is VARCHAR(200)
+CSV_PREFIX = "csv:"  # messages from CSV exports, which carry no replies
 
 
 def _fit(event_id: str) -> str:
@@ -61,7 +62,7 @@ def discord_csv_message(
     digest = hashlib.sha256(
         "\x1f".join((author_id, date, content, str(occurrence))).encode()
     ).hexdigest()[:24]
-    return f"csv:{channel_id}:{digest}"
+    return f"{CSV_PREFIX}{channel_id}:{digest}"
 
 
 def slack_message(channel_id: str, ts: str) -> str:

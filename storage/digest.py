@@ -32,7 +32,7 @@ from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
 from community.quiet import LIVE_STATUSES
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef
-from storage.helpgraph import answered, answers_to, not_indexed
+from storage.helpgraph import answered, answers_to, not_indexed, replies_seen
 from storage.intelligence import eligible_members
 from storage.models import (
     Activity,
@@ -423,6 +423,7 @@ async def unanswered_questions(
         q.occurred_at >= period.start,
         q.occurred_at < period.end,
         eligible_members(space_id),
+        replies_seen(q),
         ~answered(q, before=period.end),
     )
     total = (

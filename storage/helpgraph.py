@@ -13,6 +13,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from community import ids
 from community.events import ActivityKind
 from storage.models import Activity
 
@@ -48,6 +49,15 @@ def answers_to(question, reply):
             ),
         ),
     )
+
+
+def replies_seen(question):
+    """Whether replies to QUESTION could be seen: CSV exports carry none, so theirs are unknown.
+
+    Lists of unanswered questions and reply times leave such questions out rather than call
+    them unanswered.
+    """
+    return ~question.event_id.startswith(ids.CSV_PREFIX)
 
 
 def answered(question, *, before=None):

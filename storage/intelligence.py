@@ -33,7 +33,7 @@ from community.tiers import (
     decide,
     reasons,
 )
-from storage.helpgraph import answered
+from storage.helpgraph import answered, replies_seen
 from storage.ingest import dialect_insert
 from storage.models import (
     Activity,
@@ -494,7 +494,12 @@ async def last_unanswered_question(
     last_question = (
         await conn.execute(
             select(q.occurred_at, answered(q).label("answered"))
-            .where(q.space_id == space_id, q.member_id == member_id, q.is_question.is_(True))
+            .where(
+                q.space_id == space_id,
+                q.member_id == member_id,
+                q.is_question.is_(True),
+                replies_seen(q),
+            )
             .order_by(q.occurred_at.desc())
             .limit(1)
         )
