@@ -177,7 +177,8 @@ TEMPLATES: tuple[Template, ...] = (
         "a question inside the thread answered only by a reaction",
         (
             M("A", "What's the max payload size for a single event?", q="a"),
-            M("H", "32 KB per event and 500 KB per batch.", helps="A", acc=True),
+            # Not accepted: the asker neither thanks H nor reacts to the reply.
+            M("H", "32 KB per event and 500 KB per batch.", helps="A"),
             M("A", "Does that limit also apply to the staging environment?", q="o",
               rx=(("H", "+1"),)),
         ),

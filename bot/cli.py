@@ -25,6 +25,7 @@ from bot.render import (
 )
 from bot.settings import ConfigError, Settings, load_settings
 from community.clock import Clock, SystemClock
+from community.helpgraph import accept_keys
 
 err_console = Console(stderr=True)
 
@@ -526,7 +527,10 @@ def import_slack(settings: Settings, batch_size: int, path: Path, team_id: str |
 
     def open_reader():
         return SlackExportReader(
-            path, help_channels=settings.slack.help_channel_ids, team_id=team_id
+            path,
+            help_channels=settings.slack.help_channel_ids,
+            team_id=team_id,
+            accept=accept_keys(settings.tiers.accept_reactions),
         )
 
     _run_import(settings, f"Slack export {path}", open_reader, batch_size)
@@ -556,6 +560,7 @@ def import_discord(
             help_channels=settings.discord.help_channel_ids,
             guild_id=guild_id,
             channel_id=channel_id,
+            accept=accept_keys(settings.tiers.accept_reactions),
         )
 
     _run_import(settings, "DiscordChatExporter export", open_reader, batch_size)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from community.helpgraph import DEFAULT_ACCEPT_REACTIONS
+
 DEFAULT_CONFIG_PATH = Path("pulse.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///pulse.db"
 
@@ -73,6 +75,7 @@ class TierWeights(_Section):
     reaction_received: float = Field(0.2, ge=0)
     thread_started: float = Field(1.0, ge=0)
     contribution: float = Field(15.0, ge=0)
+    accepted_answer: float = Field(4.0, ge=0)
 
 
 class TierSettings(_Section):
@@ -88,7 +91,16 @@ class TierSettings(_Section):
     hero_min_helped: PositiveInt = 10
     demotion_evaluations: PositiveInt = 2
     candidate_ratio: float = Field(0.6, gt=0, le=1)
+    # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
+    accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))
     weights: TierWeights = TierWeights()
+
+    @field_validator("accept_reactions")
+    @classmethod
+    def _named(cls, value: list[str]) -> list[str]:
+        if any(not item.strip() for item in value):
+            raise ValueError("an accept reaction is empty")
+        return value
 
 
 class QuietSettings(_Section):

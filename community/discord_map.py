@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import BOT_STARTER, reply_target
+from community.helpgraph import BOT_STARTER, DEFAULT_ACCEPT_KEYS, is_accept, judge_reply
 from community.mapping import MappingError, RecentMap, ThreadTracker
-from community.text import is_me_too, message_features
+from community.text import message_features
 
 POSTING_TYPES = frozenset({"Default", "Reply"})
 _BOT = ""  # stands for "a bot wrote it" in the recent-authors map
@@ -73,8 +73,10 @@ class DiscordMapper:
         *,
         help_channels: Collection[str] = (),
         recent: int = 100_000,
+        accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
     ) -> None:
         self.help_channels = frozenset(help_channels)
+        self.accept = accept  # reactions that accept an answer (community.helpgraph)
         self.skipped: Counter[str] = Counter()
         self.unresolved_replies = 0
         # message id -> (author id, who started its reply chain), _BOT for bots: whom a reply is
@@ -216,21 +218,20 @@ class DiscordMapper:
         is_thanks = feats.is_thanks
         mentioned = _first_mention(msg.get("mentions"), author_id) if is_thanks else None
         if kind is ActivityKind.REPLY:
-            me_too = is_me_too(text)
-            target = reply_target(
+            judged = judge_reply(
                 author_id,
+                text,
                 starter=starter,
+                says_thanks=is_thanks,
                 replied_to=referenced,
                 last_other=last_other,
                 mentioned=mentioned,
-                is_thanks=is_thanks,
-                me_too=me_too,
             )
-            if me_too:
-                parent = None
+            target, is_thanks = judged.target, judged.is_thanks
+            parent = parent if judged.hangs else None
         else:
             target = mentioned
-        is_thanks = is_thanks and target is not None
+            is_thanks = is_thanks and target is not None
         return self._event(
             kind,
             ids.discord_message(message_id),
@@ -256,6 +257,9 @@ class DiscordMapper:
             key = str(emoji.get("id") or emoji.get("name") or "")
             if not key:
                 raise MappingError("a reaction's emoji has neither id nor name")
+            accepting = is_accept(str(emoji.get("name") or ""), self.accept) or is_accept(
+                key, self.accept
+            )
             users = reaction.get("users") or []
             for user in users:
                 if not isinstance(user, Mapping) or not user.get("id") or not_a_person(user):
@@ -274,6 +278,7 @@ class DiscordMapper:
                         channel_name=channel.name,
                         target_member_id=author,
                         parent_event_id=message_id,
+                        is_thanks=accepting,
                     )
                 )
             count = reaction.get("count")

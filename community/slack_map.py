@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import BOT_STARTER, reply_target
+from community.helpgraph import BOT_STARTER, DEFAULT_ACCEPT_KEYS, is_accept, judge_reply
 from community.mapping import MappingError, ThreadTracker
-from community.text import is_me_too, message_features
+from community.text import message_features
 
 # Subtypes that are a member posting something; everything else is bookkeeping or an edit.
 POSTING_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
@@ -55,6 +55,7 @@ class SlackMapper:
         join_channels: Collection[str] | None = None,
         space_name: str | None = None,
         threads: ThreadTracker | None = None,
+        accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
     ) -> None:
         self.team_id = team_id
         self.users = users
@@ -63,6 +64,7 @@ class SlackMapper:
         self.join_channels = None if join_channels is None else frozenset(join_channels)
         self.space_name = space_name
         self.threads = threads or ThreadTracker()
+        self.accept = accept  # reactions that accept an answer (community.helpgraph)
         self.skipped: Counter[str] = Counter()
 
     def _is_bot(self, user: str) -> bool:
@@ -164,20 +166,19 @@ class SlackMapper:
         is_thanks = feats.is_thanks
         mentioned = self._first_mention(text, author) if is_thanks else None
         if kind is ActivityKind.REPLY:
-            me_too = is_me_too(text)
-            target = reply_target(
+            judged = judge_reply(
                 author,
+                text,
                 starter=starter,
+                says_thanks=is_thanks,
                 last_other=last_other,
                 mentioned=mentioned,
-                is_thanks=is_thanks,
-                me_too=me_too,
             )
-            if me_too:
-                parent = None
-        elif is_thanks:
+            target, is_thanks = judged.target, judged.is_thanks
+            parent = parent if judged.hangs else None
+        else:
             target = mentioned
-        is_thanks = is_thanks and target is not None
+            is_thanks = is_thanks and target is not None
         return ActivityEvent(
             platform=Platform.SLACK,
             space_id=self.team_id,
@@ -211,6 +212,7 @@ class SlackMapper:
             if not isinstance(reaction, Mapping) or not reaction.get("name"):
                 raise MappingError("a reaction has no name")
             emoji = reaction["name"]
+            accepting = is_accept(emoji, self.accept)
             users = reaction.get("users") or []
             named = 0
             for user in users:
@@ -230,6 +232,7 @@ class SlackMapper:
                         channel_id=channel_id,
                         target_member_id=author,
                         parent_event_id=ids.slack_message(channel_id, ts),
+                        is_thanks=accepting,
                         member_name=self._name(user),
                         space_name=self.space_name,
                         channel_name=channel_name,
@@ -250,6 +253,7 @@ def reaction_event(
     reactor_is_bot: bool,
     author_is_bot: bool = False,
     space_name: str | None = None,
+    accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
 ) -> ActivityEvent | None:
     """A ``reaction_added`` or ``reaction_removed`` on a message, or None when it is not one."""
     item = event.get("item")
@@ -277,6 +281,7 @@ def reaction_event(
         channel_id=channel,
         target_member_id=aimed,
         parent_event_id=ids.slack_message(channel, ts),
+        is_thanks=added and is_accept(str(emoji), accept),
         space_name=space_name,
     )
 

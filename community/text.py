@@ -97,6 +97,33 @@ def is_me_too(text: str | None) -> bool:
     return bool(text) and len(text) <= _ME_TOO_MAX and _ME_TOO.match(text.strip()) is not None
 
 
+# "thanks all", "thanks both", "thank you everyone": a thank-you aimed at nobody in particular.
+_THANKS_ALL = re.compile(
+    r"\b(thanks?|thank\s*(you|u)|thx|ty|cheers)[\s,!.]*"
+    r"(all|every(one|body)|both|guys|folks|y'?all|people|team|everyone)\b",
+    re.IGNORECASE,
+)
+# How much a thank-you may carry before it is an answer that opens politely.
+_MORE_THAN_THANKS = 40
+
+
+def thanks_all(text: str | None) -> bool:
+    """Whether a thank-you is to everyone ("thanks all", "thanks both") rather than one member."""
+    return bool(text) and _THANKS_ALL.search(text) is not None
+
+
+def says_more_than_thanks(text: str | None) -> bool:
+    """Whether a message goes on well past its thank-you ("Thanks for the logs! Lower X to 200")."""
+    if not text:
+        return False
+    cleaned = _clean(text)
+    found = _THANKS.search(cleaned)
+    if found is None:
+        return False
+    rest = (cleaned[: found.start()] + " " + cleaned[found.end() :]).strip(" \t\n!.,:;-")
+    return len(rest) >= _MORE_THAN_THANKS
+
+
 def is_thanks(text: str | None) -> bool:
     """Whether a message says thank you."""
     return bool(text) and _says_thanks(_clean(text))

@@ -22,6 +22,7 @@ COUNT_FIELDS = (
     "reactions_received",
     "threads_started",
     "contributions",
+    "accepted_answers",
 )
 # Rollup column -> weight name in TierPolicy.weights.
 WEIGHT_OF = {
@@ -34,6 +35,7 @@ WEIGHT_OF = {
     "reactions_received": "reaction_received",
     "threads_started": "thread_started",
     "contributions": "contribution",
+    "accepted_answers": "accepted_answer",
 }
 TREND_DAYS = 28  # "recent" is the last four weeks, compared with the four before
 
@@ -87,6 +89,7 @@ class TierPolicy:
             "reaction_received": 0.2,
             "thread_started": 1.0,
             "contribution": 15.0,
+            "accepted_answer": 4.0,
         }
     )
 
@@ -116,6 +119,7 @@ class MemberStats:
     thanks_received: int = 0
     contributions: int = 0
     messages: int = 0
+    accepted_answers: int = 0
     recent_score: float = 0.0
     prior_score: float = 0.0
     recent_replies: int = 0
@@ -186,7 +190,8 @@ def reasons(
     if stats.helped_members:
         parts.append(f"helped {_plural(stats.helped_members, 'member')}")
     if stats.answers:
-        parts.append(f"answered {_plural(stats.answers, 'question')}")
+        accepted = f" ({stats.accepted_answers} accepted)" if stats.accepted_answers else ""
+        parts.append(f"answered {_plural(stats.answers, 'question')}{accepted}")
     if stats.thanks_received:
         parts.append(f"thanked {_plural(stats.thanks_received, 'time')}")
     kinds = contribution_kinds or {}
@@ -262,6 +267,7 @@ def stats_from_history(
         thanks_received=totals["thanks_received"],
         contributions=totals["contributions"],
         messages=totals["messages"],
+        accepted_answers=totals["accepted_answers"],
         recent_score=max(recent, 0.0),
         prior_score=max(prior, 0.0),
         recent_replies=recent_replies,

@@ -76,3 +76,13 @@ async def answered_questions(conn: AsyncConnection, space_id: int) -> dict[str, 
         select(q.event_id, answered(q)).where(q.space_id == space_id, q.is_question.is_(True))
     )
     return {event_id: bool(is_answered) for event_id, is_answered in rows}
+
+
+async def accepted_answers(conn: AsyncConnection, space_id: int) -> set[str]:
+    """Event ids of the replies in SPACE_ID their askers accepted."""
+    rows = await conn.execute(
+        select(Activity.event_id).where(
+            Activity.space_id == space_id, Activity.is_accepted.is_(True)
+        )
+    )
+    return set(rows.scalars())

@@ -134,10 +134,7 @@ def _rollup_statements(dialect: str) -> dict:
     PostgreSQL writers lock them in one order.
     """
     a = Activity.__table__.c
-    if dialect == "postgresql":
-        new = a.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
-    else:
-        new = a.id > bindparam("after", type_=BigInteger)
+    new = _new_rows(dialect, a.id)
 
     # Constants are written into the SQL: bound, they would hide the CASEs from the planner.
     zero, plus, minus = literal_column("0"), literal_column("1"), literal_column("-1")
@@ -158,6 +155,7 @@ def _rollup_statements(dialect: str) -> dict:
             earlier.c.member_id == a.member_id,
             earlier.c.target_member_id == a.target_member_id,
             earlier.c.is_thanks.is_(True),
+            earlier.c.kind.in_(sorted(kind.value for kind in POSTING_KINDS)),
             earlier.c.id < a.id,
         )
         .exists()
@@ -186,6 +184,8 @@ def _rollup_statements(dialect: str) -> dict:
         zero.label("reactions_received"),
         one(a.kind == "thread_started").label("threads_started"),
         one(a.kind == "contribution_logged").label("contributions"),
+        # Counted when the asker accepts the reply, which comes later (see _acceptances).
+        zero.label("accepted_answers"),
     ).where(new, or_(posting, reaction, a.kind == "contribution_logged"))
     by_target = select(
         a.target_member_id,
@@ -198,6 +198,7 @@ def _rollup_statements(dialect: str) -> dict:
         one(thanks),
         zero,
         case((a.kind == "reaction_received", plus), else_=given),
+        zero,
         zero,
         zero,
     ).where(
@@ -247,7 +248,113 @@ def _rollup_statements(dialect: str) -> dict:
             "last_day": _greatest(ChannelActivity.last_day, channels.excluded.last_day),
         },
     )
-    return {"rollups": daily, "edges": edges, "channels": channels}
+    return {
+        "rollups": daily,
+        "edges": edges,
+        "channels": channels,
+        **_acceptance_statements(dialect),
+    }
+
+
+def _acceptance_statements(dialect: str) -> dict:
+    """UPDATEs that mark the replies a batch's new thank-yous and accept reactions accept.
+
+    An asker accepts a reply when they thank its author in the thread after it (the author's
+    latest helping reply to them there), or react to it with an accept emoji (a reaction whose
+    is_thanks is set, see community.helpgraph.accept_keys), whichever of reply and reaction is
+    stored first. A reply is accepted once; a thank-you accepts only the latest reply before
+    it, so "thanks!" and "thanks again" accept one. Each statement returns the accepted
+    replies' authors and days, whose daily rollups then count the accepted answer; each is
+    driven from the batch's new rows, so its cost follows the batch, not the table.
+    """
+    acc = Activity.__table__.alias("acc")
+    found = Activity.__table__.alias("found")
+    r = Activity.__table__
+    new = _new_rows(dialect, acc.c.id)
+
+    def helps(reply, asker):
+        # REPLY helps the member ASKER (a thank-you or a reaction) comes from.
+        return and_(
+            reply.c.kind == "reply",
+            reply.c.is_thanks.is_(False),
+            reply.c.member_id == asker.c.target_member_id,
+            reply.c.target_member_id == asker.c.member_id,
+            reply.c.member_id != reply.c.target_member_id,
+        )
+
+    by_reaction = (
+        select(found.c.id)
+        .select_from(acc)
+        .join(
+            found,
+            and_(found.c.space_id == acc.c.space_id, found.c.event_id == acc.c.parent_event_id),
+        )
+        .where(new, acc.c.kind == "reaction_given", acc.c.is_thanks.is_(True), helps(found, acc))
+    )
+    # A reply can arrive after its accept reaction (a live reaction before catch-up stored it).
+    reacted_before = (
+        select(found.c.id)
+        .select_from(found)
+        .join(
+            acc,
+            and_(acc.c.space_id == found.c.space_id, acc.c.parent_event_id == found.c.event_id),
+        )
+        .where(
+            _new_rows(dialect, found.c.id),
+            acc.c.kind == "reaction_given",
+            acc.c.is_thanks.is_(True),
+            helps(found, acc),
+        )
+    )
+    latest_helped = (
+        select(found.c.id)
+        .where(
+            found.c.space_id == acc.c.space_id,
+            or_(
+                found.c.parent_event_id == acc.c.parent_event_id,
+                found.c.event_id == acc.c.parent_event_id,
+            ),
+            helps(found, acc),
+            found.c.id < acc.c.id,
+        )
+        .order_by(found.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    by_thanks = select(latest_helped).where(
+        new,
+        acc.c.kind.in_([ActivityKind.REPLY.value, ActivityKind.MESSAGE.value]),
+        acc.c.is_thanks.is_(True),
+        acc.c.target_member_id.is_not(None),
+        acc.c.parent_event_id.is_not(None),
+    )
+
+    def accept(replies):
+        return (
+            update(r)
+            .where(r.c.id.in_(replies), r.c.is_accepted.is_(False))
+            .values(is_accepted=True)
+            .returning(r.c.member_id, r.c.day)
+        )
+
+    counted = update(DailyRollup).where(
+        DailyRollup.member_id == bindparam("member"), DailyRollup.day == bindparam("rollup_day")
+    )
+    return {
+        "accepted_by_reaction": accept(by_reaction),
+        "accepted_on_arrival": accept(reacted_before),
+        "accepted_by_thanks": accept(by_thanks),
+        "count_accepted": counted.values(
+            accepted_answers=DailyRollup.accepted_answers + bindparam("n")
+        ),
+    }
+
+
+def _new_rows(dialect: str, row_id):
+    """The condition that picks a batch's new activities by ROW_ID (see _rollup_statements)."""
+    if dialect == "postgresql":
+        return row_id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+    return row_id > bindparam("after", type_=BigInteger)
 
 
 # How the SQLite writer's rows say "none" for the nullable columns (see _sqlite_activities_sql).
@@ -386,6 +493,7 @@ class BatchWriter:
             statements = _statements(conn.dialect.name)
             for name in ("rollups", "edges", "channels"):
                 await conn.execute(statements[name], new)
+            await _count_acceptances(conn, statements, new)
             await self._apply_membership(conn, groups, inserted_rows, member_ids)
         return result
 
@@ -745,6 +853,19 @@ def _activity_rows(
             )
         )
     return rows
+
+
+async def _count_acceptances(conn: AsyncConnection, statements: dict, new: dict) -> None:
+    """Mark the replies the batch's new rows accept, and count them in their authors' rollups."""
+    accepted: dict[tuple[int, int], int] = {}
+    for name in ("accepted_by_reaction", "accepted_on_arrival", "accepted_by_thanks"):
+        for member, day in await conn.execute(statements[name], new):
+            accepted[(member, day)] = accepted.get((member, day), 0) + 1
+    if accepted:
+        await conn.execute(
+            statements["count_accepted"],
+            [{"member": m, "rollup_day": d, "n": n} for (m, d), n in sorted(accepted.items())],
+        )
 
 
 def _helps(record: tuple) -> bool:

@@ -106,6 +106,7 @@ async def window_stats(
             func.sum(case((age < TREND_DAYS, points), else_=literal(0.0))),
             func.sum(case((and_(age >= TREND_DAYS, age < 2 * TREND_DAYS), points), else_=0.0)),
             func.sum(case((age < TREND_DAYS, r.replies), else_=0)),
+            func.sum(r.accepted_answers),
         )
         .where(in_window)
         .group_by(r.member_id)
@@ -137,6 +138,7 @@ async def window_stats(
             thanks_received=int(row[5] or 0),
             contributions=int(row[6] or 0),
             messages=int(row[7] or 0),
+            accepted_answers=int(row[11] or 0),
             recent_score=max(float(row[8] or 0.0), 0.0),
             prior_score=max(float(row[9] or 0.0), 0.0),
             recent_replies=int(row[10] or 0),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -121,6 +122,8 @@ class Activity(Base):
     is_question: Mapped[bool] = mapped_column(Boolean, default=False)
     is_thanks: Mapped[bool] = mapped_column(Boolean, default=False)
     is_answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set on a reply its asker accepted (thanked its author, or reacted with an accept emoji).
+    is_accepted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     day: Mapped[int] = mapped_column(Integer)
 
@@ -150,6 +153,8 @@ class DailyRollup(Base):
     reactions_received: Mapped[int] = mapped_column(Integer, default=0)
     threads_started: Mapped[int] = mapped_column(Integer, default=0)
     contributions: Mapped[int] = mapped_column(Integer, default=0)
+    # Counted on the accepted reply's day, when its asker accepts it (see storage.ingest).
+    accepted_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class HelpEdge(Base):

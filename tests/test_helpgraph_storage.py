@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from community.digest import Period
 from storage.digest import unanswered_questions
-from storage.helpgraph import answered_questions
+from storage.helpgraph import accepted_answers, answered_questions
 from storage.models import Activity, DailyRollup, Member
 from storage.queries import resolve_space
 from tests.factories import T0, ev, ingest
@@ -115,3 +115,60 @@ async def test_answers_once_per_helper_and_thread_and_thanks_once(engine):
     assert totals["bob"] == (1, 3, 1)
     assert totals["carol"] == (1, 2, 0)
     assert totals["alice"] == (0, 0, 0)
+
+
+async def accepted(engine) -> tuple[set[str], dict[str, int]]:
+    """The accepted replies, and each member's accepted answers in their rollups."""
+    async with engine.connect() as conn:
+        space = await resolve_space(conn, None)
+        replies = await accepted_answers(conn, space)
+        rows = await conn.execute(
+            select(Member.platform_id, func.sum(DailyRollup.accepted_answers))
+            .join(DailyRollup, DailyRollup.member_id == Member.id)
+            .group_by(Member.platform_id)
+        )
+        return replies, {m: int(n) for m, n in rows if n}
+
+
+async def test_an_asker_accepts_by_thanks_or_by_reaction(engine):
+    events = [
+        thread("q1"),
+        reply("bob", "alice", event_id="r1", minutes=1),
+        reply("bob", "alice", event_id="r2", minutes=2),
+        # Thanks accept the helper's latest reply before them, once however often said.
+        reply("alice", "bob", event_id="t1", minutes=3, is_thanks=True),
+        reply("alice", "bob", event_id="t2", minutes=4, is_thanks=True),
+        thread("q2", asker="carol"),
+        reply("dave", "carol", event_id="r3", root="q2", minutes=1),
+        # An accept reaction (a reaction whose is_thanks the mapper set) by the asker.
+        ev(
+            "reaction_given",
+            "carol",
+            event_id="x3",
+            target_member_id="dave",
+            parent_event_id="r3",
+            is_thanks=True,
+        ),
+        # Someone else's accept reaction accepts nothing: the reply did not help them.
+        reply("dave", "carol", event_id="r4", root="q2", minutes=2),
+        ev(
+            "reaction_given",
+            "erin",
+            event_id="x4",
+            target_member_id="dave",
+            parent_event_id="r4",
+            is_thanks=True,
+        ),
+    ]
+    await ingest(engine, events)
+    replies, counts = await accepted(engine)
+    assert replies == {"r2", "r3"}
+    assert counts == {"bob": 1, "dave": 1}
+
+
+async def test_a_reaction_stored_before_its_reply_still_accepts_it(engine):
+    reaction = ev("reaction_given", "alice", event_id="x1", target_member_id="bob",
+                  parent_event_id="r1", is_thanks=True)  # fmt: skip
+    await ingest(engine, [thread("q1"), reaction])
+    await ingest(engine, [reply("bob", "alice", event_id="r1")])
+    assert await accepted(engine) == ({"r1"}, {"bob": 1})

@@ -137,9 +137,10 @@ QUERIES = {
     "members": "SELECT platform_id, display_name, is_bot, is_staff, joined_at, left_at, "
     "away_until FROM members",
     "activities": "SELECT event_id, kind, member_id, channel_id, target_member_id, "
-    "parent_event_id, is_question, is_thanks, is_answer, occurred_at, day FROM activities",
+    "parent_event_id, is_question, is_thanks, is_answer, is_accepted, occurred_at, day "
+    "FROM activities",
     "daily": "SELECT member_id, day, messages, questions, replies, answers, thanks_received, "
-    "reactions_given, reactions_received, threads_started, contributions "
+    "reactions_given, reactions_received, threads_started, contributions, accepted_answers "
     "FROM member_daily_rollups",
     "edges": "SELECT helper_id, helped_id, first_day, last_day, replies FROM help_edges",
     "channel_rollups": "SELECT member_id, channel_id, posts, last_day FROM member_channel_rollups",
@@ -209,7 +210,7 @@ HELPS = "kind = 'reply' AND target_member_id IS NOT NULL AND target_member_id <>
 RECOMPUTED = {
     "daily": f"""
         SELECT member_id, day, sum(m), sum(q), sum(r), sum(a), sum(t), sum(g), sum(rr), sum(th),
-               sum(c)
+               sum(c), sum(acc)
         FROM (
             SELECT member_id, day,
                 CASE WHEN kind IN {POSTING} THEN 1 ELSE 0 END AS m,
@@ -221,7 +222,8 @@ RECOMPUTED = {
                     ELSE 0 END AS g,
                 0 AS rr,
                 CASE WHEN kind = 'thread_started' THEN 1 ELSE 0 END AS th,
-                CASE WHEN kind = 'contribution_logged' THEN 1 ELSE 0 END AS c
+                CASE WHEN kind = 'contribution_logged' THEN 1 ELSE 0 END AS c,
+                CASE WHEN is_accepted THEN 1 ELSE 0 END AS acc
             FROM activities
             WHERE kind IN ('message', 'reply', 'thread_started', 'reaction_given',
                            'reaction_removed', 'contribution_logged')
@@ -233,11 +235,12 @@ RECOMPUTED = {
                     AND e.parent_event_id = activities.parent_event_id
                     AND e.member_id = activities.member_id
                     AND e.target_member_id = activities.target_member_id
-                    AND e.is_thanks AND e.id < activities.id)) THEN 1 ELSE 0 END,
+                    AND e.is_thanks AND e.kind IN {POSTING} AND e.id < activities.id))
+                THEN 1 ELSE 0 END,
                 0,
                 CASE WHEN kind = 'reaction_removed' THEN -1 WHEN kind IN {POSTING} THEN 0
                     ELSE 1 END,
-                0, 0
+                0, 0, 0
             FROM activities
             WHERE target_member_id IS NOT NULL AND (
                 (kind IN {POSTING} AND is_thanks AND target_member_id <> member_id)
@@ -255,7 +258,7 @@ RECOMPUTED = {
 }
 STORED = {
     "daily": "SELECT member_id, day, messages, questions, replies, answers, thanks_received, "
-    "reactions_given, reactions_received, threads_started, contributions "
+    "reactions_given, reactions_received, threads_started, contributions, accepted_answers "
     "FROM member_daily_rollups",
     "edges": "SELECT helper_id, helped_id, first_day, last_day, replies FROM help_edges",
     "channel_rollups": "SELECT member_id, channel_id, posts, last_day FROM member_channel_rollups",

@@ -122,3 +122,51 @@ PIECES = ["thanks", "Thank  U", "THX", "tyvm", "Cheers", "much appreciated", "me
 @given(st.lists(st.sampled_from(PIECES), max_size=8).map("".join))
 def test_thanks_prefilter_never_rejects_a_match(text):
     assert _says_thanks(text) == (_THANKS.search(text) is not None)
+
+
+@pytest.mark.parametrize(
+    ("author", "text", "kwargs", "expected"),
+    [
+        # "thanks all" thanks nobody, and is not help either.
+        ("alice", "thanks all, got it working.", {"last_other": "bob"}, (None, False, True)),
+        ("carol", "perfect, thanks both", {"last_other": "bob"}, (None, False, True)),
+        # The asker thanks the last helper.
+        ("alice", "that did it, thanks", {"last_other": "bob"}, ("bob", True, True)),
+        # A helper's polite answer is help, not a thank-you.
+        (
+            "bob",
+            "Thanks for the logs! Each batch is over 1 MB; lower batch_size to 200.",
+            {},
+            ("alice", False, True),
+        ),
+        # The asker's "thanks! one more thing" stays a thank-you.
+        (
+            "alice",
+            "thanks! one more thing: how do I point it at the EU region?",
+            {"last_other": "bob"},
+            ("bob", True, True),
+        ),
+        # A me-too hangs from nothing.
+        ("carol", "+1, same here since Monday", {}, (None, False, False)),
+    ],
+)
+def test_judge_reply(author, text, kwargs, expected):
+    from community.helpgraph import judge_reply
+    from community.text import is_thanks
+
+    judged = judge_reply(author, text, starter="alice", says_thanks=is_thanks(text), **kwargs)
+    assert (judged.target, judged.is_thanks, judged.hangs) == expected
+
+
+def test_accept_reactions_match_across_platforms_and_skin_tones():
+    from community.helpgraph import DEFAULT_ACCEPT_KEYS, accept_keys, is_accept
+
+    for emoji in ("✅", "white_check_mark", "✔️", "heavy_check_mark", "🙏", "pray", "👍", "👍🏽",
+                  "+1", "+1::skin-tone-3", "thumbsup", ":pray:"):  # fmt: skip
+        assert is_accept(emoji, DEFAULT_ACCEPT_KEYS), emoji
+    for emoji in ("eyes", "🎉", "heart", "-1"):
+        assert not is_accept(emoji, DEFAULT_ACCEPT_KEYS), emoji
+    custom = accept_keys(["✅", "1234567890", ":shipit:"])
+    assert is_accept("1234567890", custom)
+    assert is_accept("shipit", custom)
+    assert not is_accept("👍", custom)

@@ -80,12 +80,15 @@ async def test_lighter_writes_migration_keeps_every_rollup(database_url):
     """0004 rebuilds the rollup tables (SQLite) and the parent index: nothing stored is lost."""
     engine = create_engine(database_url)
     try:
-        await upgrade(engine, "0003_digest")
+        # The writer writes today's schema: fill it there, then go back to 0003 to start from.
+        await upgrade(engine)
         await ingest(engine, helper_history("helper", weeks=3, helped=4))
+        await _downgrade(engine, "0003_digest")
         before = {table: await _rows(engine, table) for table in ROLLUP_TABLES}
         assert all(before.values())
-        await upgrade(engine)
+        await upgrade(engine, "0004_lighter_writes")
         assert {table: await _rows(engine, table) for table in ROLLUP_TABLES} == before
+        await upgrade(engine)
         async with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 ddl = dict(
@@ -124,6 +127,7 @@ async def test_lighter_writes_migration_keeps_every_rollup(database_url):
                 count = f"SELECT count(*) FROM {table} WHERE {column} = {helper}"
                 assert (await conn.exec_driver_sql(count)).scalar_one() == 0
         # And back: the downgrade restores the old layout with the rows.
+        await _downgrade(engine, "0004_lighter_writes")
         kept = {table: await _rows(engine, table) for table in ROLLUP_TABLES}
         await _downgrade(engine, "0003_digest")
         assert {table: await _rows(engine, table) for table in ROLLUP_TABLES} == kept

@@ -22,6 +22,7 @@ from bot.staff import StaffMarks
 from bot.tasks import Background
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, Platform
+from community.helpgraph import accept_keys
 from community.mapping import RecentMap, ThreadTracker
 from storage.queries import last_activity_at
 from storage.writer import IngestWriter
@@ -114,6 +115,7 @@ class PulseClient(discord.Client):
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
+        self.accept = accept_keys(service.settings.tiers.accept_reactions)
 
     # --- which guilds --------------------------------------------------------------------
 
@@ -255,7 +257,9 @@ class PulseClient(discord.Client):
         )
         is_bot = actor.bot if actor is not None else False
         await self._log(
-            mapping.reaction_event(payload, guild, actor_is_bot=is_bot, at=self.clock.now())
+            mapping.reaction_event(
+                payload, guild, actor_is_bot=is_bot, at=self.clock.now(), accept=self.accept
+            )
         )
 
     async def on_member_join(self, member: discord.Member) -> None:

@@ -13,9 +13,9 @@ import discord
 
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import BOT_STARTER, reply_target
+from community.helpgraph import BOT_STARTER, DEFAULT_ACCEPT_KEYS, is_accept, judge_reply
 from community.mapping import RecentMap, ThreadTracker
-from community.text import is_me_too, message_features
+from community.text import message_features
 
 # Messages people write; joins, pins, boosts and "started a thread" notices are system messages.
 _POSTS = (discord.MessageType.default, discord.MessageType.reply)
@@ -108,20 +108,20 @@ def message_event(
         others = [m for m in message.mentions if not m.bot and m.id != message.author.id]
         mentioned = str(others[0].id) if others else None
     if kind is ActivityKind.REPLY:
-        me_too = is_me_too(message.content)
-        target = reply_target(
+        judged = judge_reply(
             author,
+            message.content,
             starter=starter,
+            says_thanks=is_thanks,
             replied_to=referenced,
             last_other=last_other,
             mentioned=mentioned,
-            is_thanks=is_thanks,
-            me_too=me_too,
         )
-        if me_too:
-            parent = None
+        target, is_thanks = judged.target, judged.is_thanks
+        parent = parent if judged.hangs else None
     else:
         target = mentioned
+        is_thanks = is_thanks and target is not None
     return ActivityEvent(
         **_space(message.guild),
         event_id=ids.discord_thread(str(channel.id))
@@ -136,7 +136,7 @@ def message_event(
         target_member_id=target,
         parent_event_id=parent,
         is_question=features.is_question,
-        is_thanks=is_thanks and target is not None,
+        is_thanks=is_thanks,
     )
 
 
@@ -167,6 +167,7 @@ def reaction_event(
     *,
     actor_is_bot: bool,
     at: datetime,
+    accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
 ) -> ActivityEvent | None:
     """A reaction given (or taken back) by one member to another's message."""
     if actor_is_bot:
@@ -189,6 +190,7 @@ def reaction_event(
         channel_id=channel_id,
         target_member_id=str(author) if author and author != payload.user_id else None,
         parent_event_id=str(payload.message_id),
+        is_thanks=added and is_accept(emoji_key(payload.emoji), accept),
     )
 
 

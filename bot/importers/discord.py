@@ -36,6 +36,7 @@ from bot.importers.files import (
 from community import ids
 from community.discord_map import DiscordChannel, DiscordMapper
 from community.events import ActivityEvent, ActivityKind, Platform
+from community.helpgraph import DEFAULT_ACCEPT_KEYS
 from community.mapping import MappingError, RecentMap
 from community.text import message_features
 
@@ -167,8 +168,9 @@ class DiscordExportReader:
         help_channels: Collection[str] = (),
         guild_id: str | None = None,
         channel_id: str | None = None,
+        accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
     ) -> None:
-        self.mapper = DiscordMapper(help_channels=help_channels)
+        self.mapper = DiscordMapper(help_channels=help_channels, accept=accept)
         self.skipped: Counter[str] = self.mapper.skipped
         self.guild_id = guild_id
         json_files: list[_JsonFile] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.importers.feed import Chunk
 from bot.importers.files import ExportSource, ImportFormatError, loads
+from community.helpgraph import DEFAULT_ACCEPT_KEYS
 from community.mapping import MappingError
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
@@ -40,6 +41,7 @@ class SlackExportReader:
         *,
         help_channels: Collection[str] = (),
         team_id: str | None = None,
+        accept: frozenset[str] = DEFAULT_ACCEPT_KEYS,
     ) -> None:
         self.path = path
         self.source = ExportSource(path)
@@ -61,6 +63,7 @@ class SlackExportReader:
                 # Everyone joins the general channel: there a join is joining the workspace.
                 # Exports that mark no general channel count every channel join.
                 join_channels={general} if general else None,
+                accept=accept,
             )
             self.skipped: Counter[str] = self.mapper.skipped
             self.skipped.update(self._skipped_in_plan)

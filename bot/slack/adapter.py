@@ -37,6 +37,7 @@ from bot.tasks import Background
 from community import ids
 from community.clock import Clock, SystemClock
 from community.events import ActivityEvent, ActivityKind, Platform
+from community.helpgraph import accept_keys
 from community.mapping import MappingError, RecentMap, ThreadTracker
 from community.slack_map import (
     SlackMapper,
@@ -172,6 +173,7 @@ class PulseSlack:
             join_channels={self.general} if self.general else (),
             space_name=self.team_name,
             threads=self.threads,
+            accept=accept_keys(self.service.settings.tiers.accept_reactions),
         )
         await self.refresh_staff(force=True)
         log.info(
@@ -337,6 +339,7 @@ class PulseSlack:
             reactor_is_bot=self._is_bot(event.get("user")),
             author_is_bot=self._is_bot(event.get("item_user")),
             space_name=self.team_name,
+            accept=self.mapper.accept,
         )
         if activity is not None:
             await self._put(activity)
