@@ -228,7 +228,10 @@ class DiscordMapper:
                 mentioned=mentioned,
             )
             target, is_thanks = judged.target, judged.is_thanks
-            parent = parent if judged.hangs else None
+            if not judged.hangs:
+                parent = None
+                if thread and self.threads.known(thread):
+                    self.threads.unsay(thread, last_other)
         else:
             target = mentioned
             is_thanks = is_thanks and target is not None

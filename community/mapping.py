@@ -99,3 +99,9 @@ class ThreadTracker:
         if author != first:
             state[2] = author
         return first, parent, last_other
+
+    def unsay(self, thread: Hashable, last_other: str | None) -> None:
+        """Take back the last reply in THREAD as a speaker (a "me too" is nobody to thank)."""
+        state = self._threads.get(thread)
+        if state is not None:
+            state[2] = last_other

@@ -175,7 +175,9 @@ class SlackMapper:
                 mentioned=mentioned,
             )
             target, is_thanks = judged.target, judged.is_thanks
-            parent = parent if judged.hangs else None
+            if not judged.hangs:
+                parent = None
+                self.threads.unsay(ids.slack_message(channel_id, thread_ts), last_other)
         else:
             target = mentioned
             is_thanks = is_thanks and target is not None

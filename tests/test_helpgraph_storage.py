@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from community.digest import Period
 from storage.digest import unanswered_questions
 from storage.helpgraph import accepted_answers, answered_questions
-from storage.models import Activity, DailyRollup, Member
+from storage.models import Activity, DailyRollup, HelpEdge, Member
 from storage.queries import resolve_space
 from tests.factories import T0, ev, ingest
 
@@ -172,3 +172,55 @@ async def test_a_reaction_stored_before_its_reply_still_accepts_it(engine):
     await ingest(engine, [thread("q1"), reaction])
     await ingest(engine, [reply("bob", "alice", event_id="r1")])
     assert await accepted(engine) == ({"r1"}, {"bob": 1})
+
+
+async def test_the_readme_example_thread(engine):
+    """The example in the README's "How Pulse decides", through the Slack mapper and the writer."""
+    from community.slack_map import SlackMapper, SlackUser
+
+    users = {u: SlackUser(u.lower()) for u in ("UALICE", "UBOB", "UCAROL")}
+    mapper = SlackMapper("T1", users, help_channels=["CHELP"])
+    root = "1780000000.000100"
+
+    def msg(ts, user, text, **extra):
+        return {"ts": ts, "user": user, "text": text, "thread_ts": root, **extra}
+
+    thread_messages = [
+        msg(root, "UALICE", "How do I rotate my API key?"),
+        msg("1780000060.000100", "UBOB", "Which plan are you on?", parent_user_id="UALICE"),
+        msg("1780000120.000100", "UALICE", "The team plan.", parent_user_id="UALICE"),
+        msg("1780000180.000100", "UBOB", "Settings → Keys → Rotate.", parent_user_id="UALICE",
+            reactions=[{"name": "white_check_mark", "users": ["UALICE"], "count": 1}]),
+        msg("1780000240.000100", "UCAROL", "+1, same here", parent_user_id="UALICE"),
+        msg("1780000300.000100", "UALICE", "that worked, thanks!", parent_user_id="UALICE"),
+    ]  # fmt: skip
+    events = [e for m in thread_messages for e in mapper.events(m, "CHELP", "help")]
+    await ingest(engine, events)
+    ids = [f"CHELP:{m['ts']}" for m in thread_messages]
+    async with engine.connect() as conn:
+        space = await resolve_space(conn, None)
+        answered = await answered_questions(conn, space)
+        edges = (
+            await conn.execute(
+                select(Member.platform_id, HelpEdge.replies).join(
+                    HelpEdge, HelpEdge.helper_id == Member.id
+                )
+            )
+        ).all()
+    assert answered == {ids[0]: True, ids[1]: True}
+    assert [tuple(e) for e in edges] == [("UBOB", 2)]  # bob's two replies; nobody else helped
+    replies, counts = await accepted(engine)
+    assert replies == {ids[3]}
+    assert counts == {"UBOB": 1}
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                Member.platform_id,
+                func.sum(DailyRollup.answers),
+                func.sum(DailyRollup.thanks_received),
+            )
+            .join(DailyRollup, DailyRollup.member_id == Member.id)
+            .group_by(Member.platform_id)
+        )
+        totals = {m: (int(a), int(t)) for m, a, t in rows}
+    assert totals == {"UALICE": (0, 0), "UBOB": (1, 1), "UCAROL": (0, 0)}

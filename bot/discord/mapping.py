@@ -118,7 +118,10 @@ def message_event(
             mentioned=mentioned,
         )
         target, is_thanks = judged.target, judged.is_thanks
-        parent = parent if judged.hangs else None
+        if not judged.hangs:
+            parent = None
+            if in_thread and threads is not None:
+                threads.unsay(channel.id, last_other)
     else:
         target = mentioned
         is_thanks = is_thanks and target is not None
