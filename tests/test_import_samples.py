@@ -150,3 +150,65 @@ def test_discord_sample_counts_match_the_file(database_url):
     assert actors == expected["actors"] == 4
     assert members == 4
     assert "messages   32 (2 replies, 1 threads started)" in result.output
+
+
+def help_graph(url) -> tuple[set[tuple[str, str]], dict[str, bool]]:
+    """Who helped whom (by name), and each stored question with whether it is answered."""
+    from sqlalchemy.orm import aliased
+
+    from storage.helpgraph import answered_questions
+    from storage.models import HelpEdge
+    from storage.queries import resolve_space
+
+    async def go():
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                helper, helped = aliased(Member), aliased(Member)
+                edges = await conn.execute(
+                    select(helper.display_name, helped.display_name)
+                    .join(HelpEdge, HelpEdge.helper_id == helper.id)
+                    .join(helped, helped.id == HelpEdge.helped_id)
+                )
+                questions = await answered_questions(conn, await resolve_space(conn, None))
+                return {tuple(e) for e in edges}, questions
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def test_discord_sample_help_graph_checked_by_hand(database_url):
+    result = CliRunner().invoke(
+        cli, ["import", "discord-export", str(DISCORD_SAMPLE), "--database-url", database_url]
+    )
+    assert result.exit_code == 0, result.output
+    edges, questions = help_graph(database_url)
+    # Read by hand: Adam answers Thomas's "How so?" by replying to it; Patrick replies to Adam's
+    # answer with a question of his own, aimed at Adam. Nobody else replies to anyone.
+    assert edges == {("Adam", "Thomas"), ("Patrick", "Adam")}
+    ids = {"everybody": "1060926221136973825", "how so": "1060926317920538735",
+           "get started": "1060926395313827840", "book scanner": "1060927205481402388"}  # fmt: skip
+    # "How so?" is answered by Adam's reply. The others are not answered as Pulse sees them:
+    # Thomas's "Yes" and Adam's numbered steps follow in the channel without replying to the
+    # question, and "Have you seen this…?" gets only a thread nobody's replies are in.
+    assert questions == {
+        ids["everybody"]: False,
+        ids["how so"]: True,
+        ids["get started"]: False,
+        ids["book scanner"]: False,
+    }
+
+
+def test_slack_sample_help_graph_checked_by_hand(database_url):
+    result = CliRunner().invoke(
+        cli, ["import", "slack-export", str(SLACK_SAMPLE), "--database-url", database_url]
+    )
+    assert result.exit_code == 0, result.output
+    edges, questions = help_graph(database_url)
+    # The archive has no threads: five questions in #general, none replied to in a thread, and
+    # nobody shown helping anybody. Its 97 bot messages make no member.
+    assert edges == set()
+    assert len(questions) == 5
+    assert not any(questions.values())
+    assert "97 bot message" in result.output
