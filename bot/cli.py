@@ -8,7 +8,8 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -183,6 +184,43 @@ def read_options(func: Callable) -> Callable:
     )(func)
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """A read as of a past day: the day, and the moment read (its end, or now if today)."""
+
+    day: int
+    moment: datetime
+
+
+def _parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> AsOf | None:
+    from community.events import day_number, day_start
+
+    if value is None:
+        return None
+    try:
+        day = day_number(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC))
+    except ValueError:
+        raise PulseUsageError(f"--as-of {value} is not a date (YYYY-MM-DD)") from None
+    moment = now()
+    if day > day_number(moment):
+        raise PulseUsageError(f"--as-of {value} is in the future (today is {moment:%Y-%m-%d} UTC)")
+    return AsOf(day=day, moment=min(day_start(day + 1) - timedelta(seconds=1), moment))
+
+
+def as_of_option(func: Callable) -> Callable:
+    """--as-of DATE: show the community as it stood at the end of that day (UTC)."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        default=None,
+        metavar="DATE",
+        callback=_parse_as_of,
+        expose_value=True,
+        help="Show the community as it stood at the end of this day (YYYY-MM-DD, UTC), "
+        "recomputed from the daily figures.",
+    )(func)
+
+
 def limit_option(func: Callable) -> Callable:
     """--limit N, between 1 and 500."""
     return click.option(
@@ -219,12 +257,34 @@ async def _read(settings: Settings, space_hint: str | None, query):
 @click.option("--list", "list_tier", type=click.Choice(["hero", "active", "passive"]),
               help="Also list the members of one tier with their reasons.")  # fmt: skip
 @limit_option
-def tiers(settings: Settings, space: str | None, as_json: bool, list_tier: str | None, limit: int):
+@as_of_option
+def tiers(
+    settings: Settings,
+    space: str | None,
+    as_json: bool,
+    list_tier: str | None,
+    limit: int,
+    as_of: AsOf | None,
+):
     """Members per tier (passive, active, hero), and optionally who is in one."""
+    from bot.jobs import tier_policy
     from community.tiers import Tier
+    from storage.history import members_in_tier_as_of, tier_counts_as_of
     from storage.queries import members_in_tier, tier_counts
 
+    policy = tier_policy(settings)
+
     async def query(conn, space_id):
+        if as_of is not None:
+            counts = await tier_counts_as_of(conn, space_id, as_of.day, as_of.moment, policy)
+            rows = (
+                await members_in_tier_as_of(
+                    conn, space_id, Tier(list_tier), limit, as_of.day, as_of.moment, policy
+                )
+                if list_tier
+                else []
+            )
+            return counts, rows
         counts = await tier_counts(conn, space_id)
         rows = await members_in_tier(conn, space_id, Tier(list_tier), limit) if list_tier else []
         return counts, rows
@@ -242,14 +302,23 @@ def tiers(settings: Settings, space: str | None, as_json: bool, list_tier: str |
 @common_options
 @read_options
 @limit_option
-def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, limit: int):
+@as_of_option
+def hero_candidates_cmd(
+    settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None
+):
     """Members at or near hero level who are not recognized heroes yet, and rising actives."""
     from bot.jobs import tier_policy
+    from storage.history import hero_candidates_as_of, rising_actives_as_of
     from storage.queries import hero_candidates, rising_actives
 
     policy = tier_policy(settings)
 
     async def query(conn, space_id):
+        if as_of is not None:
+            return (
+                await hero_candidates_as_of(conn, space_id, policy, limit, as_of.day, as_of.moment),
+                await rising_actives_as_of(conn, space_id, policy, limit, as_of.day, as_of.moment),
+            )
         return (
             await hero_candidates(conn, space_id, policy, limit),
             await rising_actives(conn, space_id, policy, limit),
@@ -267,12 +336,15 @@ def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, li
 @common_options
 @read_options
 @limit_option
-def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
+@as_of_option
+def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None):
     """Members who went quiet, with what you need to reach out help-first."""
     from storage.queries import quiet_list
 
+    moment = as_of.moment if as_of is not None else now()
+
     async def query(conn, space_id):
-        return await quiet_list(conn, space_id, now(), limit)
+        return await quiet_list(conn, space_id, moment, limit)
 
     rows = run_async(_read(settings, space, query))
     if as_json:
@@ -285,11 +357,18 @@ def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
 @common_options
 @read_options
 @click.argument("who")
-def member(settings: Settings, space: str | None, as_json: bool, who: str):
+@as_of_option
+def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of: AsOf | None):
     """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
+    from bot.jobs import tier_policy
+    from storage.history import member_profile_as_of
     from storage.queries import member_profile
 
     async def query(conn, space_id):
+        if as_of is not None:
+            return await member_profile_as_of(
+                conn, space_id, who, as_of.day, as_of.moment, tier_policy(settings)
+            )
         return await member_profile(conn, space_id, who, now())
 
     profile = run_async(_read(settings, space, query))
@@ -356,9 +435,13 @@ def digest() -> None:
 @read_options
 @click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Directory to write the chart PNG into (created if missing).")  # fmt: skip
-def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Path) -> None:
+@as_of_option
+def digest_preview(
+    settings: Settings, space: str | None, as_json: bool, out: Path, as_of: AsOf | None
+) -> None:
     """Print the community and staff digests for the last seven days and write the chart.
 
+    With --as-of, the seven days up to the end of that day, from the tier history stored.
     Nothing is posted and no digest run is recorded.
     """
     from bot.app import engine_for, upgrade_database
@@ -369,7 +452,7 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
 
     if out.exists() and not out.is_dir():
         raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
-    moment = now()
+    moment = as_of.moment if as_of is not None else now()
 
     async def go():
         await upgrade_database(settings)
@@ -629,7 +712,7 @@ def _import_progress(reader):
 
 def import_summary(what: str, result, elapsed: float) -> list[str]:
     """The lines printed after an import."""
-    from community.events import ActivityKind
+    from community.events import ActivityKind, day_number, day_start
 
     s = result.stats
     span = (
@@ -659,10 +742,28 @@ def import_summary(what: str, result, elapsed: float) -> list[str]:
             "exports: stored as replies aimed at nobody in particular"
         )
     for space in result.spaces:
+        if space.replayed:
+            lines.append(
+                f"  history    {space.platform} {space.platform_id}: tier history replayed "
+                f"day by day from {day_start(space.replayed[0]):%Y-%m-%d} to "
+                f"{day_start(space.replayed[-1]):%Y-%m-%d}, {space.history_changes:,} tier "
+                "changes"
+            )
         lines.append(
             f"  tiers      {space.platform} {space.platform_id}: {space.evaluated:,} members "
             f"evaluated, {space.changes:,} tier changes, {space.quiet_opened:,} quiet flags "
             "opened"
+        )
+    if (
+        s.last
+        and result.evaluated_at
+        and day_number(s.last) <= day_number(result.evaluated_at) - result.window_days
+    ):
+        last_day = f"{s.last:%Y-%m-%d}"
+        lines.append(
+            f"  note       the export ends on {last_day}, more than {result.window_days} "
+            "days (the tier window) ago, so its members count as passive today; to see "
+            f"the community as it stood then: pulse tiers --as-of {last_day}"
         )
     return lines
 

@@ -176,15 +176,19 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
 
 
 def _live_flags(space_id: int, now: datetime, *columns):
-    """COLUMNS of the open flags (and snoozes that ran out) of members who are not away."""
+    """COLUMNS of the flags open at NOW (and snoozes that ran out) of members who are not away.
+
+    A flag closed after NOW was open then: that is how a read as of a past day sees it.
+    """
     return (
         select(*columns)
         .join(Member, Member.id == QuietFlag.member_id)
-        .where(QuietFlag.space_id == space_id)
+        .where(QuietFlag.space_id == space_id, QuietFlag.opened_at <= now)
         .where(
             or_(
                 QuietFlag.status == FlagStatus.OPEN.value,
                 (QuietFlag.status == FlagStatus.SNOOZED.value) & (QuietFlag.snoozed_until <= now),
+                QuietFlag.closed_at > now,
             )
         )
         .where(or_(Member.away_until.is_(None), Member.away_until <= now))
@@ -229,6 +233,7 @@ async def quiet_list(
             QuietFlag.id,
             QuietFlag.status,
             QuietFlag.opened_at,
+            QuietFlag.closed_at,
             QuietFlag.context,
             Member.id.label("member_id"),
             Member.platform_id,
@@ -244,7 +249,8 @@ async def quiet_list(
             member=MemberRef(
                 id=r.member_id, platform_id=r.platform_id, name=r.display_name or r.platform_id
             ),
-            status=r.status,
+            # Closed since NOW (a read as of a past day): it was still open then.
+            status=r.status if r.closed_at is None else FlagStatus.OPEN.value,
             opened_at=r.opened_at,
             context=_as_of(QuietContext.from_json(r.context), now),
         )
@@ -337,7 +343,7 @@ async def member_profile(
         (row.changed_at, row.from_tier, row.to_tier)
         for row in await conn.execute(
             select(TierChange.changed_at, TierChange.from_tier, TierChange.to_tier)
-            .where(TierChange.member_id == member.id)
+            .where(TierChange.member_id == member.id, TierChange.changed_at <= now)
             .order_by(TierChange.changed_at.desc())
             .limit(10)
         )
