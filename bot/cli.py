@@ -207,6 +207,12 @@ def _parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) 
     return AsOf(day=day, moment=min(day_start(day + 1) - timedelta(seconds=1), moment))
 
 
+def _titled(title: str, as_of: AsOf | None) -> str:
+    if as_of is None:
+        return title
+    return f"{title} on {as_of.moment:%Y-%m-%d}"
+
+
 def as_of_option(func: Callable) -> Callable:
     """--as-of DATE: show the community as it stood at the end of that day (UTC)."""
     return click.option(
@@ -293,9 +299,9 @@ def tiers(
     if as_json:
         print_json({"counts": counts, "members": rows} if list_tier else {"counts": counts})
         return
-    console.print(tier_counts_table(counts))
+    console.print(tier_counts_table(counts, _titled("Members per tier", as_of)))
     if list_tier:
-        console.print(tier_rows_table(rows, f"{list_tier.capitalize()} members"))
+        console.print(tier_rows_table(rows, _titled(f"{list_tier.capitalize()} members", as_of)))
 
 
 @cli.command("hero-candidates")
@@ -328,8 +334,9 @@ def hero_candidates_cmd(
     if as_json:
         print_json({"hero_candidates": candidates, "rising_actives": rising})
         return
-    console.print(candidates_table(candidates, "Hero candidates"))
-    console.print(candidates_table(rising, "Rising actives: passive members who started helping"))
+    console.print(candidates_table(candidates, _titled("Hero candidates", as_of)))
+    rising_title = "Rising actives: passive members who started helping"
+    console.print(candidates_table(rising, _titled(rising_title, as_of)))
 
 
 @cli.command()
@@ -350,7 +357,7 @@ def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_o
     if as_json:
         print_json(rows)
         return
-    console.print(quiet_table(rows))
+    console.print(quiet_table(rows, _titled("Quiet members: reach out, help first", as_of)))
 
 
 @cli.command()
