@@ -12,9 +12,10 @@ window (`window_stats`, the daily job's own SQL); the rules are `community.tiers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,27 +91,58 @@ async def eligible_ids(conn: AsyncConnection, space_id: int) -> set[int]:
     return set((await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars())
 
 
+async def daily_figures(
+    conn: AsyncConnection, space_id: int, days: range, policy: TierPolicy
+) -> AsyncIterator[tuple[int, dict[int, MemberStats]]]:
+    """Each day's window statistics, in order, as the daily job computes them."""
+    for day in days:
+        yield day, await window_stats(conn, space_id, day, policy, last_active={})
+
+
+async def prefetched_figures(
+    engine: AsyncEngine, space_id: int, days: range, policy: TierPolicy
+) -> AsyncIterator[tuple[int, dict[int, MemberStats]]]:
+    """The same, the next day's aggregated on a second connection while this one is decided."""
+    async with engine.connect() as one, engine.connect() as two:
+        conns = (one, two)
+
+        def start(n: int) -> asyncio.Future | None:
+            if n >= len(days):
+                return None
+            return asyncio.ensure_future(
+                window_stats(conns[n % 2], space_id, days[n], policy, last_active={})
+            )
+
+        pending = start(0)
+        try:
+            for n, day in enumerate(days):
+                stats = await pending
+                pending = start(n + 1)
+                yield day, stats
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+
+
 async def replay(
-    conn: AsyncConnection,
-    space_id: int,
-    days: Iterable[int],
+    figures: AsyncIterator[tuple[int, dict[int, MemberStats]]],
     policy: TierPolicy,
     held: dict[int, Held],
     eligible: set[int],
     on_day=None,
 ) -> list[Move]:
-    """Evaluate DAYS in order from HELD (updated in place), writing nothing; the moves made.
+    """Evaluate each day FIGURES gives, in order, from HELD (updated in place); the moves made.
 
-    A member absent from HELD has not been evaluated yet. Members without figures in the window
-    who hold passive stay passive, so each day touches only members with figures or a tier.
+    Nothing is written. A member absent from HELD has not been evaluated yet. Members without
+    figures in the window who hold passive stay passive, so each day touches only members with
+    figures or a tier.
     """
     moves: list[Move] = []
     holding = {m for m, h in held.items() if h.tier is not Tier.PASSIVE or h.below}
-    for n, day in enumerate(days):
-        stats = await window_stats(conn, space_id, day, policy, last_active={})
+    unseen: Tier | None = None  # never evaluated; after the first day: evaluated passive
+    async for day, stats in figures:
         at = end_of_day(day)
-        # Every eligible member is evaluated on the first day; one absent later held passive.
-        unseen = None if n == 0 else Tier.PASSIVE
         for member in holding.union(m for m in stats if m in eligible):
             member_stats = stats.get(member, _EMPTY)
             old = held.get(member)
@@ -134,6 +166,8 @@ async def replay(
                 moves.append(
                     Move(member, old_tier, decision.tier, at, member_stats, decision.earned)
                 )
+        # Every eligible member was evaluated that day: one absent from HELD held passive.
+        unseen = Tier.PASSIVE
         if on_day is not None:
             on_day(day)
     return moves
@@ -148,7 +182,8 @@ async def tiers_as_of(
     """
     held: dict[int, Held] = {}
     days = range(day - warmup_days(policy), day + 1)
-    await replay(conn, space_id, days, policy, held, await eligible_ids(conn, space_id))
+    figures = daily_figures(conn, space_id, days, policy)
+    await replay(figures, policy, held, await eligible_ids(conn, space_id))
     return held
 
 
@@ -249,7 +284,8 @@ async def rebuild_history(
                     len(days),
                 )
 
-        moves = await replay(conn, space_id, days, policy, held, eligible, on_day)
+        figures = prefetched_figures(engine, space_id, days, policy)
+        moves = await replay(figures, policy, held, eligible, on_day)
     async with begin_write(engine) as conn:
         if await _last_evaluation(conn, space_id) != last_evaluated:
             # The daily job evaluated meanwhile: its history stands, a replay would contradict it.
