@@ -729,7 +729,8 @@ def import_summary(what: str, result, elapsed: float) -> list[str]:
     )
     lines = [
         f"Imported {what} in {elapsed:.1f}s ({s.files:,} files; reading and writing "
-        f"{result.import_seconds:.1f}s, reclassification {result.reclassify_seconds:.1f}s):",
+        f"{result.import_seconds:.1f}s, tier history {result.history_seconds:.1f}s, "
+        f"reclassification {result.reclassify_seconds:.1f}s):",
         f"  messages   {s.messages:,} ({s.kinds[ActivityKind.REPLY]:,} replies, "
         f"{s.kinds[ActivityKind.THREAD_STARTED]:,} threads started)",
         f"  reactions  {s.reactions:,}",

@@ -45,6 +45,7 @@ class ImportResult:
     spaces: list[SpaceResult] = field(default_factory=list)
     import_seconds: float = 0.0
     reclassify_seconds: float = 0.0
+    history_seconds: float = 0.0
     evaluated_at: datetime | None = None
     window_days: int = 0
 
@@ -114,6 +115,7 @@ async def run_import(
                 continue
             # Tier history first, as daily evaluations would have written it; then today's.
             history = await rebuild_history(engine, space_id, now, tier_policy(settings))
+            result.history_seconds += history.seconds
             tiers, scan = await reclassify_and_scan(
                 engine, space_id, now, tier_policy(settings), quiet_policy(settings)
             )
@@ -128,7 +130,7 @@ async def run_import(
                     history_changes=history.changes,
                 )
             )
-        result.reclassify_seconds = time.monotonic() - started
+        result.reclassify_seconds = time.monotonic() - started - result.history_seconds
         return result
     finally:
         await engine.dispose()
