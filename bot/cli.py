@@ -275,22 +275,20 @@ def tiers(
     """Members per tier (passive, active, hero), and optionally who is in one."""
     from bot.jobs import tier_policy
     from community.tiers import Tier
-    from storage.history import members_in_tier_as_of, tier_counts_as_of
+    from storage.history import members_in_tier_as_of, snapshot
     from storage.queries import members_in_tier, tier_counts
 
     policy = tier_policy(settings)
 
     async def query(conn, space_id):
         if as_of is not None:
-            counts = await tier_counts_as_of(conn, space_id, as_of.day, as_of.moment, policy)
+            snap = await snapshot(conn, space_id, as_of.day, as_of.moment, policy)
             rows = (
-                await members_in_tier_as_of(
-                    conn, space_id, Tier(list_tier), limit, as_of.day, as_of.moment, policy
-                )
+                await members_in_tier_as_of(conn, space_id, snap, Tier(list_tier), limit, policy)
                 if list_tier
                 else []
             )
-            return counts, rows
+            return snap.tier_counts(), rows
         counts = await tier_counts(conn, space_id)
         rows = await members_in_tier(conn, space_id, Tier(list_tier), limit) if list_tier else []
         return counts, rows
@@ -314,16 +312,17 @@ def hero_candidates_cmd(
 ):
     """Members at or near hero level who are not recognized heroes yet, and rising actives."""
     from bot.jobs import tier_policy
-    from storage.history import hero_candidates_as_of, rising_actives_as_of
+    from storage.history import hero_candidates_as_of, rising_actives_as_of, snapshot
     from storage.queries import hero_candidates, rising_actives
 
     policy = tier_policy(settings)
 
     async def query(conn, space_id):
         if as_of is not None:
+            snap = await snapshot(conn, space_id, as_of.day, as_of.moment, policy)
             return (
-                await hero_candidates_as_of(conn, space_id, policy, limit, as_of.day, as_of.moment),
-                await rising_actives_as_of(conn, space_id, policy, limit, as_of.day, as_of.moment),
+                await hero_candidates_as_of(conn, space_id, snap, policy, limit),
+                await rising_actives_as_of(conn, space_id, snap, policy, limit),
             )
         return (
             await hero_candidates(conn, space_id, policy, limit),

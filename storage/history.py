@@ -387,24 +387,44 @@ async def window_kinds(
     return await contribution_kinds(conn, space_id, day_start(day - policy.window_days + 1), moment)
 
 
-async def _present_tiers(
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The community at the end of a day, recomputed: who was present, and the tiers held."""
+
+    day: int
+    moment: datetime
+    members: dict[int, Any]
+    held: dict[int, Held]
+
+    def tier_counts(self) -> dict[str, int]:
+        """Members per tier (members without figures held passive)."""
+        counts = dict.fromkeys((t.value for t in Tier), 0)
+        for member in self.members:
+            h = self.held.get(member)
+            counts[(h.tier if h else Tier.PASSIVE).value] += 1
+        return counts
+
+    def ranked(self, keep) -> list[tuple[Any, Held]]:
+        """Present members KEEP(member id, held, figures) accepts, ordered as stored lists are."""
+        rows = [
+            (self.members[m], h) for m, h in self.held.items() if keep(m, h, h.figures(self.day))
+        ]
+        rows.sort(key=lambda item: (-_score(item[1], self.day), item[0].id))
+        return rows
+
+
+def _score(h: Held | None, day: int) -> float:
+    # As stored: four places.
+    return round(h.figures(day).score, 4) if h else 0.0
+
+
+async def snapshot(
     conn: AsyncConnection, space_id: int, day: int, moment: datetime, policy: TierPolicy
-) -> tuple[dict[int, Any], dict[int, Held]]:
+) -> Snapshot:
+    """The community at the end of DAY (MOMENT, if DAY is today); nothing is written."""
     members = {r.id: r for r in await present_members(conn, space_id, moment)}
     held = await tiers_as_of(conn, space_id, day, policy)
-    return members, {m: h for m, h in held.items() if m in members}
-
-
-async def tier_counts_as_of(
-    conn: AsyncConnection, space_id: int, day: int, moment: datetime, policy: TierPolicy
-) -> dict[str, int]:
-    """Members per tier at the end of DAY (MOMENT, if today), recomputed from the rollups."""
-    members, held = await _present_tiers(conn, space_id, day, moment, policy)
-    counts = dict.fromkeys((t.value for t in Tier), 0)
-    for member in members:
-        h = held.get(member)
-        counts[(h.tier if h else Tier.PASSIVE).value] += 1
-    return counts
+    return Snapshot(day, moment, members, {m: h for m, h in held.items() if m in members})
 
 
 async def _since(
@@ -437,50 +457,48 @@ def _ref(row) -> MemberRef:
 async def members_in_tier_as_of(
     conn: AsyncConnection,
     space_id: int,
+    snap: Snapshot,
     tier: Tier,
     limit: int,
-    day: int,
-    moment: datetime,
     policy: TierPolicy,
 ) -> list[TierRow]:
-    """The top members of one tier at the end of DAY, with reasons in that day's figures."""
-    members, held = await _present_tiers(conn, space_id, day, moment, policy)
-    rows = [(members[m], h) for m, h in held.items() if h.tier is tier]
+    """The top members of one tier in SNAP, with reasons in that day's figures."""
+    rows: list[tuple[Any, Held | None]] = list(snap.ranked(lambda m, h, s: h.tier is tier))
     if tier is Tier.PASSIVE:
-        rows += [(r, None) for m, r in members.items() if m not in held]
-    rows.sort(key=lambda item: (-round(item[1].figures(day).score if item[1] else 0.0, 4),
-                                item[0].id))  # fmt: skip
+        # Members without figures score 0, ranked among the others as the stored list ranks them.
+        rows += [(r, None) for m, r in snap.members.items() if m not in snap.held]
+        rows.sort(key=lambda item: (-_score(item[1], snap.day), item[0].id))
     page = rows[:limit]
-    kinds = await window_kinds(conn, space_id, day, moment, policy)
-    since = await _since(conn, [r.id for r, _ in page], moment)
+    kinds = await window_kinds(conn, space_id, snap.day, snap.moment, policy)
+    since = await _since(conn, [r.id for r, _ in page], snap.moment)
     out = []
     for row, h in page:
-        stats = h.figures(day) if h else _EMPTY
-        earned = h.earned if h else Tier.PASSIVE
+        stats = h.figures(snap.day) if h else _EMPTY
         moved = since.get(row.id)
+        if moved and moved[0] == tier.value:
+            held_since = moved[1]
+        else:
+            held_since = (h.since if h else None) or snap.moment
         out.append(
             TierRow(
                 member=_ref(row),
                 tier=tier.value,
                 score=round(stats.score, 4),
-                reasons=reasons(tier, stats, policy, kinds.get(row.id), earned=earned),
-                since=moved[1]
-                if moved and moved[0] == tier.value
-                else (h.since if h else moment) or moment,
+                reasons=reasons(
+                    tier, stats, policy, kinds.get(row.id), earned=h.earned if h else tier
+                ),
+                since=held_since,
             )
         )
     return out
 
 
-async def _candidates_as_of(conn, space_id, day, moment, policy, limit, keep) -> list[Candidate]:
-    members, held = await _present_tiers(conn, space_id, day, moment, policy)
-    rows = [(members[m], h) for m, h in held.items() if keep(m, h, h.figures(day))]
-    rows.sort(key=lambda item: (-round(item[1].figures(day).score, 4), item[0].id))
-    page = rows[:limit]
-    kinds = await window_kinds(conn, space_id, day, moment, policy)
+async def _candidates_as_of(conn, space_id, snap: Snapshot, policy, limit, keep) -> list[Candidate]:
+    page = snap.ranked(keep)[:limit]
+    kinds = await window_kinds(conn, space_id, snap.day, snap.moment, policy)
     out = []
     for row, h in page:
-        stats = h.figures(day)
+        stats = h.figures(snap.day)
         score = round(stats.score, 4)
         out.append(
             Candidate(
@@ -496,14 +514,10 @@ async def _candidates_as_of(conn, space_id, day, moment, policy, limit, keep) ->
 
 
 async def hero_candidates_as_of(
-    conn: AsyncConnection,
-    space_id: int,
-    policy: TierPolicy,
-    limit: int,
-    day: int,
-    moment: datetime,
+    conn: AsyncConnection, space_id: int, snap: Snapshot, policy: TierPolicy, limit: int
 ) -> list[Candidate]:
-    """Hero candidates at the end of DAY: active or hero, near the bar, not yet recognized."""
+    """Hero candidates in SNAP: active or hero, near the bar, not recognized by then."""
+    moment = snap.moment
     recognized = set(
         (
             await conn.execute(
@@ -522,23 +536,18 @@ async def hero_candidates_as_of(
             h.tier is not Tier.PASSIVE and round(stats.score, 4) >= bar and member not in recognized
         )
 
-    return await _candidates_as_of(conn, space_id, day, moment, policy, limit, keep)
+    return await _candidates_as_of(conn, space_id, snap, policy, limit, keep)
 
 
 async def rising_actives_as_of(
-    conn: AsyncConnection,
-    space_id: int,
-    policy: TierPolicy,
-    limit: int,
-    day: int,
-    moment: datetime,
+    conn: AsyncConnection, space_id: int, snap: Snapshot, policy: TierPolicy, limit: int
 ) -> list[Candidate]:
-    """Passive members at the end of DAY who had started helping in the four weeks before."""
+    """Passive members in SNAP who had started helping in the four weeks before."""
 
     def keep(member: int, h: Held, stats: MemberStats) -> bool:
         return h.tier is Tier.PASSIVE and stats.recent_replies >= 1
 
-    return await _candidates_as_of(conn, space_id, day, moment, policy, limit, keep)
+    return await _candidates_as_of(conn, space_id, snap, policy, limit, keep)
 
 
 async def member_profile_as_of(
