@@ -295,3 +295,13 @@ def test_an_export_older_than_the_window_names_its_last_day(tmp_path, config):
     assert "the export ends on 2024-03-05" in result.output
     assert "pulse tiers --as-of 2024-03-05" in result.output
     assert sum(read(url, config, "tiers", "--as-of", "2024-03-05")["counts"].values()) == 3
+
+
+def test_a_long_replay_reports_progress(export, config, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr("storage.history.PROGRESS_SECONDS", 0.0)
+    url = f"sqlite:///{tmp_path / 'progress.db'}"
+    with caplog.at_level("INFO", logger="pulse.history"):
+        import_export(url, config, export)
+    progress = [r.getMessage() for r in caplog.records if r.name == "pulse.history"]
+    assert any(m.startswith("replaying tier history: 2026-") for m in progress)
+    assert "of 90 days" in progress[0]
