@@ -4,10 +4,11 @@ The daily job evaluates every member once a day, with hysteresis: a tier is kept
 figures stay below it for `demotion_evaluations` evaluations in a row. That memory is short:
 two runs of daily evaluations that start from different tiers agree after at most
 2 x (N - 1) days (tests/test_history.py checks every sequence of earned tiers). So the tiers at
-the end of any day are those of the 2N daily evaluations ending on it, started from the tiers
-the figures alone earn; an import needs to replay only the days its history figures show, and
-a read `--as-of` a past day only those 2N days. Each replayed day is one aggregation of the
-window (`window_stats`, the daily job's own SQL); the rules are `community.tiers.decide`.
+the end of any day are those of daily evaluations over the 2N days before it and the day
+itself, started from the tiers the figures alone earn; an import needs to replay only the days
+its history figures show (plus that warm-up), and a read `--as-of` a past day only those days.
+Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);
+the rules are `community.tiers.decide`.
 """
 
 from __future__ import annotations
