@@ -8,7 +8,8 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -191,6 +192,49 @@ def read_options(func: Callable) -> Callable:
     )(func)
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """A read as of a past day: the day, and the moment read (its end, or now if today)."""
+
+    day: int
+    moment: datetime
+
+
+def _parse_as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> AsOf | None:
+    from community.events import day_number, day_start
+
+    if value is None:
+        return None
+    try:
+        day = day_number(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC))
+    except ValueError:
+        raise PulseUsageError(f"--as-of {value} is not a date (YYYY-MM-DD)") from None
+    moment = now()
+    if day > day_number(moment):
+        raise PulseUsageError(f"--as-of {value} is in the future (today is {moment:%Y-%m-%d} UTC)")
+    return AsOf(day=day, moment=min(day_start(day + 1) - timedelta(seconds=1), moment))
+
+
+def _titled(title: str, as_of: AsOf | None) -> str:
+    if as_of is None:
+        return title
+    return f"{title} on {as_of.moment:%Y-%m-%d}"
+
+
+def as_of_option(func: Callable) -> Callable:
+    """--as-of DATE: show the community as it stood at the end of that day (UTC)."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        default=None,
+        metavar="DATE",
+        callback=_parse_as_of,
+        expose_value=True,
+        help="Show the community as it stood at the end of this day (YYYY-MM-DD, UTC), "
+        "recomputed from the daily figures.",
+    )(func)
+
+
 def limit_option(func: Callable) -> Callable:
     """--limit N, between 1 and 500."""
     return click.option(
@@ -227,12 +271,32 @@ async def _read(settings: Settings, space_hint: str | None, query):
 @click.option("--list", "list_tier", type=click.Choice(["hero", "active", "passive"]),
               help="Also list the members of one tier with their reasons.")  # fmt: skip
 @limit_option
-def tiers(settings: Settings, space: str | None, as_json: bool, list_tier: str | None, limit: int):
+@as_of_option
+def tiers(
+    settings: Settings,
+    space: str | None,
+    as_json: bool,
+    list_tier: str | None,
+    limit: int,
+    as_of: AsOf | None,
+):
     """Members per tier (passive, active, hero), and optionally who is in one."""
+    from bot.jobs import tier_policy
     from community.tiers import Tier
+    from storage.history import members_in_tier_as_of, snapshot
     from storage.queries import members_in_tier, tier_counts
 
+    policy = tier_policy(settings)
+
     async def query(conn, space_id):
+        if as_of is not None:
+            snap = await snapshot(conn, space_id, as_of.day, as_of.moment, policy)
+            rows = (
+                await members_in_tier_as_of(conn, space_id, snap, Tier(list_tier), limit, policy)
+                if list_tier
+                else []
+            )
+            return snap.tier_counts(), rows
         counts = await tier_counts(conn, space_id)
         rows = await members_in_tier(conn, space_id, Tier(list_tier), limit) if list_tier else []
         return counts, rows
@@ -241,23 +305,33 @@ def tiers(settings: Settings, space: str | None, as_json: bool, list_tier: str |
     if as_json:
         print_json({"counts": counts, "members": rows} if list_tier else {"counts": counts})
         return
-    console.print(tier_counts_table(counts))
+    console.print(tier_counts_table(counts, _titled("Members per tier", as_of)))
     if list_tier:
-        console.print(tier_rows_table(rows, f"{list_tier.capitalize()} members"))
+        console.print(tier_rows_table(rows, _titled(f"{list_tier.capitalize()} members", as_of)))
 
 
 @cli.command("hero-candidates")
 @common_options
 @read_options
 @limit_option
-def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, limit: int):
+@as_of_option
+def hero_candidates_cmd(
+    settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None
+):
     """Members at or near hero level who are not recognized heroes yet, and rising actives."""
     from bot.jobs import tier_policy
+    from storage.history import hero_candidates_as_of, rising_actives_as_of, snapshot
     from storage.queries import hero_candidates, rising_actives
 
     policy = tier_policy(settings)
 
     async def query(conn, space_id):
+        if as_of is not None:
+            snap = await snapshot(conn, space_id, as_of.day, as_of.moment, policy)
+            return (
+                await hero_candidates_as_of(conn, space_id, snap, policy, limit),
+                await rising_actives_as_of(conn, space_id, snap, policy, limit),
+            )
         return (
             await hero_candidates(conn, space_id, policy, limit),
             await rising_actives(conn, space_id, policy, limit),
@@ -267,37 +341,48 @@ def hero_candidates_cmd(settings: Settings, space: str | None, as_json: bool, li
     if as_json:
         print_json({"hero_candidates": candidates, "rising_actives": rising})
         return
-    console.print(candidates_table(candidates, "Hero candidates"))
-    console.print(candidates_table(rising, "Rising actives: passive members who started helping"))
+    console.print(candidates_table(candidates, _titled("Hero candidates", as_of)))
+    rising_title = "Rising actives: passive members who started helping"
+    console.print(candidates_table(rising, _titled(rising_title, as_of)))
 
 
 @cli.command()
 @common_options
 @read_options
 @limit_option
-def quiet(settings: Settings, space: str | None, as_json: bool, limit: int):
+@as_of_option
+def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None):
     """Members who went quiet, with what you need to reach out help-first."""
     from storage.queries import quiet_list
 
+    moment = as_of.moment if as_of is not None else now()
+
     async def query(conn, space_id):
-        return await quiet_list(conn, space_id, now(), limit)
+        return await quiet_list(conn, space_id, moment, limit)
 
     rows = run_async(_read(settings, space, query))
     if as_json:
         print_json(rows)
         return
-    console.print(quiet_table(rows))
+    console.print(quiet_table(rows, _titled("Quiet members: reach out, help first", as_of)))
 
 
 @cli.command()
 @common_options
 @read_options
 @click.argument("who")
-def member(settings: Settings, space: str | None, as_json: bool, who: str):
+@as_of_option
+def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of: AsOf | None):
     """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
+    from bot.jobs import tier_policy
+    from storage.history import member_profile_as_of
     from storage.queries import member_profile
 
     async def query(conn, space_id):
+        if as_of is not None:
+            return await member_profile_as_of(
+                conn, space_id, who, as_of.day, as_of.moment, tier_policy(settings)
+            )
         return await member_profile(conn, space_id, who, now())
 
     profile = run_async(_read(settings, space, query))
@@ -364,9 +449,13 @@ def digest() -> None:
 @read_options
 @click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True,
               help="Directory to write the chart PNG into (created if missing).")  # fmt: skip
-def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Path) -> None:
+@as_of_option
+def digest_preview(
+    settings: Settings, space: str | None, as_json: bool, out: Path, as_of: AsOf | None
+) -> None:
     """Print the community and staff digests for the last seven days and write the chart.
 
+    With --as-of, the seven days up to the end of that day, from the tier history stored.
     Nothing is posted and no digest run is recorded.
     """
     from bot.app import engine_for, upgrade_database
@@ -377,7 +466,7 @@ def digest_preview(settings: Settings, space: str | None, as_json: bool, out: Pa
 
     if out.exists() and not out.is_dir():
         raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
-    moment = now()
+    moment = as_of.moment if as_of is not None else now()
 
     async def go():
         await upgrade_database(settings)
@@ -664,7 +753,7 @@ def _import_progress(reader):
 
 def import_summary(what: str, result, elapsed: float, notes=()) -> list[str]:
     """The lines printed after an import."""
-    from community.events import ActivityKind
+    from community.events import ActivityKind, day_number, day_start
 
     s = result.stats
     span = (
@@ -674,7 +763,8 @@ def import_summary(what: str, result, elapsed: float, notes=()) -> list[str]:
     )
     lines = [
         f"Imported {what} in {elapsed:.1f}s ({s.files:,} files; reading and writing "
-        f"{result.import_seconds:.1f}s, reclassification {result.reclassify_seconds:.1f}s):",
+        f"{result.import_seconds:.1f}s, tier history {result.history_seconds:.1f}s, "
+        f"reclassification {result.reclassify_seconds:.1f}s):",
         f"  messages   {s.messages:,} ({s.kinds[ActivityKind.REPLY]:,} replies, "
         f"{s.kinds[ActivityKind.THREAD_STARTED]:,} threads started)",
         f"  reactions  {s.reactions:,}",
@@ -696,10 +786,28 @@ def import_summary(what: str, result, elapsed: float, notes=()) -> list[str]:
     for note in notes:
         lines.append(f"  note       {note}")
     for space in result.spaces:
+        if space.replayed:
+            lines.append(
+                f"  history    {space.platform} {space.platform_id}: tier history replayed "
+                f"day by day from {day_start(space.replayed[0]):%Y-%m-%d} to "
+                f"{day_start(space.replayed[-1]):%Y-%m-%d}, {space.history_changes:,} tier "
+                "changes"
+            )
         lines.append(
             f"  tiers      {space.platform} {space.platform_id}: {space.evaluated:,} members "
             f"evaluated, {space.changes:,} tier changes, {space.quiet_opened:,} quiet flags "
             "opened"
+        )
+    if (
+        s.last
+        and result.evaluated_at
+        and day_number(s.last) <= day_number(result.evaluated_at) - result.window_days
+    ):
+        last_day = f"{s.last:%Y-%m-%d}"
+        lines.append(
+            f"  note       the export ends on {last_day}, more than {result.window_days} "
+            "days (the tier window) ago, so its members count as passive today; to see "
+            f"the community as it stood then: pulse tiers --as-of {last_day}"
         )
     return lines
 

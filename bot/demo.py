@@ -12,6 +12,7 @@ from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import Settings
 from community import demo
 from storage.engine import create_engine
+from storage.history import rebuild_history
 from storage.ingest import dialect_insert
 from storage.migrate import upgrade
 from storage.models import Contribution, Member, Meta, RecognizedHero, Space
@@ -112,15 +113,16 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
                     for m in community.recognized_heroes
                 ],
             )  # fmt: skip
-        # Weekly evaluations over the last quarter give tiers their history and hysteresis
-        # something to do; the last one is today's.
+        # The daily evaluations the digest's history reads, replayed as an import does, give
+        # tiers their history and hysteresis something to do; the last one is today's.
         tiers, quiet = tier_policy(settings), quiet_policy(settings)
-        for weeks_ago in range(12, -1, -1):
-            await reclassify_and_scan(
-                engine, space_id, now - timedelta(weeks=weeks_ago), tiers, quiet
-            )
+        history = await rebuild_history(engine, space_id, now, tiers)
+        await reclassify_and_scan(engine, space_id, now, tiers, quiet)
         if progress:
-            progress("classified 13 weekly evaluations and scanned for quiet members")
+            progress(
+                f"replayed {len(history.days)} daily evaluations, classified today's and "
+                "scanned for quiet members"
+            )
         return DemoResult(
             path=path,
             url=url,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import ActivityKind, Platform, day_start
+from community.events import ActivityKind, Platform, day_number, day_start
 from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
@@ -205,15 +205,21 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
 
 
 def _live_flags(space_id: int, now: datetime, *columns):
-    """COLUMNS of the open flags (and snoozes that ran out) of members who are not away."""
+    """COLUMNS of the flags open on NOW's day (and snoozes that ran out) of members not away.
+
+    A read as of a past day sees the flags opened by then and not closed before its end; by
+    whole days, so a flag another process opened a moment "later" today still shows.
+    """
+    next_day = day_start(day_number(now) + 1)
     return (
         select(*columns)
         .join(Member, Member.id == QuietFlag.member_id)
-        .where(QuietFlag.space_id == space_id)
+        .where(QuietFlag.space_id == space_id, QuietFlag.opened_at < next_day)
         .where(
             or_(
                 QuietFlag.status == FlagStatus.OPEN.value,
                 (QuietFlag.status == FlagStatus.SNOOZED.value) & (QuietFlag.snoozed_until <= now),
+                QuietFlag.closed_at >= next_day,
             )
         )
         .where(or_(Member.away_until.is_(None), Member.away_until <= now))
@@ -258,6 +264,7 @@ async def quiet_list(
             QuietFlag.id,
             QuietFlag.status,
             QuietFlag.opened_at,
+            QuietFlag.closed_at,
             QuietFlag.context,
             Member.id.label("member_id"),
             Member.platform_id,
@@ -273,7 +280,8 @@ async def quiet_list(
             member=MemberRef(
                 id=r.member_id, platform_id=r.platform_id, name=r.display_name or r.platform_id
             ),
-            status=r.status,
+            # Closed after NOW's day (a read as of a past day): it was still open then.
+            status=r.status if r.closed_at is None else FlagStatus.OPEN.value,
             opened_at=r.opened_at,
             context=_as_of(QuietContext.from_json(r.context), now),
         )
@@ -373,7 +381,7 @@ async def member_profile(
         (row.changed_at, row.from_tier, row.to_tier)
         for row in await conn.execute(
             select(TierChange.changed_at, TierChange.from_tier, TierChange.to_tier)
-            .where(TierChange.member_id == member.id)
+            .where(TierChange.member_id == member.id, TierChange.changed_at <= now)
             .order_by(TierChange.changed_at.desc())
             .limit(10)
         )

@@ -120,3 +120,24 @@ def test_purge_command_keeps_rollups(tmp_path):
     assert oldest is not None
     assert oldest[:10] >= cutoff  # nothing older than the retention period survives
     assert int(result.output.split()[1].replace(",", "")) > 0
+
+
+def test_as_of_today_on_the_demo_is_what_the_commands_say(demo_db):
+    _, data = demo_db
+    today = DEMO_NOW.strftime("%Y-%m-%d")
+    name = data["hero_candidates"][0]["member"]["name"]
+    for args in (("tiers", "--list", "hero"), ("hero-candidates",), ("quiet",),
+                 ("member", name)):  # fmt: skip
+        plain = json.loads(run(demo_db, *args, "--json").stdout)
+        as_of = json.loads(run(demo_db, *args, "--json", "--as-of", today).stdout)
+        assert as_of == plain, args
+
+
+def test_demo_as_of_a_past_day(demo_db):
+    then = json.loads(run(demo_db, "tiers", "--json", "--as-of", "2026-09-01").stdout)["counts"]
+    _, data = demo_db
+    assert then != data["tiers"]
+    assert then["active"] + then["hero"] > 0
+    table = run(demo_db, "hero-candidates", "--as-of", "2026-09-01")
+    assert table.exit_code == 0, table.output
+    assert "Hero candidates" in table.output

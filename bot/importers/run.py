@@ -16,6 +16,7 @@ from bot.importers.stream import write_stream
 from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import Settings
 from storage.bulk import MIN_DEFERRED_ROWS
+from storage.history import rebuild_history
 from storage.ingest import BatchWriter
 from storage.meta import hash_key
 from storage.models import Space
@@ -32,6 +33,8 @@ class SpaceResult:
     evaluated: int
     changes: int
     quiet_opened: int
+    replayed: range = range(0)
+    history_changes: int = 0
 
 
 @dataclass
@@ -42,6 +45,9 @@ class ImportResult:
     spaces: list[SpaceResult] = field(default_factory=list)
     import_seconds: float = 0.0
     reclassify_seconds: float = 0.0
+    history_seconds: float = 0.0
+    evaluated_at: datetime | None = None
+    window_days: int = 0
 
 
 class ImportFailed(Exception):
@@ -62,7 +68,7 @@ async def run_import(
     in_process: bool | None = None,
     defer_indexes_from: int = MIN_DEFERRED_ROWS,
 ) -> ImportResult:
-    """Import everything READER yields, then recompute tiers and quiet flags of its spaces.
+    """Import everything READER yields, replay its tier history, then evaluate its spaces at NOW.
 
     IN_PROCESS says whether to read in a child process (None: when the export is large);
     DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers an index.
@@ -89,7 +95,12 @@ async def run_import(
         except ImportFormatError as exc:
             raise ImportFailed(exc, stats) from None
         stats.skipped["opted-out member (blocklisted)"] += stats.blocked
-        result = ImportResult(stats, import_seconds=time.monotonic() - started)
+        result = ImportResult(
+            stats,
+            import_seconds=time.monotonic() - started,
+            evaluated_at=now,
+            window_days=settings.tiers.window_days,
+        )
         started = time.monotonic()
         for platform, platform_id in sorted(stats.spaces):
             async with engine.connect() as conn:
@@ -102,15 +113,24 @@ async def run_import(
                 ).scalar_one_or_none()
             if space_id is None:  # every event of the space was blocklisted
                 continue
+            # Tier history first, as daily evaluations would have written it; then today's.
+            history = await rebuild_history(engine, space_id, now, tier_policy(settings))
+            result.history_seconds += history.seconds
             tiers, scan = await reclassify_and_scan(
                 engine, space_id, now, tier_policy(settings), quiet_policy(settings)
             )
             result.spaces.append(
                 SpaceResult(
-                    platform.value, platform_id, tiers.evaluated, tiers.changes, scan.opened
+                    platform.value,
+                    platform_id,
+                    tiers.evaluated,
+                    tiers.changes,
+                    scan.opened,
+                    replayed=history.days,
+                    history_changes=history.changes,
                 )
             )
-        result.reclassify_seconds = time.monotonic() - started
+        result.reclassify_seconds = time.monotonic() - started - result.history_seconds
         return result
     finally:
         await engine.dispose()

@@ -1,0 +1,577 @@
+"""Tier history for days Pulse did not evaluate: rebuilt after an import, recomputed for reads.
+
+The daily job evaluates every member once a day, with hysteresis: a tier is kept until the
+figures stay below it for `demotion_evaluations` evaluations in a row. That memory is short:
+two runs of daily evaluations that start from different tiers agree after at most
+2 x (N - 1) days (tests/test_history.py checks every sequence of earned tiers). So the tiers at
+the end of any day are those of daily evaluations over the 2N days before it and the day
+itself, started from the tiers the figures alone earn; an import needs to replay only the days
+its history figures show (plus that warm-up), and a read `--as-of` a past day only those days.
+Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);
+the rules are `community.tiers.decide`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from community.events import day_number, day_start
+from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
+from community.views import Candidate, MemberProfile, MemberRef, TierRow
+from storage.engine import begin_write
+from storage.ingest import dialect_insert
+from storage.intelligence import (
+    contribution_kinds,
+    eligible_members,
+    last_active_days,
+    window_stats,
+)
+from storage.models import DailyRollup, Member, RecognizedHero, TierAssignment, TierChange
+from storage.queries import member_profile
+
+log = logging.getLogger("pulse.history")
+
+# What an import's replay must get right: the digest's 12-week chart, its goals (8 weekly
+# samples, each counting the conversions of the 30 days before it) and the quiet scan's
+# "demoted recently" (quiet.expiry_days, 60 by default), all ending today.
+HISTORY_DAYS = 12 * 7
+GOAL_HISTORY_DAYS = 8 * 7 + 30
+PROGRESS_SECONDS = 5.0
+_EMPTY = MemberStats()
+
+
+def end_of_day(day: int) -> datetime:
+    """The last second of rollup day DAY: when a replayed evaluation of it is dated."""
+    return day_start(day + 1) - timedelta(seconds=1)
+
+
+def warmup_days(policy: TierPolicy) -> int:
+    """Days of evaluations before the first one that must be exact (see the module's note)."""
+    return 2 * policy.demotion_evaluations
+
+
+@dataclass(slots=True)
+class Held:
+    """One member's tier after an evaluation, with the figures behind it."""
+
+    tier: Tier
+    earned: Tier
+    below: int
+    since: datetime | None
+    stats: MemberStats
+    day: int | None = None
+
+    def figures(self, day: int) -> MemberStats:
+        """The figures as of DAY: a member left untouched that day had none in the window."""
+        return self.stats if self.day == day else _EMPTY
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A tier change a replayed evaluation made."""
+
+    member_id: int
+    from_tier: Tier | None
+    to_tier: Tier
+    at: datetime
+    stats: MemberStats
+    earned: Tier
+
+
+async def eligible_ids(conn: AsyncConnection, space_id: int) -> set[int]:
+    """Ids of the members tiers consider (not staff, not bots)."""
+    return set((await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars())
+
+
+async def daily_figures(
+    conn: AsyncConnection, space_id: int, days: range, policy: TierPolicy
+) -> AsyncIterator[tuple[int, dict[int, MemberStats]]]:
+    """Each day's window statistics, in order, as the daily job computes them."""
+    for day in days:
+        yield day, await window_stats(conn, space_id, day, policy, last_active={})
+
+
+async def prefetched_figures(
+    engine: AsyncEngine, space_id: int, days: range, policy: TierPolicy
+) -> AsyncIterator[tuple[int, dict[int, MemberStats]]]:
+    """The same, the next day's aggregated on a second connection while this one is decided."""
+    async with engine.connect() as one, engine.connect() as two:
+        conns = (one, two)
+
+        def start(n: int) -> asyncio.Future | None:
+            if n >= len(days):
+                return None
+            return asyncio.ensure_future(
+                window_stats(conns[n % 2], space_id, days[n], policy, last_active={})
+            )
+
+        pending = start(0)
+        try:
+            for n, day in enumerate(days):
+                stats = await pending
+                pending = start(n + 1)
+                yield day, stats
+        finally:
+            if pending is not None:
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+
+
+async def replay(
+    figures: AsyncIterator[tuple[int, dict[int, MemberStats]]],
+    policy: TierPolicy,
+    held: dict[int, Held],
+    eligible: set[int],
+    on_day=None,
+) -> list[Move]:
+    """Evaluate each day FIGURES gives, in order, from HELD (updated in place); the moves made.
+
+    Nothing is written. A member absent from HELD has not been evaluated yet. Members without
+    figures in the window who hold passive stay passive, so each day touches only members with
+    figures or a tier.
+    """
+    moves: list[Move] = []
+    holding = {m for m, h in held.items() if h.tier is not Tier.PASSIVE or h.below}
+    unseen: Tier | None = None  # never evaluated; after the first day: evaluated passive
+    async for day, stats in figures:
+        at = end_of_day(day)
+        for member in holding.union(m for m in stats if m in eligible):
+            member_stats = stats.get(member, _EMPTY)
+            old = held.get(member)
+            old_tier = old.tier if old else unseen
+            decision = decide(member_stats, old_tier, old.below if old else 0, policy)
+            moved = old_tier is not decision.tier
+            held[member] = Held(
+                tier=decision.tier,
+                earned=decision.earned,
+                below=decision.below_count,
+                since=at if moved or old is None else old.since,
+                stats=member_stats,
+                day=day,
+            )
+            if decision.tier is not Tier.PASSIVE or decision.below_count:
+                holding.add(member)
+            else:
+                holding.discard(member)
+            # As in the daily job: a first passive assignment is not news.
+            if moved and not (old_tier is None and decision.tier is Tier.PASSIVE):
+                moves.append(
+                    Move(member, old_tier, decision.tier, at, member_stats, decision.earned)
+                )
+        # Every eligible member was evaluated that day: one absent from HELD held passive.
+        unseen = Tier.PASSIVE
+        if on_day is not None:
+            on_day(day)
+    return moves
+
+
+async def tiers_as_of(
+    conn: AsyncConnection, space_id: int, day: int, policy: TierPolicy
+) -> dict[int, Held]:
+    """Every member's tier at the end of DAY, recomputed from the rollups; nothing is written.
+
+    Members missing from the answer held passive with no figures in the window.
+    """
+    held: dict[int, Held] = {}
+    days = range(day - warmup_days(policy), day + 1)
+    figures = daily_figures(conn, space_id, days, policy)
+    await replay(figures, policy, held, await eligible_ids(conn, space_id))
+    return held
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What rebuilding tier history did."""
+
+    days: range
+    changes: int
+    seconds: float
+
+
+async def _last_evaluation(conn: AsyncConnection, space_id: int) -> datetime | None:
+    return (
+        await conn.execute(
+            select(func.max(TierAssignment.evaluated_at)).where(TierAssignment.space_id == space_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def _stored_state(conn: AsyncConnection, space_id: int) -> dict[int, Held]:
+    rows = await conn.execute(
+        select(
+            TierAssignment.member_id,
+            TierAssignment.tier,
+            TierAssignment.earned_tier,
+            TierAssignment.below_count,
+            TierAssignment.since,
+        ).where(TierAssignment.space_id == space_id)
+    )
+    return {
+        r.member_id: Held(Tier(r.tier), Tier(r.earned_tier), r.below_count, r.since, _EMPTY)
+        for r in rows
+    }
+
+
+def replay_span(
+    data_days: tuple[int | None, int | None],
+    last_evaluated: datetime | None,
+    now: datetime,
+    policy: TierPolicy,
+) -> range:
+    """The days an import replays before the evaluation at NOW, given its first and last data days.
+
+    Never a day already evaluated (history Pulse stored, live or by an earlier import, is kept
+    as it is; newly imported older events count only in later evaluations' windows), never
+    today (the evaluation at NOW is today's), and only the days the history figures show plus
+    the warm-up that makes the first of them exact: each day costs one window aggregation, and
+    older days change nothing a digest, a goal or the quiet scan reads. Days after the last
+    event has left the window (and the demotions that follow) are skipped too: every
+    evaluation there says passive and changes nothing.
+    """
+    first, last = data_days
+    if first is None or last is None:
+        return range(0)
+    today = day_number(now)
+    start = max(first, today - max(HISTORY_DAYS, GOAL_HISTORY_DAYS) - warmup_days(policy))
+    if last_evaluated is not None:
+        start = max(start, day_number(last_evaluated) + 1)
+    end = min(today, last + policy.window_days + policy.demotion_evaluations + 1)
+    return range(start, max(start, end))
+
+
+async def rebuild_history(
+    engine: AsyncEngine, space_id: int, now: datetime, policy: TierPolicy
+) -> RebuildResult:
+    """Replay the daily evaluations an import's span missed, storing their tier changes.
+
+    Run before the evaluation at NOW. Each replayed day is evaluated at its last second, so the
+    stored changes and tiers are those daily evaluations would have made had Pulse been
+    running; quiet flags are left to the evaluation at NOW, since a flag asks staff to act and
+    one opened in the past would only have expired unseen.
+    """
+    started = time.monotonic()
+    async with engine.connect() as conn:
+        last_evaluated = await _last_evaluation(conn, space_id)
+        data_days = (
+            await conn.execute(
+                select(func.min(DailyRollup.day), func.max(DailyRollup.day)).where(
+                    DailyRollup.space_id == space_id
+                )
+            )
+        ).one()
+        days = replay_span(tuple(data_days), last_evaluated, now, policy)
+        if not days:
+            return RebuildResult(range(0), 0, time.monotonic() - started)
+        held = await _stored_state(conn, space_id) if last_evaluated is not None else {}
+        eligible = await eligible_ids(conn, space_id)
+        last_log = [time.monotonic()]
+
+        def on_day(day: int) -> None:
+            if time.monotonic() - last_log[0] >= PROGRESS_SECONDS:
+                last_log[0] = time.monotonic()
+                log.info(
+                    "replaying tier history: %s (%d of %d days)",
+                    f"{day_start(day):%Y-%m-%d}",
+                    day - days.start + 1,
+                    len(days),
+                )
+
+        figures = prefetched_figures(engine, space_id, days, policy)
+        moves = await replay(figures, policy, held, eligible, on_day)
+    async with begin_write(engine) as conn:
+        if await _last_evaluation(conn, space_id) != last_evaluated:
+            # The daily job evaluated meanwhile: its history stands, a replay would contradict it.
+            return RebuildResult(range(0), 0, time.monotonic() - started)
+        await _write(conn, space_id, policy, held, moves, days[-1])
+    log.info(
+        "tier history replayed from %s to %s: %d tier changes",
+        f"{day_start(days.start):%Y-%m-%d}",
+        f"{day_start(days[-1]):%Y-%m-%d}",
+        len(moves),
+    )
+    return RebuildResult(days, len(moves), time.monotonic() - started)
+
+
+async def _write(
+    conn: AsyncConnection,
+    space_id: int,
+    policy: TierPolicy,
+    held: dict[int, Held],
+    moves: list[Move],
+    last_day: int,
+) -> None:
+    evaluated_at = end_of_day(last_day)
+    last_active = await last_active_days(conn, space_id, last_day)
+    rows = [
+        {
+            "member_id": member,
+            "space_id": space_id,
+            "tier": h.tier.value,
+            "earned_tier": h.earned.value,
+            "score": round(stats.score, 4),
+            "active_weeks": stats.active_weeks,
+            "window_weeks": policy.window_weeks,
+            "helped_members": stats.helped_members,
+            "answers": stats.answers,
+            "thanks_received": stats.thanks_received,
+            "contributions": stats.contributions,
+            "recent_score": round(stats.recent_score, 4),
+            "prior_score": round(stats.prior_score, 4),
+            "recent_replies": stats.recent_replies,
+            "last_active_day": last_active.get(member),
+            "below_count": h.below,
+            "reasons": reasons(h.tier, stats, policy, earned=h.earned),
+            "since": h.since or evaluated_at,
+            "evaluated_at": evaluated_at,
+        }
+        for member, h, stats in ((m, h, h.figures(last_day)) for m, h in sorted(held.items()))
+        if h.day is not None  # stored tiers the replay never touched stay as they are
+    ]
+    if rows:
+        stmt = dialect_insert(conn, TierAssignment)
+        columns = [k for k in rows[0] if k != "member_id"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
+        )
+        for start in range(0, len(rows), 5000):
+            await conn.execute(stmt, rows[start : start + 5000])
+    changes = [
+        {
+            "space_id": space_id,
+            "member_id": m.member_id,
+            "from_tier": m.from_tier.value if m.from_tier else None,
+            "to_tier": m.to_tier.value,
+            "score": round(m.stats.score, 4),
+            "reasons": reasons(m.to_tier, m.stats, policy, earned=m.earned),
+            "changed_at": m.at,
+        }
+        for m in moves
+    ]
+    for start in range(0, len(changes), 5000):
+        await conn.execute(TierChange.__table__.insert(), changes[start : start + 5000])
+
+
+# --- reads as of a past day --------------------------------------------------------------------
+
+
+def _present_at(space_id: int, moment: datetime):
+    return and_(
+        eligible_members(space_id),
+        (Member.left_at.is_(None)) | (Member.left_at > moment),
+        (Member.joined_at.is_(None)) | (Member.joined_at <= moment),
+    )
+
+
+async def present_members(conn: AsyncConnection, space_id: int, moment: datetime) -> list:
+    """Members tiers considered at MOMENT: people who had joined and not yet left."""
+    rows = await conn.execute(
+        select(Member.id, Member.platform_id, Member.display_name).where(
+            _present_at(space_id, moment)
+        )
+    )
+    return list(rows)
+
+
+async def window_kinds(
+    conn: AsyncConnection, space_id: int, day: int, moment: datetime, policy: TierPolicy
+) -> dict[int, dict[str, int]]:
+    """Contribution kinds per member in the window ending at MOMENT on DAY, for reasons."""
+    return await contribution_kinds(conn, space_id, day_start(day - policy.window_days + 1), moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The community at the end of a day, recomputed: who was present, and the tiers held."""
+
+    day: int
+    moment: datetime
+    members: dict[int, Any]
+    held: dict[int, Held]
+
+    def tier_counts(self) -> dict[str, int]:
+        """Members per tier (members without figures held passive)."""
+        counts = dict.fromkeys((t.value for t in Tier), 0)
+        for member in self.members:
+            h = self.held.get(member)
+            counts[(h.tier if h else Tier.PASSIVE).value] += 1
+        return counts
+
+    def ranked(self, keep) -> list[tuple[Any, Held]]:
+        """Present members KEEP(member id, held, figures) accepts, ordered as stored lists are."""
+        rows = [
+            (self.members[m], h) for m, h in self.held.items() if keep(m, h, h.figures(self.day))
+        ]
+        rows.sort(key=lambda item: (-_score(item[1], self.day), item[0].id))
+        return rows
+
+
+def _score(h: Held | None, day: int) -> float:
+    # As stored: four places.
+    return round(h.figures(day).score, 4) if h else 0.0
+
+
+async def snapshot(
+    conn: AsyncConnection, space_id: int, day: int, moment: datetime, policy: TierPolicy
+) -> Snapshot:
+    """The community at the end of DAY (MOMENT, if DAY is today); nothing is written."""
+    members = {r.id: r for r in await present_members(conn, space_id, moment)}
+    held = await tiers_as_of(conn, space_id, day, policy)
+    return Snapshot(day, moment, members, {m: h for m, h in held.items() if m in members})
+
+
+async def _since(
+    conn: AsyncConnection, members: list[int], moment: datetime
+) -> dict[int, tuple[str, datetime]]:
+    """Each member's last stored move at or before MOMENT: (tier moved to, when)."""
+    found: dict[int, tuple[str, datetime]] = {}
+    for member, tier, since in await conn.execute(
+        select(TierAssignment.member_id, TierAssignment.tier, TierAssignment.since).where(
+            TierAssignment.member_id.in_(members), TierAssignment.since <= moment
+        )
+    ):
+        found[member] = (tier, since)
+    for member, tier, at in await conn.execute(
+        select(TierChange.member_id, TierChange.to_tier, TierChange.changed_at)
+        .where(TierChange.member_id.in_(members), TierChange.changed_at <= moment)
+        .order_by(TierChange.changed_at, TierChange.id)
+    ):
+        if member not in found or found[member][1] <= at:
+            found[member] = (tier, at)
+    return found
+
+
+def _ref(row) -> MemberRef:
+    return MemberRef(
+        id=row.id, platform_id=row.platform_id, name=row.display_name or row.platform_id
+    )
+
+
+async def members_in_tier_as_of(
+    conn: AsyncConnection,
+    space_id: int,
+    snap: Snapshot,
+    tier: Tier,
+    limit: int,
+    policy: TierPolicy,
+) -> list[TierRow]:
+    """The top members of one tier in SNAP, with reasons in that day's figures."""
+    rows: list[tuple[Any, Held | None]] = list(snap.ranked(lambda m, h, s: h.tier is tier))
+    if tier is Tier.PASSIVE:
+        # Members without figures score 0, ranked among the others as the stored list ranks them.
+        rows += [(r, None) for m, r in snap.members.items() if m not in snap.held]
+        rows.sort(key=lambda item: (-_score(item[1], snap.day), item[0].id))
+    page = rows[:limit]
+    kinds = await window_kinds(conn, space_id, snap.day, snap.moment, policy)
+    since = await _since(conn, [r.id for r, _ in page], snap.moment)
+    out = []
+    for row, h in page:
+        stats = h.figures(snap.day) if h else _EMPTY
+        moved = since.get(row.id)
+        if moved and moved[0] == tier.value:
+            held_since = moved[1]
+        else:
+            held_since = (h.since if h else None) or snap.moment
+        out.append(
+            TierRow(
+                member=_ref(row),
+                tier=tier.value,
+                score=round(stats.score, 4),
+                reasons=reasons(
+                    tier, stats, policy, kinds.get(row.id), earned=h.earned if h else tier
+                ),
+                since=held_since,
+            )
+        )
+    return out
+
+
+async def _candidates_as_of(conn, space_id, snap: Snapshot, policy, limit, keep) -> list[Candidate]:
+    page = snap.ranked(keep)[:limit]
+    kinds = await window_kinds(conn, space_id, snap.day, snap.moment, policy)
+    out = []
+    for row, h in page:
+        stats = h.figures(snap.day)
+        score = round(stats.score, 4)
+        out.append(
+            Candidate(
+                member=_ref(row),
+                tier=h.tier.value,
+                score=round(score, 1),
+                share_of_hero_bar=round(score / policy.hero_score, 2),
+                trend=trend(round(stats.recent_score, 4), round(stats.prior_score, 4)),
+                reasons=reasons(h.tier, stats, policy, kinds.get(row.id), earned=h.earned),
+            )
+        )
+    return out
+
+
+async def hero_candidates_as_of(
+    conn: AsyncConnection, space_id: int, snap: Snapshot, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Hero candidates in SNAP: active or hero, near the bar, not recognized by then."""
+    moment = snap.moment
+    recognized = set(
+        (
+            await conn.execute(
+                select(RecognizedHero.member_id).where(
+                    RecognizedHero.space_id == space_id,
+                    RecognizedHero.confirmed_at <= moment,
+                    or_(RecognizedHero.removed_at.is_(None), RecognizedHero.removed_at > moment),
+                )
+            )
+        ).scalars()
+    )
+    bar = policy.hero_score * policy.candidate_ratio
+
+    def keep(member: int, h: Held, stats: MemberStats) -> bool:
+        return (
+            h.tier is not Tier.PASSIVE and round(stats.score, 4) >= bar and member not in recognized
+        )
+
+    return await _candidates_as_of(conn, space_id, snap, policy, limit, keep)
+
+
+async def rising_actives_as_of(
+    conn: AsyncConnection, space_id: int, snap: Snapshot, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Passive members in SNAP who had started helping in the four weeks before."""
+
+    def keep(member: int, h: Held, stats: MemberStats) -> bool:
+        return h.tier is Tier.PASSIVE and stats.recent_replies >= 1
+
+    return await _candidates_as_of(conn, space_id, snap, policy, limit, keep)
+
+
+async def member_profile_as_of(
+    conn: AsyncConnection,
+    space_id: int,
+    query: str,
+    day: int,
+    moment: datetime,
+    policy: TierPolicy,
+) -> MemberProfile:
+    """One member as they stood at the end of DAY: tier and reasons recomputed, history then."""
+    profile = await member_profile(conn, space_id, query, moment)
+    member = profile.member.id
+    if profile.is_staff or profile.is_bot:
+        return profile
+    h = (await tiers_as_of(conn, space_id, day, policy)).get(member)
+    stats = h.figures(day) if h else _EMPTY
+    tier = h.tier if h else Tier.PASSIVE
+    kinds = await window_kinds(conn, space_id, day, moment, policy)
+    last = (await last_active_days(conn, space_id, day)).get(member)
+    return replace(
+        profile,
+        tier=tier.value,
+        reasons=reasons(tier, stats, policy, kinds.get(member), earned=h.earned if h else tier),
+        last_active=day_start(last) if last is not None else None,
+    )
