@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityKind, Platform, day_number, day_start
@@ -64,6 +64,26 @@ async def last_activity_at(
             .where(Space.platform == platform.value, Space.platform_id == platform_id)
         )
     ).scalar_one_or_none()
+
+
+async def name_unnamed_members(conn: AsyncConnection, space_id: int, names: dict[str, str]) -> int:
+    """Give SPACE_ID's members stored without a name the one NAMES has for them; how many."""
+    unnamed = (
+        await conn.execute(
+            select(Member.id, Member.platform_id).where(
+                Member.space_id == space_id, Member.display_name.is_(None)
+            )
+        )
+    ).all()
+    rows = [{"row_id": row_id, "name": names[pid]} for row_id, pid in unnamed if pid in names]
+    if rows:
+        await conn.execute(
+            update(Member)
+            .where(Member.id == bindparam("row_id"))
+            .values(display_name=bindparam("name")),
+            rows,
+        )
+    return len(rows)
 
 
 async def joined_near(

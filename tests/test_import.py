@@ -363,3 +363,29 @@ def test_not_a_slack_export(sqlite_url, tmp_path):
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite+aiosqlite:///{tmp_path / 'pulse.db'}"
+
+
+def test_a_member_seen_only_as_a_target_is_named_from_users_json(sqlite_url, tmp_path):
+    # The export starts after Dave asked: only Bob's reply in his thread is in it.
+    users = [*exports.slack_users(),
+             {"id": "UDAVE", "team_id": exports.TEAM, "name": "dave",
+              "profile": {"display_name": "Dave D"}}]  # fmt: skip
+    root = exports.slack_ts(4, 0)
+    days = {"help": {"2024-03-04.json": [
+        exports.slack_msg("UBOB", exports.slack_ts(4, 5), "Restart the worker.",
+                          thread_ts=root, parent_user_id="UDAVE"),
+    ]}}  # fmt: skip
+    path = exports.write_slack(tmp_path / "export", days, users=users)
+    result = pulse(sqlite_url, "slack-export", str(path))
+    assert result.exit_code == 0, result.output
+
+    async def names():
+        engine = create_engine(sqlite_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(select(Member.platform_id, Member.display_name))
+                return dict(rows.all())
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(names()) == {"UBOB": "Bob", "UDAVE": "Dave D"}

@@ -20,6 +20,7 @@ from storage.history import rebuild_history
 from storage.ingest import BatchWriter
 from storage.meta import hash_key
 from storage.models import Space
+from storage.queries import name_unnamed_members
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -113,6 +114,10 @@ async def run_import(
                 ).scalar_one_or_none()
             if space_id is None:  # every event of the space was blocklisted
                 continue
+            names = getattr(reader, "member_names", None)
+            if names:
+                async with engine.begin() as conn:
+                    await name_unnamed_members(conn, space_id, names)
             # Tier history first, as daily evaluations would have written it; then today's.
             history = await rebuild_history(engine, space_id, now, tier_policy(settings))
             result.history_seconds += history.seconds

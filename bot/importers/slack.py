@@ -65,6 +65,10 @@ class SlackExportReader:
                 join_channels={general} if general else None,
                 accept=accept,
             )
+            # users.json names everyone, also members who only appear as someone's target.
+            self.member_names = {
+                user: known.name for user, known in users.items() if known.name and not known.is_bot
+            }
             self.skipped: Counter[str] = self.mapper.skipped
             self.skipped.update(self._skipped_in_plan)
             self._plan = plan
