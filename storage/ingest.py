@@ -686,12 +686,16 @@ class BatchWriter:
 
         A reply that helps another member (community.helpgraph) answers when that member asked
         the question it hangs from, or asked one earlier in the same thread; a helper is
-        credited once per thread, however many replies they write in it.
+        credited once per thread, however many replies they write in it. Only threads begun
+        before the batch are looked up in the database.
         """
         helping = [r for r in records if _helps(r)]
         if not helping:
             return set()
-        threads = sorted({r[9] for r in helping})
+        # A thread whose first message is in this batch has nothing stored yet: replies are
+        # written after the message they hang from (only a live event racing catch-up could
+        # store one before it, and would at worst credit its helper twice).
+        threads = sorted({r[9] for r in helping}.difference(map(_EVENT_ID, records)))
         askers: dict[str, int] = {}  # question event id -> who asked it
         asked: dict[tuple[str, int], str] = {}  # (thread, asker) -> first question's time
         credited: set[tuple[str, int]] = set()  # (thread, helper) already credited
@@ -704,18 +708,22 @@ class BatchWriter:
             )
             askers.update(dict(rows.all()))
             rows = await conn.execute(
-                select(a.parent_event_id, a.member_id, a.occurred_at, a.is_question, a.is_answer)
-                .where(
+                select(
+                    a.parent_event_id, a.member_id, a.occurred_at, a.is_question, a.is_answer
+                ).where(
                     a.space_id == space,
                     a.parent_event_id.in_(chunk),
                     a.kind == ActivityKind.REPLY.value,
                     a.is_question.is_(True) | a.is_answer.is_(True),
                 )
-                .order_by(a.occurred_at)
+                # No ORDER BY: sorting by time makes SQLite walk the time index, not the parents'.
             )
             for thread, member, occurred, is_question, is_answer in rows:
                 if is_question:
-                    asked.setdefault((thread, member), _time_text(occurred))
+                    when = _time_text(occurred)
+                    first = asked.get((thread, member))
+                    if first is None or when < first:
+                        asked[(thread, member)] = when
                 if is_answer:
                     credited.add((thread, member))
         for r in records:
