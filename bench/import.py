@@ -247,7 +247,10 @@ def main() -> None:
         wall, output, peak_mb, process_peaks = import_via_command(
             export, tmp / "pulse.db", args.batch_size
         )
-        timings = re.search(r"reading and writing ([\d.]+)s, reclassification ([\d.]+)s", output)
+        timings = re.search(
+            r"reading and writing ([\d.]+)s, (?:tier history [\d.]+s, )?reclassification ([\d.]+)s",
+            output,
+        )
         print(output.rstrip())
         rate = held["messages"] / wall
         print(f"import (whole command): {wall:6.1f}s  {rate:>10,.0f} messages/s  "

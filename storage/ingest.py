@@ -685,8 +685,9 @@ class BatchWriter:
         """Event ids of the replies among RECORDS of SPACE that answer a question.
 
         A reply that helps another member (community.helpgraph) answers when that member asked
-        the question it hangs from, or asked one earlier in the same thread; a helper is
-        credited once per thread, however many replies they write in it. Only threads begun
+        the question it hangs from, or asked one earlier in the same thread, and is not itself
+        a question (a clarifying question helps but answers nothing yet); a helper is credited
+        once per thread, however many replies they write in it. Only threads begun
         before the batch are looked up in the database.
         """
         helping = [r for r in records if _helps(r)]
@@ -736,6 +737,8 @@ class BatchWriter:
                         asked[(r[9], asker)] = r[5]
         answers = set()
         for r in helping:  # in event order: the first reply of a helper in a thread is credited
+            if r[10]:
+                continue  # "Which version are you on?" helps, but answers nothing yet
             thread, helper, helped = r[9], members[r[4]], members[r[8]]
             if (thread, helper) in credited:
                 continue

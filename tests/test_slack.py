@@ -606,3 +606,29 @@ async def test_pulse_run_serves_discord_and_slack_in_one_process(
     finally:
         await engine.dispose()
     assert spaces == [("discord", "Pulse Community"), ("slack", "Pulse Community")]
+
+
+async def test_askers_follow_ups_are_not_help_and_acceptance_is_seen_live(
+    fake_slack, sqlite_engine
+):
+    fake, w = fake_slack, fake_slack.world
+    async with pulse_slack(fake, sqlite_engine) as pulse:
+        question = await fake.post_message(w.help, w.alice, "How do I rotate my API key?")
+        root = question["ts"]
+        clarify = await fake.post_message(w.help, w.bob, "Which plan are you on?", thread_ts=root)
+        follow = await fake.post_message(w.help, w.alice, "The team plan.", thread_ts=root)
+        answer = await fake.post_message(w.help, w.bob, "Settings → Keys → Rotate.", thread_ts=root)
+        await fake.add_reaction(w.help, answer["ts"], w.alice, "white_check_mark")
+        thanks = await fake.post_message(w.help, w.alice, "that worked, thanks!", thread_ts=root)
+        await settle(fake, pulse, 6)
+    rows = {r.event_id.split(":", 1)[1]: r for r in await activities(sqlite_engine)}
+    async with sqlite_engine.connect() as conn:
+        ids = dict((await conn.execute(select(Member.platform_id, Member.id))).all())
+    assert rows[clarify["ts"]].target_member_id == ids[w.alice]
+    assert rows[follow["ts"]].target_member_id is None  # the asker's follow-up helps nobody
+    assert rows[answer["ts"]].is_answer  # bob's one answer: his clarifying question is not
+    assert not rows[clarify["ts"]].is_answer
+    assert rows[answer["ts"]].is_accepted  # the asker's check mark accepts it
+    assert not rows[clarify["ts"]].is_accepted  # her thanks accepts only the latest reply
+    assert rows[thanks["ts"]].is_thanks
+    assert rows[thanks["ts"]].target_member_id == ids[w.bob]
