@@ -7,6 +7,7 @@ each renderer then fits the sections into its platform's limits, cutting long li
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from community.digest import Audience, CommunityDigest, StaffDigest
@@ -247,9 +248,18 @@ def _clip(text: str, limit: int) -> str:
 # --- Discord ---------------------------------------------------------------------------------
 
 
+# What reads as a mention in Discord: @everyone, @here, <@id>, <@!id>, <@&role>, <#channel>.
+_DISCORD_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+
+
 def discord_escape(text: str) -> str:
-    """Escape Discord markdown so a member's name cannot format or mention anything."""
-    for char in ("\\", "*", "_", "~", "`", "|", ">", "#", "[", "]"):
+    """Escape Discord markdown and mentions so a member's name cannot format or ping anything.
+
+    Mentions are suppressed on every post anyway (allowed_mentions); a zero-width space after
+    the "@" or "<" also stops "@everyone" reading as a ping.
+    """
+    text = _DISCORD_MENTION.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
+    for char in ("\\", "*", "_", "~", "`", "|", ">", "#", "[", "]", "(", ")"):
         text = text.replace(char, "\\" + char)
     return text
 
@@ -335,11 +345,44 @@ def slack_blocks(doc: DigestDoc) -> list[dict]:
         sections = sections[:room]
         footer["elements"].insert(0, {"type": "mrkdwn", "text": "More in `/digest preview`."})
     for section in sections:
-        heading = f"*{slack_escape(section.title)}*\n"
-        body = fit_list(section, SLACK_TEXT - len(heading), escape=slack_escape)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": heading + body}})
+        blocks.append(_rich_section(section))
     blocks.append(footer)
     return blocks
+
+
+def _rich_section(section: Section) -> dict:
+    """A titled list as a rich_text block: its text is shown as written, never parsed as mrkdwn.
+
+    Slack's mrkdwn has no escape for * _ ~ and backticks, so names that must not format (or
+    link, or mention) go in rich_text, whose styles are explicit.
+    """
+    title = _clip(section.title, SLACK_HEADER)
+    body = fit_list(section, SLACK_TEXT - len(title) - 1)
+    return {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {"type": "text", "text": title + "\n", "style": {"bold": True}},
+                    {"type": "text", "text": body},
+                ],
+            }
+        ],
+    }
+
+
+def slack_block_text(block: dict) -> str:
+    """The text a Block Kit block shows (tests and the plain-text fallback read it)."""
+    if block.get("type") == "rich_text":
+        return "".join(
+            element.get("text", "")
+            for part in block["elements"]
+            for element in part.get("elements", [])
+        )
+    if "text" in block:
+        return block["text"]["text"]
+    return " ".join(element.get("text", "") for element in block.get("elements", []))
 
 
 # --- terminal ----------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,6 +20,7 @@ from bot.digest_render import (
     embed_length,
     fit_list,
     render,
+    slack_block_text,
     slack_blocks,
 )
 from community.digest import (
@@ -120,13 +122,15 @@ def test_slack_blocks_stay_within_every_limit(digest):
     assert len(blocks) <= SLACK_BLOCKS
     assert len(blocks[0]["text"]["text"]) <= SLACK_HEADER
     for block in blocks:
-        if block["type"] == "section":
-            assert len(block["text"]["text"]) <= SLACK_TEXT
-            title = block["text"]["text"].split("\n", 1)[0]
-            if title not in ("*Members per tier*", "*Outreach*"):
-                assert more_count(block["text"]["text"]) > 0
-        for element in block.get("elements", []):
-            assert len(element["text"]) <= SLACK_TEXT
+        if block["type"] == "rich_text":
+            text = slack_block_text(block)
+            assert len(text) <= SLACK_TEXT
+            title = text.split("\n", 1)[0]
+            if title not in ("Members per tier", "Outreach"):
+                assert more_count(text) > 0
+        if block["type"] == "context":
+            for element in block["elements"]:
+                assert len(element["text"]) <= SLACK_TEXT
 
 
 def test_staff_quiet_list_counts_members_beyond_those_loaded():
@@ -161,8 +165,36 @@ def test_names_cannot_mention_or_format():
     sneaky = MemberRef(id=1, platform_id="u1", name="<!channel> **bold** @everyone <@123>")
     digest = CommunityDigest(space_name="S", period=PERIOD, new_members=(sneaky,))
     rendered = render(digest)
-    slack_text = rendered.slack_blocks[2]["text"]["text"]
-    assert "<!channel>" not in slack_text
-    assert "&lt;!channel&gt;" in slack_text
+    # Slack: the name sits in rich_text, shown as typed and parsed for nothing.
+    block = rendered.slack_blocks[2]
+    assert block["type"] == "rich_text"
+    assert sneaky.name in slack_block_text(block)
+    assert all(element["type"] == "text" for element in block["elements"][0]["elements"]), (
+        "no mention, link or emoji element comes from a name"
+    )
+    assert sneaky.name not in json.dumps(
+        [b for b in rendered.slack_blocks if b["type"] != "rich_text"], ensure_ascii=False
+    )
     discord_value = rendered.discord_embeds[0]["fields"][0]["value"]
     assert "\\*\\*bold\\*\\*" in discord_value
+    assert "@everyone" not in discord_value  # "@\u200beveryone" reads as no ping
+    assert "<@123>" not in discord_value
+
+
+def test_command_replies_show_names_as_typed_on_both_platforms():
+    from bot.commands.replies import Entry, Reply
+    from bot.discord import render as discord_render
+    from bot.slack import render as slack_render
+
+    name = "*bold* _it_ `code` <!channel> @everyone [click](https://evil.example)"
+    reply = Reply(title="Hero candidates", text=f"Top: {name}", entries=(Entry(name, name),))
+    blocks = slack_render.blocks(reply)
+    rich = [b for b in blocks if b["type"] == "rich_text"]
+    assert all(name in slack_render.block_text(b) for b in rich)
+    assert name not in json.dumps([b for b in blocks if b["type"] != "rich_text"])
+    card = discord_render.embed(reply)
+    shown = [card.description, *(f.name for f in card.fields), *(f.value for f in card.fields)]
+    for text in shown:
+        assert "@everyone" not in text
+        assert "*bold*" not in text
+        assert "](" not in text

@@ -18,6 +18,7 @@ from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS
 from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
 from bot.settings import Settings, SlackSettings
+from bot.slack import render
 from bot.slack.adapter import SlackSecrets, SlackSetupError, run_slack
 from bot.slack.manifest import BOT_SCOPES
 from bot.slack.poster import SlackPoster
@@ -93,13 +94,7 @@ async def members(engine) -> dict[str, object]:
 def texts(response) -> str:
     """All the text a Block Kit response shows."""
     parts = [response.text or ""]
-    for block in response.blocks or []:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(f["text"] for f in block.get("fields", []))
-        for element in block.get("elements", []):
-            text = element.get("text")
-            parts.append(text["text"] if isinstance(text, dict) else text or "")
+    parts.extend(render.block_text(block) for block in response.blocks or [])
     return "\n".join(parts)
 
 

@@ -32,8 +32,11 @@ def test_reply_becomes_blocks_with_buttons_and_escaped_text():
     )
     blocks = render.blocks(reply)
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Quiet members"}}
-    assert blocks[1]["text"]["text"] == "Ask <@U1> first &amp; say &lt;hi&gt;"
-    assert blocks[2]["fields"][0]["text"] == "*Open flags*\n3"
+    # Shown as written: the mention stays a mention, nothing else is parsed.
+    assert blocks[1]["type"] == "rich_text"
+    assert render.block_text(blocks[1]) == "Ask <@U1> first & say <hi>"
+    assert {"type": "user", "user_id": "U1"} in blocks[1]["elements"][0]["elements"]
+    assert blocks[2]["fields"][0] == {"type": "plain_text", "text": "Open flags\n3", "emoji": True}
     actions = [b for b in blocks if b["type"] == "actions"]
     ids = [e["action_id"] for a in actions for e in a["elements"]]
     assert ids == ["pulse:outreach:7:done", "pulse:page:quiet:10:1"]
@@ -53,10 +56,9 @@ def test_long_lists_stay_within_slacks_limits():
     blocks = render.blocks(reply)
     assert len(blocks) <= render.MAX_BLOCKS
     assert len(blocks[0]["text"]["text"]) <= render.HEADER
-    for block in blocks:
-        if block["type"] == "section" and "text" in block:
-            assert len(block["text"]["text"]) <= render.SECTION_TEXT
-    assert any("more; ask for a smaller list" in b.get("text", {}).get("text", "") for b in blocks)
+    for block in blocks[1:]:
+        assert len(render.block_text(block)) <= render.SECTION_TEXT + render.HEADER + 1
+    assert any("more; ask for a smaller list" in render.block_text(b) for b in blocks)
     assert blocks[-1]["type"] == "context"  # the footer survives the cut
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import discord
 
 from bot.commands.replies import Reply, Style, Tone
+from bot.digest_render import discord_escape
 
 # Discord's limits: 25 fields, 256 a field name, 1,024 a field value, 4,096 a description,
 # 6,000 in all; 5 rows of 5 buttons, labels of 80 characters.
@@ -26,14 +27,19 @@ def _cut(text: str, limit: int) -> str:
 
 def embed(reply: Reply) -> discord.Embed:
     """The embed for a reply."""
+    # Descriptions and fields render markdown and mentions: names in them are escaped.
     card = discord.Embed(
         title=_cut(reply.title, 256),
-        description=_cut(reply.text, 4096) or None,
+        description=_cut(discord_escape(reply.text), 4096) or None,
         colour=_COLOURS[reply.tone],
     )
     rows = [*reply.fields, *((e.heading, e.text) for e in reply.entries)]
     for name, value in rows[:MAX_FIELDS]:
-        card.add_field(name=_cut(name, 256), value=_cut(value or "-", 1024), inline=False)
+        card.add_field(
+            name=_cut(discord_escape(name), 256),
+            value=_cut(discord_escape(value or "-"), 1024),
+            inline=False,
+        )
     if reply.footer:
         card.set_footer(text=_cut(reply.footer, 2048))
     while len(card) > 6000 and card.fields:

@@ -29,7 +29,11 @@ def _cut(text: str, limit: int) -> str:
 
 
 def mrkdwn(text: str) -> str:
-    """TEXT safe for Slack's mrkdwn: control characters escaped, Pulse's own mentions kept."""
+    """TEXT safe for Slack's mrkdwn: control characters escaped, Pulse's own mentions kept.
+
+    mrkdwn has no escape for * _ ~ and backticks: text that holds names goes in rich_text
+    (see rich) or plain_text instead; this is for Pulse's own words.
+    """
     parts = _MENTION.split(text)
     return "".join(
         part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -37,8 +41,43 @@ def mrkdwn(text: str) -> str:
     )
 
 
+def rich(text: str, heading: str | None = None) -> dict:
+    """A rich_text block showing TEXT as written (under a bold HEADING), mentions as mentions.
+
+    Nothing in it is parsed: a name like "*bold* <!channel>" shows as typed and pings nobody,
+    while the mentions Pulse writes on purpose (<@U…>) become user elements.
+    """
+    elements: list[dict] = []
+    if heading is not None:
+        elements.append({"type": "text", "text": heading + "\n", "style": {"bold": True}})
+    for i, part in enumerate(_MENTION.split(text)):
+        if i % 2:
+            elements.append({"type": "user", "user_id": part[2:-1]})
+        elif part:
+            elements.append({"type": "text", "text": part})
+    if not elements:
+        elements.append({"type": "text", "text": "-"})
+    return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
+
+
+def block_text(block: dict) -> str:
+    """The text a Block Kit block shows, mentions as <@U…> (tests and fallbacks read it)."""
+    if block.get("type") == "rich_text":
+        return "".join(
+            element.get("text") or f"<@{element.get('user_id')}>"
+            for part in block["elements"]
+            for element in part.get("elements", [])
+        )
+    parts = [block["text"]["text"]] if "text" in block else []
+    parts += [field["text"] for field in block.get("fields", [])]
+    for element in block.get("elements", []):
+        text = element.get("text")
+        parts.append(text["text"] if isinstance(text, dict) else text or "")
+    return "\n".join(parts)
+
+
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, SECTION_TEXT)}}
+    return rich(_cut(text, SECTION_TEXT))
 
 
 def _button(button: Button) -> dict:
@@ -66,9 +105,9 @@ def blocks(reply: Reply) -> list[dict]:
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER)}}
     ]
     if reply.text:
-        out.append(_section(mrkdwn(reply.text)))
+        out.append(_section(reply.text))
     fields = [
-        {"type": "mrkdwn", "text": _cut(f"*{mrkdwn(name)}*\n{mrkdwn(value or '-')}", FIELD_TEXT)}
+        {"type": "plain_text", "text": _cut(f"{name}\n{value or '-'}", FIELD_TEXT), "emoji": True}
         for name, value in reply.fields
     ]
     for start in range(0, len(fields), FIELDS):
@@ -78,7 +117,10 @@ def blocks(reply: Reply) -> list[dict]:
         tail.append(_actions(reply.buttons))
     if reply.footer:
         tail.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(reply.footer)}]}
+            {
+                "type": "context",
+                "elements": [{"type": "plain_text", "text": _cut(reply.footer, SECTION_TEXT)}],
+            }
         )
     room = MAX_BLOCKS - len(out) - len(tail)
     for shown, entry in enumerate(reply.entries):
@@ -87,7 +129,7 @@ def blocks(reply: Reply) -> list[dict]:
             rest = len(reply.entries) - shown
             out.append(_section(f"…and {rest} more; ask for a smaller list."))
             break
-        out.append(_section(f"*{mrkdwn(entry.heading)}*\n{mrkdwn(entry.text or '-')}"))
+        out.append(rich(_cut(entry.text or "-", SECTION_TEXT), heading=_cut(entry.heading, HEADER)))
         if entry.buttons:
             out.append(_actions(entry.buttons))
         room -= needed
