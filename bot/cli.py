@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -666,11 +667,27 @@ def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> 
         reader = open_reader()
     except ImportFormatError as exc:
         raise PulseError(str(exc)) from None
+    moment = now()
+    signals: list[int] = []
+
+    async def go(on_batch):
+        # SIGINT and SIGTERM end the import cleanly: what was read is written, the deferred
+        # index is rebuilt, and a re-run resumes (stored events are skipped).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda s=signum: (signals.append(s), stop.set()))
+        try:
+            return await run_import(
+                settings, reader, moment, batch_size=batch_size, on_batch=on_batch, stop=stop
+            )
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
     try:
         with _import_progress(reader) as on_batch:
-            result = run_async(
-                run_import(settings, reader, now(), batch_size=batch_size, on_batch=on_batch)
-            )
+            result = run_async(go(on_batch))
     except ImportFailed as exc:
         stats = exc.stats
         raise PulseError(
@@ -686,6 +703,17 @@ def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> 
     for line in import_summary(what, result, time.monotonic() - started, notes):
         # Names of files, channels and subtypes come from the export: no control characters.
         click.echo(shown(line).plain)
+    if result.stats.stopped:
+        stats = result.stats
+        name = signal.Signals(signals[0]).name if signals else "a signal"
+        err_console.print(
+            f"[bold red]pulse:[/] stopped by {name}: {stats.written:,} events read so far are "
+            f"stored ({stats.inserted:,} new); tiers were not re-evaluated. Run the same command "
+            "again to finish: what is already stored is skipped.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(128 + (signals[0] if signals else signal.SIGINT))
 
 
 @contextlib.contextmanager

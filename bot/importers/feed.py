@@ -79,6 +79,7 @@ class ImportStats:
     duplicates: int = 0
     blocked: int = 0
     batches: int = 0
+    stopped: bool = False  # a signal ended the import early; what was written is complete
 
     @property
     def messages(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,11 +69,14 @@ async def run_import(
     on_batch: Callable[[ImportStats], None] | None = None,
     in_process: bool | None = None,
     defer_indexes_from: int = MIN_DEFERRED_ROWS,
+    stop: asyncio.Event | None = None,
 ) -> ImportResult:
     """Import everything READER yields, replay its tier history, then evaluate its spaces at NOW.
 
     IN_PROCESS says whether to read in a child process (None: when the export is large);
     DEFER_INDEXES_FROM is the fewest events for which an import into SQLite defers an index.
+    STOP (set by a signal) ends the import after what was read is written; tiers are then left
+    as they were, since the history is incomplete until the import is run again.
     """
     stats = ImportStats(files=reader.files, total_bytes=reader.total_bytes)
     engine = engine_for(settings)
@@ -92,6 +96,7 @@ async def run_import(
                         batch_size=batch_size,
                         on_batch=on_batch,
                         defer_indexes_from=defer_indexes_from,
+                        stop=stop,
                     )
         except ImportFormatError as exc:
             raise ImportFailed(exc, stats) from None
@@ -102,6 +107,8 @@ async def run_import(
             evaluated_at=now,
             window_days=settings.tiers.window_days,
         )
+        if stats.stopped:
+            return result
         started = time.monotonic()
         for platform, platform_id in sorted(stats.spaces):
             async with engine.connect() as conn:

@@ -9,6 +9,7 @@ On SQLite a large import defers activities' (member, time) index and rebuilds it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ async def write_stream(
     batch_size: int,
     on_batch: Callable[[ImportStats], None] | None = None,
     defer_indexes_from: int = MIN_DEFERRED_ROWS,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Write the records of MESSAGES (see bot.importers.feed) in batches, one commit each.
 
@@ -40,6 +42,9 @@ async def write_stream(
     A batch holds BATCH_SIZE records, or fewer when the reader is behind: waiting for a whole
     batch would leave the writer idle, notably at the start while the reader gets going. Once
     the writer is the slower side, records queue up and batches are whole again.
+
+    When STOP is set (a signal) the records read so far are written and the import ends as if
+    the export ended there, deferred index rebuilt; ``stats.stopped`` says so.
     """
     smallest = max(1, batch_size // 10)
     async with import_connection(engine) as conn:
@@ -75,6 +80,11 @@ async def write_stream(
                     if len(pending) >= smallest and not messages.waiting():
                         await write(pending)
                         pending = []
+                    if stop is not None and stop.is_set():
+                        if pending:
+                            await write(pending)
+                        stats.stopped = True
+                        break
                     continue
                 if pending:
                     await write(pending)
