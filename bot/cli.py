@@ -519,6 +519,10 @@ def digest_preview(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def demo(settings: Settings, out: Path, as_json: bool) -> None:
     """Seed a synthetic community (no tokens needed); show tiers, candidates, quiet members."""
+    if click.get_current_context().params.get("database_url"):
+        raise PulseUsageError(
+            "pulse demo writes its own SQLite file: choose it with --out FILE, not --database-url"
+        )
     from bot.demo import DemoPathError, seed
     from bot.jobs import tier_policy
     from storage.engine import create_engine

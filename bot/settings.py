@@ -272,6 +272,10 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path} is not UTF-8 text (byte {exc.start:,}); save it as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{path} cannot be read: {exc.strerror}") from None
     elif explicit:

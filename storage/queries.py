@@ -326,6 +326,13 @@ def _as_of(context: QuietContext, now: datetime) -> QuietContext:
 
 async def find_member(conn: AsyncConnection, space_id: int, query: str):
     """A member row by platform id, mention, or display name (exact, then unique prefix)."""
+    if len(query) > MAX_QUERY:
+        # No stored name or id is longer (names are clipped to their column), and SQLite
+        # refuses LIKE patterns past 50,000 bytes.
+        raise NotFoundError(
+            f"no member matches a {len(query):,}-character name (names are at most "
+            f"{Member.display_name.type.length} characters)"
+        )
     cleaned = query.strip().removeprefix("<@").removeprefix("!").rstrip(">").split("|")[0]
     by_id = (
         await conn.execute(
@@ -371,6 +378,8 @@ async def find_member(conn: AsyncConnection, space_id: int, query: str):
 
 
 _DISCRIMINATOR = re.compile(r"#\d{4}$")
+# Longer than any name (200) or mention of one ("<@id|name>"): past it nothing can match.
+MAX_QUERY = 300
 
 
 def _escape_like(text: str) -> str:

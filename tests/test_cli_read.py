@@ -141,3 +141,21 @@ def test_demo_as_of_a_past_day(demo_db):
     table = run(demo_db, "hero-candidates", "--as-of", "2026-09-01")
     assert table.exit_code == 0, table.output
     assert "Hero candidates" in table.output
+
+
+def test_clear_lines_for_odd_input(demo_db, tmp_path):
+    path, _ = demo_db
+    url = f"sqlite:///{path}"
+    huge = pulse("member", "x" * 100_000, "--database-url", url)
+    assert huge.exit_code == 1
+    assert "100,000-character name" in huge.output
+    assert "Traceback" not in huge.output
+    latin1 = tmp_path / "pulse.toml"
+    latin1.write_bytes(b"[tiers]\nwindow_days = 30\n# caf\xe9\n")
+    config = pulse("tiers", "--config", latin1, "--database-url", url)
+    assert config.exit_code == 2
+    assert "is not UTF-8 text" in config.output
+    demo = pulse("demo", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+    assert demo.exit_code == 2
+    assert "--out FILE, not --database-url" in demo.output
+    assert not (tmp_path / "x.db").exists()
