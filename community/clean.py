@@ -1,9 +1,9 @@
 """Platform strings made storable once, at the edge, so every backend accepts what one accepts.
 
 Names (members, channels, spaces) and contribution kinds are display text: control characters
-(NUL among them, which PostgreSQL refuses in text), lone surrogates (which no UTF-8 database can
-store) and line or paragraph separators are removed, other spaces become a plain space, and the
-result is clipped to its column. Nothing needs the full value, so clipping loses nothing that
+(NUL among them, which PostgreSQL refuses in text) and lone surrogates (which no UTF-8 database
+can store) are removed, line breaks, tabs and other spaces become a plain space, and the result
+is clipped to its column. Nothing needs the full value, so clipping loses nothing that
 matters. Format characters (zero-width joiners in emoji, bidi marks in some scripts) and code
 points this Python does not know yet (newer emoji) are kept: removing them would mangle names.
 
@@ -40,6 +40,8 @@ def clean_name(value: str | None, limit: int = NAME_LENGTH) -> str | None:
     for char in value:
         category = unicodedata.category(char)
         if category in _DROPPED:
+            if char.isspace():
+                kept.append(" ")  # a tab or line break separated words
             continue
         kept.append(" " if category == "Zs" else char)
     cleaned = "".join(kept)[:limit]
