@@ -231,29 +231,25 @@ class IngestWriter:
 
     async def _refused(self, batch: list[ActivityEvent], exc: Exception) -> None:
         """Store what BATCH holds that the database accepts; set aside the events it refuses."""
+        why = reason(exc)
         if len(batch) == 1:
-            self._quarantine_event(batch[0], reason(exc))
+            self._log_refusal(f"event {batch[0].event_id} cannot be stored; quarantined", why, exc)
+            self._quarantine_event(batch[0], why)
             return
-        self._log_refusal(batch, exc)
+        self._log_refusal(f"a batch of {len(batch)} events was refused; splitting it", why, exc)
         # Halving finds a bad event in log2(len) rounds; the good halves are stored as found.
         middle = len(batch) // 2
         await self._write_with_retry(batch[:middle])
         await self._write_with_retry(batch[middle:])
 
-    def _log_refusal(self, batch: list[ActivityEvent], exc: Exception) -> None:
-        why = reason(exc)
+    def _log_refusal(self, message: str, why: str, exc: Exception) -> None:
         signature = (type(exc).__name__, why)
         # A bug shows its traceback once; later batches that hit it say so in one line.
         if signature in self._tracebacks or len(self._tracebacks) >= _TRACEBACKS_LOGGED:
-            log.warning("a batch of %d events was refused (%s); splitting it", len(batch), why)
+            log.error("%s (%s)", message, why)
             return
         self._tracebacks.add(signature)
-        log.error(
-            "a batch of %d events was refused (%s); splitting it to store the rest",
-            len(batch),
-            why,
-            exc_info=exc,
-        )
+        log.error("%s (%s)", message, why, exc_info=exc)
 
     async def _back_off(self, exc: BaseException, batch: list[ActivityEvent], delay: float) -> None:
         self.stats.retries += 1
@@ -301,7 +297,6 @@ class IngestWriter:
 
     def _quarantine_event(self, event: ActivityEvent, why: str) -> None:
         self.stats.quarantined += 1
-        log.error("event %s cannot be stored (%s); quarantined", event.event_id, why)
         self._set_aside([{"reason": why, "event": json.loads(event_to_json(event))}])
 
     def _set_aside(self, entries: list[dict]) -> None:

@@ -172,7 +172,7 @@ async def test_a_python_error_in_the_writer_is_quarantined_not_retried_forever(
     original = BatchWriter.write_records
 
     async def buggy(self, conn, records):
-        if any(r[2] == "bug" for r in records):
+        if any(r[2].startswith("bug") for r in records):
             raise TypeError("unsupported operand type(s) for +: 'int' and 'NoneType'")
         return await original(self, conn, records)
 
@@ -221,6 +221,30 @@ async def test_an_import_survives_an_event_the_database_refuses(engine):
     assert stats.refused == 1
     assert stats.inserted == 79
     assert await count(engine, Activity) == 79
+
+
+async def test_a_python_error_on_single_events_shows_its_traceback_once(
+    engine, tmp_path, monkeypatch, caplog
+):
+    original = BatchWriter.write_records
+
+    async def buggy(self, conn, records):
+        if records[0][2].startswith("bug"):
+            raise KeyError("channel")
+        return await original(self, conn, records)
+
+    monkeypatch.setattr(BatchWriter, "write_records", buggy)
+    writer = writer_for(engine, batch_size=1, spill_path=tmp_path / "unwritten.jsonl")
+    with caplog.at_level(logging.INFO, logger="storage.writer"):
+        await writer.start()
+        await writer.put_many([ev(event_id="bug-1"), ev(event_id="fine"), ev(event_id="bug-2")])
+        await asyncio.wait_for(writer.close(grace_seconds=5), 10)
+
+    assert writer.stats.quarantined == 2
+    assert await count(engine, Activity) == 1
+    ids = [e["event"]["event_id"] for e in quarantined(tmp_path / QUARANTINE_FILE)]
+    assert ids == ["bug-1", "bug-2"]
+    assert len([r for r in caplog.records if r.exc_info]) == 1
 
 
 # --- how failures are classified -----------------------------------------------------------
