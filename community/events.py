@@ -6,6 +6,16 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from community.clean import (
+    CONTRIBUTION_KIND_LENGTH,
+    EVENT_ID_LENGTH,
+    ID_PREFIX,
+    NAME_LENGTH,
+    PLATFORM_ID_LENGTH,
+    clean_name,
+    fit_id,
+)
+
 
 class ActivityKind(enum.StrEnum):
     """What a member did; the writer turns each kind into rollup counts."""
@@ -80,6 +90,47 @@ class ActivityEvent:
         if self.kind is ActivityKind.REACTION_RECEIVED and self.target_member_id is None:
             # A received reaction is credited to the target; without one it means nothing.
             raise EventError(f"event {self.event_id!r}: reaction_received needs target_member_id")
+        # Every string is made storable here, once (see community.clean); most already are.
+        m, c, s, t = self.member_name, self.channel_name, self.space_name, self.target_member_id
+        h, p, k = self.channel_id, self.parent_event_id, self.contribution_kind
+        if not (
+            self.space_id.isprintable()
+            and self.member_id.isprintable()
+            and self.event_id.isprintable()
+            and len(self.space_id) <= PLATFORM_ID_LENGTH
+            and len(self.member_id) <= PLATFORM_ID_LENGTH
+            and len(self.event_id) <= EVENT_ID_LENGTH
+            and (m is None or (m.isprintable() and len(m) <= NAME_LENGTH))
+            and (c is None or (c.isprintable() and len(c) <= NAME_LENGTH))
+            and (s is None or (s.isprintable() and len(s) <= NAME_LENGTH))
+            and (t is None or (t.isprintable() and len(t) <= PLATFORM_ID_LENGTH))
+            and (h is None or (h.isprintable() and len(h) <= PLATFORM_ID_LENGTH))
+            and (p is None or (p.isprintable() and len(p) <= EVENT_ID_LENGTH))
+            and (k is None or (k.isprintable() and len(k) <= CONTRIBUTION_KIND_LENGTH))
+        ):
+            self._make_storable()
+
+    def _make_storable(self) -> None:
+        """Clean names and fit ids to their columns (the rare event that needs it)."""
+        fixed = {
+            "member_name": clean_name(self.member_name),
+            "channel_name": clean_name(self.channel_name),
+            "space_name": clean_name(self.space_name),
+            "contribution_kind": clean_name(self.contribution_kind, CONTRIBUTION_KIND_LENGTH),
+            "space_id": fit_id(self.space_id, PLATFORM_ID_LENGTH),
+            "member_id": fit_id(self.member_id, PLATFORM_ID_LENGTH),
+            "event_id": fit_id(self.event_id, EVENT_ID_LENGTH, keep=ID_PREFIX),
+        }
+        for name in ("channel_id", "target_member_id"):
+            value = getattr(self, name)
+            fixed[name] = None if value is None else fit_id(value, PLATFORM_ID_LENGTH)
+        parent = self.parent_event_id
+        fixed["parent_event_id"] = (
+            None if parent is None else fit_id(parent, EVENT_ID_LENGTH, keep=ID_PREFIX)
+        )
+        for name, value in fixed.items():
+            if value != getattr(self, name):
+                object.__setattr__(self, name, value)  # frozen: set once, while being built
 
     @property
     def occurred_utc(self) -> datetime:

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import hashlib
 
-MAX_LENGTH = 200  # activities.event_id is VARCHAR(200)
+from community.clean import EVENT_ID_LENGTH, ID_PREFIX, fit_id
+
+MAX_LENGTH = EVENT_ID_LENGTH
 CSV_PREFIX = "csv:"  # messages from CSV exports, which carry no replies
 
 
 def _fit(event_id: str) -> str:
     # Only absurd emoji names get here; a digest keeps the id stable and within the column.
-    if len(event_id) <= MAX_LENGTH:
-        return event_id
-    return event_id[:120] + "~" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+    return fit_id(event_id, MAX_LENGTH, keep=ID_PREFIX)
 
 
 def discord_message(message_id: str) -> str:

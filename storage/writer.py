@@ -5,6 +5,12 @@ by interval, and at shutdown) and writes each batch in one transaction. When the
 unreachable the batch is kept and retried with backoff while the full queue pushes back on
 producers. Events still unwritten when shutdown gives up are spilled to a JSON-lines file that
 the next start replays first, so an outage never loses anything.
+
+A batch the database refuses (or a bug refuses: see storage.faults) is split until the event
+that fails is alone; the rest are stored and that event is set aside, with the reason, in a
+quarantine file beside the spill file. A line of the spill file that cannot be read goes there
+too. Nothing blocks the writer, and nothing is lost: a quarantined event can be replayed by
+moving its file to the spill file's name.
 """
 
 from __future__ import annotations
@@ -18,38 +24,19 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from community.events import ActivityEvent, ActivityKind, Platform
 from storage.engine import IMMEDIATE
+from storage.faults import ConnectError, is_unavailable, reason
 from storage.ingest import BatchWriter, WriteResult
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is not there right now", worth retrying rather than dropping.
-TRANSIENT = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    OSError,
-    TimeoutError,
-)
-# Errors that mean "this data can never be written": isolate the bad event, keep the rest.
-PERMANENT = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError)
-# PostgreSQL's "deadlock detected" and "could not serialize": the transaction is safe to retry.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the same batch later can succeed."""
-    if isinstance(exc, TRANSIENT):
-        return True
-    orig = getattr(exc, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(
-        getattr(orig, "__cause__", None), "sqlstate", None
-    )
-    return sqlstate in RETRYABLE_SQLSTATES
+# The quarantine file's name, beside the spill file (see IngestWriter).
+QUARANTINE_FILE = "pulse-quarantined.jsonl"
+# How many distinct errors the writer logs with a traceback before logging them in one line.
+_TRACEBACKS_LOGGED = 20
 
 
 class WriterClosedError(RuntimeError):
@@ -64,7 +51,7 @@ class WriterStats:
     inserted: int = 0
     duplicates: int = 0
     blocked: int = 0
-    rejected: int = 0
+    quarantined: int = 0
     retries: int = 0
     batches: int = 0
     spilled: int = 0
@@ -79,14 +66,21 @@ def event_to_json(event: ActivityEvent) -> str:
 
 
 def event_from_json(line: str) -> ActivityEvent:
-    """Read an event back from the spill file."""
+    """Read an event back from a spill or quarantine file line (ValueError when it cannot be)."""
     data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if isinstance(data.get("event"), dict):
+        data = data["event"]  # a quarantine entry moved back to be replayed
     known = {f.name for f in fields(ActivityEvent)}
     data = {k: v for k, v in data.items() if k in known}
-    data["platform"] = Platform(data["platform"])
-    data["kind"] = ActivityKind(data["kind"])
-    data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
-    return ActivityEvent(**data)
+    try:
+        data["platform"] = Platform(data["platform"])
+        data["kind"] = ActivityKind(data["kind"])
+        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+        return ActivityEvent(**data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not an event: {exc!r}") from exc
 
 
 class IngestWriter:
@@ -103,6 +97,7 @@ class IngestWriter:
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
         spill_path: Path | None = None,
+        quarantine_path: Path | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.engine = engine
@@ -111,6 +106,9 @@ class IngestWriter:
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self.spill_path = spill_path
+        if quarantine_path is None and spill_path is not None:
+            quarantine_path = spill_path.with_name(QUARANTINE_FILE)
+        self.quarantine_path = quarantine_path
         self.stats = WriterStats()
         self._sleep = sleep
         self._batch_writer = BatchWriter(hash_key)
@@ -118,6 +116,7 @@ class IngestWriter:
         self._task: asyncio.Task | None = None
         self._closing = False
         self._in_flight: list[ActivityEvent] = []
+        self._tracebacks: set[tuple[str, str]] = set()
 
     @property
     def pending(self) -> int:
@@ -167,6 +166,21 @@ class IngestWriter:
         self._in_flight = []
         if leftover:
             self._spill(leftover)
+        stats = self.stats
+        log.info(
+            "ingestion: %d events stored, %d duplicates, %d blocked, %d quarantined, %d spilled",
+            stats.inserted,
+            stats.duplicates,
+            stats.blocked,
+            stats.quarantined,
+            stats.spilled,
+        )
+        if stats.quarantined:
+            log.warning(
+                "%d events could not be stored; they are set aside in %s",
+                stats.quarantined,
+                self.quarantine_path,
+            )
 
     async def _run(self) -> None:
         while True:
@@ -207,33 +221,41 @@ class IngestWriter:
             try:
                 await self._write(batch)
                 return
-            except PERMANENT as exc:
-                if is_transient(exc):
+            except Exception as exc:
+                if is_unavailable(exc):
                     await self._back_off(exc, batch, delay)
                     delay = min(delay * 2, self.retry_max)
                     continue
-                if len(batch) == 1:
-                    self.stats.rejected += 1
-                    log.error("event %s cannot be stored: %s", batch[0].event_id, _short(exc))
-                    return
-                # Split to find the bad event; the good ones still get written.
-                middle = len(batch) // 2
-                await self._write_with_retry(batch[:middle])
-                await self._write_with_retry(batch[middle:])
+                await self._refused(batch, exc)
                 return
-            except Exception as exc:
-                # Outages, deadlocks, and anything unforeseen: keep the batch and try again,
-                # so a surprise costs time, never data (close() spills what is still held).
-                if not is_transient(exc):
-                    log.exception("unexpected error writing %d events; will retry", len(batch))
-                await self._back_off(exc, batch, delay)
-                delay = min(delay * 2, self.retry_max)
+
+    async def _refused(self, batch: list[ActivityEvent], exc: Exception) -> None:
+        """Store what BATCH holds that the database accepts; set aside the events it refuses."""
+        why = reason(exc)
+        if len(batch) == 1:
+            self._log_refusal(f"event {batch[0].event_id} cannot be stored; quarantined", why, exc)
+            self._quarantine_event(batch[0], why)
+            return
+        self._log_refusal(f"a batch of {len(batch)} events was refused; splitting it", why, exc)
+        # Halving finds a bad event in log2(len) rounds; the good halves are stored as found.
+        middle = len(batch) // 2
+        await self._write_with_retry(batch[:middle])
+        await self._write_with_retry(batch[middle:])
+
+    def _log_refusal(self, message: str, why: str, exc: Exception) -> None:
+        signature = (type(exc).__name__, why)
+        # A bug shows its traceback once; later batches that hit it say so in one line.
+        if signature in self._tracebacks or len(self._tracebacks) >= _TRACEBACKS_LOGGED:
+            log.error("%s (%s)", message, why)
+            return
+        self._tracebacks.add(signature)
+        log.error("%s (%s)", message, why, exc_info=exc)
 
     async def _back_off(self, exc: BaseException, batch: list[ActivityEvent], delay: float) -> None:
         self.stats.retries += 1
         log.warning(
             "database unavailable (%s); keeping %d events, retrying in %.1fs",
-            _short(exc),
+            reason(exc),
             len(batch),
             delay,
         )
@@ -241,7 +263,11 @@ class IngestWriter:
 
     async def _write(self, batch: Sequence[ActivityEvent]) -> WriteResult:
         try:
-            async with self.engine.connect() as conn:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    conn = await stack.enter_async_context(self.engine.connect())
+                except Exception as exc:
+                    raise ConnectError(reason(exc)) from exc
                 conn = await conn.execution_options(**{IMMEDIATE: True})
                 async with conn.begin():
                     result = await self._batch_writer.write(conn, batch)
@@ -269,21 +295,59 @@ class IngestWriter:
             self.spill_path,
         )
 
-    async def _replay_spill(self) -> None:
-        if self.spill_path is None or not self.spill_path.exists():
+    def _quarantine_event(self, event: ActivityEvent, why: str) -> None:
+        self.stats.quarantined += 1
+        self._set_aside([{"reason": why, "event": json.loads(event_to_json(event))}])
+
+    def _set_aside(self, entries: list[dict]) -> None:
+        """Append ENTRIES to the quarantine file (or, with none set, to the log)."""
+        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
+        if self.quarantine_path is None:
+            for line in lines:
+                log.error("no quarantine file is set; set aside: %s", line)
             return
-        events = [
-            event_from_json(line)
-            for line in self.spill_path.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        for start in range(0, len(events), self.batch_size):
-            await self._write_with_retry(events[start : start + self.batch_size])
-        self.stats.replayed += len(events)
-        self.spill_path.unlink()
-        log.info("replayed %d events from %s", len(events), self.spill_path)
+        try:
+            with self.quarantine_path.open("a", encoding="utf-8") as fh:
+                fh.writelines(line + "\n" for line in lines)
+        except OSError as exc:
+            # A full or read-only disk must not stop the writer: the log keeps the entries.
+            for line in lines:
+                log.error("cannot write %s (%s); set aside: %s", self.quarantine_path, exc, line)
 
-
-def _short(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    async def _replay_spill(self) -> None:
+        path = self.spill_path
+        if path is None or not path.exists():
+            return
+        replayed = bad = 0
+        batch: list[ActivityEvent] = []
+        # Line by line, so a large spill never sits in memory whole and a bad line blocks nothing.
+        with path.open(encoding="utf-8", errors="surrogateescape") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    batch.append(event_from_json(line))
+                except ValueError as exc:
+                    bad += 1
+                    self._set_aside(
+                        [{"reason": f"{path.name} line {number}: {exc}", "line": line.rstrip()}]
+                    )
+                    continue
+                if len(batch) >= self.batch_size:
+                    await self._write_with_retry(batch)
+                    replayed += len(batch)
+                    batch = []
+        if batch:
+            await self._write_with_retry(batch)
+            replayed += len(batch)
+        self.stats.replayed += replayed
+        self.stats.quarantined += bad
+        path.unlink()
+        log.info("replayed %d events from %s", replayed, path)
+        if bad:
+            log.error(
+                "%d lines of %s could not be read; set aside in %s",
+                bad,
+                path,
+                self.quarantine_path,
+            )

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 from rich.console import Console
+from sqlalchemy import text
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
@@ -29,6 +30,13 @@ def world_db(tmp_path_factory):
         try:
             await upgrade(engine)
             await build_world(engine)
+            # Events arrive cleaned (community.clean); a database written before that was not,
+            # and the terminal must still show its names inert.
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("UPDATE members SET display_name = :name WHERE platform_id = 'silent'"),
+                    {"name": TRICKY},
+                )
         finally:
             await engine.dispose()
 

@@ -78,6 +78,7 @@ class ImportStats:
     inserted: int = 0
     duplicates: int = 0
     blocked: int = 0
+    refused: int = 0  # events the database refused (see bot.importers.stream)
     batches: int = 0
     stopped: bool = False  # a signal ended the import early; what was written is complete
 

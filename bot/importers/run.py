@@ -101,6 +101,8 @@ async def run_import(
         except ImportFormatError as exc:
             raise ImportFailed(exc, stats) from None
         stats.skipped["opted-out member (blocklisted)"] += stats.blocked
+        if stats.refused:
+            stats.skipped["refused by the database (see the log)"] += stats.refused
         result = ImportResult(
             stats,
             import_seconds=time.monotonic() - started,

@@ -5,6 +5,10 @@ process while this writes the previous batch. The writer is idempotent on (space
 batch committed before a failure is complete, and re-running the import skips what is stored.
 On SQLite a large import defers activities' (member, time) index and rebuilds it at its end
 (storage.bulk), whether the import ends well or not.
+
+A batch the database refuses (storage.faults) is halved until the event it refuses is alone;
+the rest are stored, and that event is logged and counted as skipped. An unavailable database
+still stops the import: re-running it resumes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.importers.feed import ImportStats, Messages
 from storage.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
+from storage.faults import is_unavailable, reason
 from storage.ingest import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,27 @@ async def write_stream(
     smallest = max(1, batch_size // 10)
     async with import_connection(engine) as conn:
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
+        logged: set[str] = set()
 
         async def write(records: list[tuple]) -> None:
+            try:
+                await commit(records)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise
+                why = reason(exc)
+                if len(records) == 1:
+                    stats.refused += 1
+                    log.error("event %s cannot be stored (%s); skipped", records[0][2], why)
+                    return
+                if why not in logged:  # a bug's traceback once, not once per split
+                    logged.add(why)
+                    log.error("a batch of %d refused; splitting it", len(records), exc_info=exc)
+                middle = len(records) // 2
+                await write(records[:middle])
+                await write(records[middle:])
+
+        async def commit(records: list[tuple]) -> None:
             try:
                 async with conn.begin():
                     if deferral is not None:
