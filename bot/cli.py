@@ -94,6 +94,11 @@ def run_async(coro):
         raise PulseError(f"cannot use the database: {_first_line(exc.orig or exc)}") from None
     except (OSError, sa_exc.InterfaceError) as exc:
         raise PulseError(f"cannot reach the database: {_first_line(exc)}") from None
+    except sa_exc.DBAPIError as exc:
+        # PostgreSQL refusing the connection itself: no such database, or bad credentials.
+        if str(getattr(exc.orig, "sqlstate", "") or "")[:2] in ("3D", "28"):
+            raise PulseError(f"cannot use the database: {_first_line(exc.orig)}") from None
+        raise
 
 
 def now() -> datetime:

@@ -51,6 +51,16 @@ class SchemaEmpty(SchemaError):
         super().__init__("the database is empty: run `pulse db upgrade` (or `pulse demo`)")
 
 
+class DatabaseMissing(SchemaError):
+    """A SQLite file that does not exist: reading it would only create an empty one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"there is no database at {path}: "
+            "run `pulse db upgrade` (or `pulse demo`) to create one"
+        )
+
+
 class SchemaBehind(SchemaError):
     """The database is at an older revision than the code."""
 
@@ -107,8 +117,17 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_revision_of)
 
 
+def _refuse_missing_file(engine: AsyncEngine) -> None:
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        if not path.exists():
+            raise DatabaseMissing(path)
+
+
 async def check_schema(engine: AsyncEngine) -> str:
     """The database's revision when it is exactly the code's; else raise a SchemaError."""
+    _refuse_missing_file(engine)
     current = await current_revision(engine)
     if current is None:
         raise SchemaEmpty()

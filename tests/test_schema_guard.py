@@ -94,3 +94,47 @@ def test_an_older_schema_asks_for_an_upgrade(database_url):
         "pulse: the database is at schema revision 0004_lighter_writes, older than this Pulse "
         f"({head_revision()}): run `pulse db upgrade`\n"
     )
+
+
+@pytest.mark.parametrize("command", [["tiers"], ["member", "alice"], ["reclassify"], ["purge"]])
+def test_a_missing_sqlite_file_is_named_not_created(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "nowhere.db"
+    result = pulse(*command, "--database-url", f"sqlite:///{path}")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"pulse: there is no database at {path}: run `pulse db upgrade` (or `pulse demo`) "
+        "to create one\n"
+    )
+    assert not path.exists()
+
+
+def test_a_bad_database_url_is_named_as_the_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no pulse.toml here
+    result = pulse("tiers", "--database-url", "mysql://db/pulse")
+    assert result.exit_code == 2
+    assert result.output == (
+        "pulse: --database-url must be a sqlite:/// or postgresql:// URL (got 'mysql://db/pulse')\n"
+    )
+
+
+def test_a_bad_database_url_from_the_environment_is_named_by_its_variable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pulse.toml").write_text('[database]\nurl_env = "PULSE_DB"\n')
+    monkeypatch.setenv("PULSE_DB", "mysql://db/pulse")
+    result = pulse("tiers")
+    assert result.exit_code == 2
+    assert result.output == (
+        "pulse: environment variable PULSE_DB must be a sqlite:/// or postgresql:// URL "
+        "(got 'mysql://db/pulse')\n"
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [["tiers"], ["db", "upgrade"], ["reclassify"], ["purge"]])
+def test_a_postgresql_database_that_does_not_exist_is_one_line(command, postgres_server):
+    result = pulse(*command, "--database-url", postgres_server.url("no_such_database"))
+    assert result.exit_code == 1
+    assert result.output == (
+        'pulse: cannot use the database: database "no_such_database" does not exist\n'
+    )
