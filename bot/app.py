@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.settings import Settings
 from community.clock import Clock, SystemClock
 from storage.engine import create_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import head_revision, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,7 @@ async def upgrade_database(settings: Settings) -> tuple[str | None, str]:
     """Upgrade the schema; return the revisions before and after."""
     engine = engine_for(settings)
     try:
-        before = await current_revision(engine)
-        await upgrade(engine)
+        before = await upgrade(engine)
         return before, head_revision()
     finally:
         await engine.dispose()

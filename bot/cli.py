@@ -82,15 +82,24 @@ def common_options(func: Callable) -> Callable:
 
 
 def run_async(coro):
-    """Run a coroutine, turning database connection failures into one clear message."""
+    """Run a coroutine, turning database failures and unusable schemas into one clear message."""
     from sqlalchemy import exc as sa_exc
+
+    from storage.migrate import SchemaError
 
     try:
         return asyncio.run(coro)
+    except SchemaError as exc:
+        raise PulseError(str(exc)) from None
     except sa_exc.OperationalError as exc:
         raise PulseError(f"cannot use the database: {_first_line(exc.orig or exc)}") from None
     except (OSError, sa_exc.InterfaceError) as exc:
         raise PulseError(f"cannot reach the database: {_first_line(exc)}") from None
+    except sa_exc.DBAPIError as exc:
+        # PostgreSQL refusing the connection itself: no such database, or bad credentials.
+        if str(getattr(exc.orig, "sqlstate", "") or "")[:2] in ("3D", "28"):
+            raise PulseError(f"cannot use the database: {_first_line(exc.orig)}") from None
+        raise
 
 
 def now() -> datetime:
@@ -249,13 +258,12 @@ def limit_option(func: Callable) -> Callable:
 
 async def _read(settings: Settings, space_hint: str | None, query):
     from bot.app import engine_for
-    from storage.migrate import current_revision
+    from storage.migrate import check_schema
     from storage.queries import NotFoundError, resolve_space
 
     engine = engine_for(settings)
     try:
-        if await current_revision(engine) is None:
-            raise PulseError("the database is empty: run `pulse db upgrade` (or `pulse demo`)")
+        await check_schema(engine)
         async with engine.connect() as conn:
             try:
                 space_id = await resolve_space(conn, space_hint)
@@ -399,10 +407,12 @@ def reclassify_cmd(settings: Settings) -> None:
     """Recompute tiers and scan for quiet members now (the daily job, on demand)."""
     from bot.app import engine_for
     from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+    from storage.migrate import check_schema
 
     async def go():
         engine = engine_for(settings)
         try:
+            await check_schema(engine)
             moment = now()
             for space_id in await space_ids(engine):
                 result, scan = await reclassify_and_scan(
@@ -424,15 +434,16 @@ def reclassify_cmd(settings: Settings) -> None:
 def purge(settings: Settings) -> None:
     """Delete raw activities older than privacy.retention_days; daily rollups are kept."""
     from bot.app import engine_for
-    from storage.queries import purge_activities
+    from bot.jobs import purge_old_activities
+    from storage.migrate import check_schema
 
     cutoff = now() - timedelta(days=settings.privacy.retention_days)
 
     async def go():
         engine = engine_for(settings)
         try:
-            async with engine.begin() as conn:
-                return await purge_activities(conn, cutoff)
+            await check_schema(engine)
+            return await purge_old_activities(engine, cutoff)
         finally:
             await engine.dispose()
 

@@ -11,9 +11,10 @@ from bot.settings import Settings
 from community.events import day_number
 from community.quiet import QuietPolicy, ScanResult
 from community.tiers import TierPolicy
-from storage.engine import begin_write
 from storage.intelligence import ReclassifyResult, last_active_days, reclassify, scan_quiet
+from storage.locks import Job, exclusive_write
 from storage.models import Space
+from storage.queries import purge_activities
 
 
 def tier_policy(settings: Settings) -> TierPolicy:
@@ -52,12 +53,20 @@ async def reclassify_and_scan(
     engine: AsyncEngine, space_id: int, now: datetime, tiers: TierPolicy, quiet: QuietPolicy
 ) -> tuple[ReclassifyResult, ScanResult]:
     """The daily job for one space: tiers first, then quiet flags, in one transaction."""
-    # The write lock up front: on SQLite a read-then-write transaction would otherwise fail
-    # outright if the ingestion writer commits while it runs.
-    async with begin_write(engine) as conn:
+    # The space's tier lock up front (storage.locks): a second run, from another process or
+    # command, waits for this one and then finds nothing left to change, so no tier change is
+    # stored twice. On SQLite it is the write lock, without which a read-then-write transaction
+    # would fail outright if the ingestion writer committed while it ran.
+    async with exclusive_write(engine, Job.TIERS, space_id) as conn:
         # Both steps need each member's last active day; reclassifying writes no rollups, so
         # one aggregation serves both within this transaction.
         last_active = await last_active_days(conn, space_id, day_number(now))
         result = await reclassify(conn, space_id, now, tiers, last_active)
         scan = await scan_quiet(conn, space_id, now, tiers, quiet, last_active)
     return result, scan
+
+
+async def purge_old_activities(engine: AsyncEngine, older_than: datetime) -> int:
+    """Delete raw activities older than OLDER_THAN under the purge lock; return how many."""
+    async with exclusive_write(engine, Job.PURGE) as conn:
+        return await purge_activities(conn, older_than)

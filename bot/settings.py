@@ -40,9 +40,23 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql", "postgres")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if not _known_database_url(value):
+            raise ValueError(DATABASE_URL_RULE)
         return value
+
+
+DATABASE_URL_RULE = "must be a sqlite:/// or postgresql:// URL"
+
+
+def _known_database_url(value: str) -> bool:
+    return value.startswith(("sqlite", "postgresql", "postgres"))
+
+
+def _checked_url(value: str, source: str) -> str:
+    # A URL given outside the config file is named by where it came from, not by the file.
+    if not _known_database_url(value):
+        raise ConfigError(f"{source} {DATABASE_URL_RULE} (got {value!r})")
+    return value
 
 
 class IngestSettings(_Section):
@@ -235,7 +249,7 @@ class Settings(_Section):
                 raise ConfigError(
                     f"database.url_env names {self.database.url_env}, which is not set"
                 )
-            return value
+            return _checked_url(value, f"environment variable {self.database.url_env}")
         return self.database.url
 
     def secret(self, env_name: str, environ: dict[str, str] | None = None) -> str | None:
@@ -281,6 +295,7 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     elif explicit:
         raise ConfigError(f"{path} does not exist (copy config.example.toml to start one)")
     if database_url:
+        _checked_url(database_url, "--database-url")
         data.setdefault("database", {})["url"] = database_url
         data["database"].pop("url_env", None)
     return parse_settings(data, source=str(path))

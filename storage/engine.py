@@ -36,10 +36,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # deferred BEGIN would otherwise hide transactions from us.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # The busy wait first: switching a new file to WAL needs a lock that another process
+    # opening the same file at the same moment may hold.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from community.events import day_number, day_start
 from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
 from community.views import Candidate, MemberProfile, MemberRef, TierRow
-from storage.engine import begin_write
 from storage.ingest import dialect_insert
 from storage.intelligence import (
     contribution_kinds,
@@ -35,6 +34,7 @@ from storage.intelligence import (
     last_active_days,
     window_stats,
 )
+from storage.locks import Job, exclusive_write
 from storage.models import DailyRollup, Member, RecognizedHero, TierAssignment, TierChange
 from storage.queries import member_profile
 
@@ -287,7 +287,9 @@ async def rebuild_history(
 
         figures = prefetched_figures(engine, space_id, days, policy)
         moves = await replay(figures, policy, held, eligible, on_day)
-    async with begin_write(engine) as conn:
+    # The space's tier lock (storage.locks): of two concurrent rebuilds, the second waits here
+    # and then sees the first's evaluation below, so the replayed changes are stored once.
+    async with exclusive_write(engine, Job.TIERS, space_id) as conn:
         if await _last_evaluation(conn, space_id) != last_evaluated:
             # The daily job evaluated meanwhile: its history stands, a replay would contradict it.
             return RebuildResult(range(0), 0, time.monotonic() - started)
