@@ -82,7 +82,7 @@ async def serve(
     """`pulse run`: upgrade, start the writer and the configured platforms, stop on a signal."""
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
-    from bot.scheduler import PlatformPoster, build_scheduler
+    from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
     from storage.meta import hash_key
     from storage.writer import IngestWriter
 
@@ -115,7 +115,7 @@ async def serve(
             try:
                 await _run_all(platforms, stop)
             finally:
-                scheduler.shutdown(wait=False)
+                await stop_scheduler(scheduler)
         finally:
             await writer.close(ingest.shutdown_timeout_seconds)
     finally:
@@ -150,14 +150,32 @@ def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event)
     return platforms, posters
 
 
+class PlatformError(RuntimeError):
+    """A platform's connection failed: the message names the platform and the cause."""
+
+
 async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
     """Run every platform in this loop; when one fails, stop the others and raise its error."""
-    tasks = {asyncio.create_task(run, name=f"{name}-platform") for name, run in platforms.items()}
+    tasks = {
+        name: asyncio.create_task(run, name=f"{name}-platform") for name, run in platforms.items()
+    }
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
     finally:
         stop.set()  # one platform ending (or a signal) ends the process: others follow
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-    for result in results:
+        results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    for name, result in zip(tasks, results, strict=True):
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-            raise result
+            if _is_setup_error(result):
+                raise result
+            # Name the platform: a connection error here is not the database's.
+            first = (str(result).strip().splitlines() or [type(result).__name__])[0]
+            raise PlatformError(f"{_PLATFORM_NAMES.get(name, name)} stopped: {first}") from result
+
+
+_PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack"}
+
+
+def _is_setup_error(exc: BaseException) -> bool:
+    """Whether EXC is a platform's own one-line setup error (a refused token, an intent)."""
+    return type(exc).__name__ in ("DiscordSetupError", "SlackSetupError")

@@ -152,7 +152,7 @@ def db_upgrade(settings: Settings) -> None:
 @common_options
 def run(settings: Settings) -> None:
     """Connect to Discord and/or Slack and start logging and answering commands."""
-    from bot.app import missing_platform_settings, serve
+    from bot.app import PlatformError, missing_platform_settings, serve
     from bot.discord.client import DiscordSetupError
     from bot.slack.adapter import SlackSetupError
 
@@ -161,7 +161,7 @@ def run(settings: Settings) -> None:
         raise PulseUsageError(missing)
     try:
         run_async(serve(settings))
-    except (DiscordSetupError, SlackSetupError) as exc:
+    except (DiscordSetupError, SlackSetupError, PlatformError) as exc:
         raise PulseError(str(exc)) from None
 
 

@@ -8,6 +8,8 @@ grace period, and two Pulse processes on one database post each digest once.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import socket
@@ -247,11 +249,16 @@ def build_scheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
+    running: set[asyncio.Task] = set()
+    scheduler.pulse_running = running  # see stop_scheduler
+    weekly_digest, daily, purge = (
+        _tracked(running, job) for job in (weekly_digest_job, daily_job, purge_job)
+    )
     j = settings.jobs
     if settings.digest.enabled:
         digest_args = (engine, settings, poster, clock, name)
         scheduler.add_job(
-            weekly_digest_job,
+            weekly_digest,
             weekly_trigger(settings),
             digest_args,
             id="weekly-digest",
@@ -259,7 +266,7 @@ def build_scheduler(
         )
         # At start: post a digest whose time passed while Pulse was down (within grace).
         scheduler.add_job(
-            weekly_digest_job,
+            weekly_digest,
             "date",
             digest_args,
             id="weekly-digest-catch-up",
@@ -267,24 +274,62 @@ def build_scheduler(
         )
     daily_args = (engine, settings, clock, name)
     scheduler.add_job(
-        daily_job,
+        daily,
         daily_trigger(j.daily_time, j.zone()),
         daily_args,
         id="daily",
         name="reclassify and quiet scan",
     )
     scheduler.add_job(
-        daily_job,
+        daily,
         "date",
         daily_args,
         id="daily-catch-up",
         name="reclassify and quiet scan missed while down",
     )
     scheduler.add_job(
-        purge_job,
+        purge,
         daily_trigger(j.purge_time, j.zone()),
         (engine, settings, clock),
         id="purge",
         name="retention purge",
     )
     return scheduler
+
+
+def _tracked(running: set, job):
+    """JOB as the scheduler runs it: known while under way, stopped quietly at shutdown."""
+
+    @functools.wraps(job)
+    async def run(*args):
+        task = asyncio.current_task()
+        running.add(task)
+        try:
+            return await job(*args)
+        except asyncio.CancelledError:
+            # Shutting down: every job is safe to stop (one transaction each) and catches up
+            # at the next start, so this is news, not an error with a traceback.
+            log.info("%s stopped by shutdown; it catches up at the next start", job.__name__)
+            return None
+        finally:
+            running.discard(task)
+
+    return run
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> None:
+    """Stop scheduling; let jobs under way finish for GRACE seconds, then stop them.
+
+    Jobs are short (a transaction or a post each). Cancelled mid-query, one can leave its
+    SQLite connection's thread running, which keeps the process from exiting, so they get
+    the chance to end on their own first.
+    """
+    scheduler.shutdown(wait=False)
+    running = set(getattr(scheduler, "pulse_running", ()))
+    if not running:
+        return
+    _, late = await asyncio.wait(running, timeout=grace)
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late, timeout=2)

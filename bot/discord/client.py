@@ -390,8 +390,10 @@ async def run_discord(
         if runner.cancelled():
             return
         exc = runner.exception()
-        if isinstance(exc, discord.PrivilegedIntentsRequired) and message_content:
+        if exc is not None and not client.is_closed():
+            # A client that failed to log in or connect still holds its HTTP session.
             await client.close()
+        if isinstance(exc, discord.PrivilegedIntentsRequired) and message_content:
             continue  # the next client says why, once, as it starts without text
         if isinstance(exc, discord.PrivilegedIntentsRequired):
             raise DiscordSetupError(
