@@ -414,7 +414,13 @@ def reclassify_cmd(settings: Settings) -> None:
         try:
             await check_schema(engine)
             moment = now()
-            for space_id in await space_ids(engine):
+            spaces = await space_ids(engine)
+            if not spaces:
+                click.echo(
+                    "No community is stored yet: nothing to reclassify (import history, or "
+                    "start `pulse run`, first)."
+                )
+            for space_id in spaces:
                 result, scan = await reclassify_and_scan(
                     engine, space_id, moment, tier_policy(settings), quiet_policy(settings)
                 )

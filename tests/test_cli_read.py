@@ -159,3 +159,11 @@ def test_clear_lines_for_odd_input(demo_db, tmp_path):
     assert demo.exit_code == 2
     assert "--out FILE, not --database-url" in demo.output
     assert not (tmp_path / "x.db").exists()
+
+
+def test_reclassify_on_a_database_with_no_community_says_so(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert pulse("db", "upgrade", "--database-url", url).exit_code == 0
+    result = pulse("reclassify", "--database-url", url)
+    assert result.exit_code == 0, result.output
+    assert "No community is stored yet: nothing to reclassify" in result.output
