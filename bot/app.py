@@ -8,8 +8,9 @@ import logging
 import signal
 from pathlib import Path
 
+from bot.clock import SystemClock
 from bot.settings import Settings
-from community.clock import Clock, SystemClock
+from community.clock import Clock
 from storage.engine import create_engine
 from storage.migrate import head_revision, upgrade
 
@@ -154,6 +155,10 @@ class PlatformError(RuntimeError):
     """A platform's connection failed: the message names the platform and the cause."""
 
 
+class PlatformSetupError(RuntimeError):
+    """A platform refused Pulse for a reason the operator must fix (a token, an intent)."""
+
+
 async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
     """Run every platform in this loop; when one fails, stop the others and raise its error."""
     tasks = {
@@ -166,7 +171,7 @@ async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
         results = await asyncio.gather(*tasks.values(), return_exceptions=True)
     for name, result in zip(tasks, results, strict=True):
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-            if _is_setup_error(result):
+            if isinstance(result, PlatformSetupError):
                 raise result
             # Name the platform: a connection error here is not the database's.
             first = (str(result).strip().splitlines() or [type(result).__name__])[0]
@@ -174,8 +179,3 @@ async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
 
 
 _PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack"}
-
-
-def _is_setup_error(exc: BaseException) -> bool:
-    """Whether EXC is a platform's own one-line setup error (a refused token, an intent)."""
-    return type(exc).__name__ in ("DiscordSetupError", "SlackSetupError")

@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from bot.clock import SystemClock
 from bot.render import (
     candidates_table,
     profile_table,
@@ -26,8 +27,7 @@ from bot.render import (
     tier_rows_table,
 )
 from bot.settings import ConfigError, Settings, load_settings
-from community.clock import Clock, SystemClock
-from community.helpgraph import accept_keys
+from community.clock import Clock
 
 err_console = Console(stderr=True)
 
@@ -152,16 +152,14 @@ def db_upgrade(settings: Settings) -> None:
 @common_options
 def run(settings: Settings) -> None:
     """Connect to Discord and/or Slack and start logging and answering commands."""
-    from bot.app import PlatformError, missing_platform_settings, serve
-    from bot.discord.client import DiscordSetupError
-    from bot.slack.adapter import SlackSetupError
+    from bot.app import PlatformError, PlatformSetupError, missing_platform_settings, serve
 
     missing = missing_platform_settings(settings)
     if missing is not None:
         raise PulseUsageError(missing)
     try:
         run_async(serve(settings))
-    except (DiscordSetupError, SlackSetupError, PlatformError) as exc:
+    except (PlatformSetupError, PlatformError) as exc:
         raise PulseError(str(exc)) from None
 
 
@@ -641,7 +639,7 @@ def import_slack(settings: Settings, batch_size: int, path: Path, team_id: str |
             path,
             help_channels=settings.slack.help_channel_ids,
             team_id=team_id,
-            accept=accept_keys(settings.tiers.accept_reactions),
+            accept=settings.tiers.accept_keys(),
         )
 
     _run_import(settings, f"Slack export {path}", open_reader, batch_size)
@@ -671,7 +669,7 @@ def import_discord(
             help_channels=settings.discord.help_channel_ids,
             guild_id=guild_id,
             channel_id=channel_id,
-            accept=accept_keys(settings.tiers.accept_reactions),
+            accept=settings.tiers.accept_keys(),
         )
 
     _run_import(settings, "DiscordChatExporter export", open_reader, batch_size)

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import SystemClock
 from bot.digest_render import RenderedDigest
 from bot.digests import build_digest, space_ref
 from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
 from bot.settings import Settings
-from community.clock import Clock, SystemClock
+from community.clock import Clock
 from community.digest import Audience, SpaceRef
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
 from storage.engine import begin_write

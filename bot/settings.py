@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from community.helpgraph import DEFAULT_ACCEPT_REACTIONS
+from community.helpgraph import DEFAULT_ACCEPT_REACTIONS, accept_keys
 
 DEFAULT_CONFIG_PATH = Path("pulse.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///pulse.db"
@@ -115,6 +115,10 @@ class TierSettings(_Section):
         if any(not item.strip() for item in value):
             raise ValueError("an accept reaction is empty")
         return value
+
+    def accept_keys(self) -> frozenset[str]:
+        """The emoji keys the mappers compare reactions with (community.helpgraph)."""
+        return accept_keys(self.accept_reactions)
 
 
 class QuietSettings(_Section):

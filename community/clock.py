@@ -1,8 +1,11 @@
-"""Time, injected: domain code asks a clock instead of reading the system time."""
+"""Time, injected: domain code asks a clock instead of reading the system time.
+
+The real clock (bot.clock.SystemClock) is built only where the program is composed.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -12,14 +15,6 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current moment, timezone-aware."""
         ...
-
-
-class SystemClock:
-    """The real clock, in UTC."""
-
-    def now(self) -> datetime:
-        """The current moment in UTC."""
-        return datetime.now(UTC)
 
 
 class FixedClock:

@@ -83,9 +83,9 @@ def reply_target(
     """The member a reply by AUTHOR is aimed at, or None when it helps or thanks nobody.
 
     STARTER started the thread or reply chain (None: unknown, BOT_STARTER: not a person),
-    REPLIED_TO wrote the message the
-    reply references, LAST_OTHER is the last member other than the starter who spoke in the
-    thread before it, MENTIONED the first member the reply mentions.
+    REPLIED_TO wrote the message the reply references, LAST_OTHER is the last member other
+    than the starter who spoke in the thread before it, MENTIONED the first member the reply
+    mentions.
     """
     if is_thanks:
         return _other(mentioned, author) or _other(replied_to, author) or _other(last_other, author)

@@ -140,7 +140,7 @@ class SlackMapper:
         text = msg.get("text")
         text = text if isinstance(text, str) else ""
         event_id = f"{channel_id}:{ts}"  # ids.slack_message, inlined: it runs per message
-        target = parent = starter = last_other = None
+        target = parent = starter = last_other = root = None
         if thread_ts and thread_ts != ts:
             kind = ActivityKind.REPLY
             parent_user = msg.get("parent_user_id")
@@ -177,7 +177,7 @@ class SlackMapper:
             target, is_thanks = judged.target, judged.is_thanks
             if not judged.hangs:
                 parent = None
-                self.threads.unsay(ids.slack_message(channel_id, thread_ts), last_other)
+                self.threads.unsay(root, last_other)
         else:
             target = mentioned
             is_thanks = is_thanks and target is not None

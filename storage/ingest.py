@@ -142,7 +142,8 @@ def _rollup_statements(dialect: str) -> dict:
     def one(condition):
         return case((condition, plus), else_=zero)
 
-    posting = a.kind.in_(sorted(kind.value for kind in POSTING_KINDS))
+    posting_kinds = sorted(kind.value for kind in POSTING_KINDS)
+    posting = a.kind.in_(posting_kinds)
     aimed = and_(a.target_member_id.is_not(None), a.target_member_id != a.member_id)
     helps = and_(a.kind == "reply", aimed, a.is_thanks.is_(False))
     # Thanks count once per (thanker, thanked, thread): "thanks!" then "thanks again" is one.
@@ -155,7 +156,7 @@ def _rollup_statements(dialect: str) -> dict:
             earlier.c.member_id == a.member_id,
             earlier.c.target_member_id == a.target_member_id,
             earlier.c.is_thanks.is_(True),
-            earlier.c.kind.in_(sorted(kind.value for kind in POSTING_KINDS)),
+            earlier.c.kind.in_(posting_kinds),
             earlier.c.id < a.id,
         )
         .exists()
@@ -270,7 +271,6 @@ def _acceptance_statements(dialect: str) -> dict:
     acc = Activity.__table__.alias("acc")
     found = Activity.__table__.alias("found")
     r = Activity.__table__
-    new = _new_rows(dialect, acc.c.id)
 
     def helps(reply, asker):
         # REPLY helps the member ASKER (a thank-you or a reaction) comes from.
@@ -282,30 +282,25 @@ def _acceptance_statements(dialect: str) -> dict:
             reply.c.member_id != reply.c.target_member_id,
         )
 
-    by_reaction = (
-        select(found.c.id)
-        .select_from(acc)
-        .join(
-            found,
-            and_(found.c.space_id == acc.c.space_id, found.c.event_id == acc.c.parent_event_id),
+    def reacted_to(driving):
+        # Replies accepted by a reaction, from the batch's new rows of DRIVING: new reactions,
+        # or new replies whose accept reaction was stored first (live, before catch-up).
+        other = found if driving is acc else acc
+        return (
+            select(found.c.id)
+            .select_from(driving)
+            .join(
+                other,
+                and_(found.c.space_id == acc.c.space_id, found.c.event_id == acc.c.parent_event_id),
+            )
+            .where(
+                _new_rows(dialect, driving.c.id),
+                acc.c.kind == "reaction_given",
+                acc.c.is_thanks.is_(True),
+                helps(found, acc),
+            )
         )
-        .where(new, acc.c.kind == "reaction_given", acc.c.is_thanks.is_(True), helps(found, acc))
-    )
-    # A reply can arrive after its accept reaction (a live reaction before catch-up stored it).
-    reacted_before = (
-        select(found.c.id)
-        .select_from(found)
-        .join(
-            acc,
-            and_(acc.c.space_id == found.c.space_id, acc.c.parent_event_id == found.c.event_id),
-        )
-        .where(
-            _new_rows(dialect, found.c.id),
-            acc.c.kind == "reaction_given",
-            acc.c.is_thanks.is_(True),
-            helps(found, acc),
-        )
-    )
+
     latest_helped = (
         select(found.c.id)
         .where(
@@ -322,7 +317,7 @@ def _acceptance_statements(dialect: str) -> dict:
         .scalar_subquery()
     )
     by_thanks = select(latest_helped).where(
-        new,
+        _new_rows(dialect, acc.c.id),
         acc.c.kind.in_([ActivityKind.REPLY.value, ActivityKind.MESSAGE.value]),
         acc.c.is_thanks.is_(True),
         acc.c.target_member_id.is_not(None),
@@ -341,8 +336,8 @@ def _acceptance_statements(dialect: str) -> dict:
         DailyRollup.member_id == bindparam("member"), DailyRollup.day == bindparam("rollup_day")
     )
     return {
-        "accepted_by_reaction": accept(by_reaction),
-        "accepted_on_arrival": accept(reacted_before),
+        "accepted_by_reaction": accept(reacted_to(acc)),
+        "accepted_on_arrival": accept(reacted_to(found)),
         "accepted_by_thanks": accept(by_thanks),
         "count_accepted": counted.values(
             accepted_answers=DailyRollup.accepted_answers + bindparam("n")
@@ -355,6 +350,14 @@ def _new_rows(dialect: str, row_id):
     if dialect == "postgresql":
         return row_id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
     return row_id > bindparam("after", type_=BigInteger)
+
+
+# Executed with row_id and name: a member stored without a name gets one, a named one keeps it.
+NAME_IF_UNNAMED = (
+    update(Member)
+    .where(Member.id == bindparam("row_id"), Member.display_name.is_(None))
+    .values(display_name=bindparam("name"))
+)
 
 
 # How the SQLite writer's rows say "none" for the nullable columns (see _sqlite_activities_sql).
@@ -650,12 +653,7 @@ class BatchWriter:
             # if this writer had stored them. Only a missing name: a stored one may be newer.
             unnamed = [{"row_id": found[m], "name": names[m]} for m in missing if m in names]
             if unnamed:
-                await conn.execute(
-                    update(Member)
-                    .where(Member.id == bindparam("row_id"), Member.display_name.is_(None))
-                    .values(display_name=bindparam("name")),
-                    unnamed,
-                )
+                await conn.execute(NAME_IF_UNNAMED, unnamed)
         # A display name that changed since we last saw it is updated once, not per event.
         missing_set = set(missing)
         known_names = self.cache.member_names
@@ -700,6 +698,12 @@ class BatchWriter:
         askers: dict[str, int] = {}  # question event id -> who asked it
         asked: dict[tuple[str, int], str] = {}  # (thread, asker) -> first question's time
         credited: set[tuple[str, int]] = set()  # (thread, helper) already credited
+
+        def note_question(thread: str, asker: int, when: str) -> None:
+            first = asked.get((thread, asker))
+            if first is None or when < first:
+                asked[(thread, asker)] = when
+
         a = Activity
         for chunk in _chunks(threads):
             rows = await conn.execute(
@@ -721,10 +725,7 @@ class BatchWriter:
             )
             for thread, member, occurred, is_question, is_answer in rows:
                 if is_question:
-                    when = _time_text(occurred)
-                    first = asked.get((thread, member))
-                    if first is None or when < first:
-                        asked[(thread, member)] = when
+                    note_question(thread, member, _time_text(occurred))
                 if is_answer:
                     credited.add((thread, member))
         for r in records:
@@ -732,9 +733,7 @@ class BatchWriter:
                 asker = members[r[4]]
                 askers[r[2]] = asker
                 if r[3] == "reply" and r[9]:
-                    first = asked.get((r[9], asker))
-                    if first is None or r[5] < first:
-                        asked[(r[9], asker)] = r[5]
+                    note_question(r[9], asker, r[5])
         answers = set()
         for r in helping:  # in event order: the first reply of a helper in a thread is credited
             if r[10]:

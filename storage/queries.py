@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityKind, Platform, day_number, day_start
@@ -14,7 +14,7 @@ from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
 from community.views import Candidate, MemberProfile, MemberRef, QuietEntry, TierRow
-from storage.ingest import dialect_insert
+from storage.ingest import NAME_IF_UNNAMED, dialect_insert
 from storage.intelligence import eligible_members, helped_members
 from storage.models import (
     Activity,
@@ -77,12 +77,7 @@ async def name_unnamed_members(conn: AsyncConnection, space_id: int, names: dict
     ).all()
     rows = [{"row_id": row_id, "name": names[pid]} for row_id, pid in unnamed if pid in names]
     if rows:
-        await conn.execute(
-            update(Member)
-            .where(Member.id == bindparam("row_id"))
-            .values(display_name=bindparam("name")),
-            rows,
-        )
+        await conn.execute(NAME_IF_UNNAMED, rows)
     return len(rows)
 
 

@@ -13,6 +13,8 @@ from datetime import timedelta
 import discord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import PlatformSetupError
+from bot.clock import SystemClock
 from bot.commands.replies import Reply
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
@@ -20,9 +22,8 @@ from bot.discord import mapping, render
 from bot.settings import DiscordSettings
 from bot.staff import StaffMarks
 from bot.tasks import Background
-from community.clock import Clock, SystemClock
+from community.clock import Clock
 from community.events import ActivityEvent, Platform
-from community.helpgraph import accept_keys
 from community.mapping import RecentMap, ThreadTracker
 from storage.queries import last_activity_at
 from storage.writer import IngestWriter
@@ -115,7 +116,7 @@ class PulseClient(discord.Client):
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
-        self.accept = accept_keys(service.settings.tiers.accept_reactions)
+        self.accept = service.settings.tiers.accept_keys()
 
     # --- which guilds --------------------------------------------------------------------
 
@@ -418,5 +419,5 @@ def point_at(settings: DiscordSettings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
-class DiscordSetupError(RuntimeError):
+class DiscordSetupError(PlatformSetupError):
     """Discord refused to let the bot in, for a reason the operator must fix."""

@@ -26,6 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import PlatformSetupError
+from bot.clock import SystemClock
 from bot.commands.replies import Reply
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS
@@ -35,9 +37,8 @@ from bot.slack.logs import withhold_request_bodies
 from bot.staff import StaffMarks
 from bot.tasks import Background
 from community import ids
-from community.clock import Clock, SystemClock
+from community.clock import Clock
 from community.events import ActivityEvent, ActivityKind, Platform
-from community.helpgraph import accept_keys
 from community.mapping import MappingError, RecentMap, ThreadTracker
 from community.slack_map import (
     SlackMapper,
@@ -65,7 +66,7 @@ HISTORY_PAGE = 200
 _DM_TYPES = frozenset({"im", "mpim"})
 
 
-class SlackSetupError(RuntimeError):
+class SlackSetupError(PlatformSetupError):
     """Slack refused Pulse's credentials or settings, for a reason the operator must fix."""
 
 
@@ -173,7 +174,7 @@ class PulseSlack:
             join_channels={self.general} if self.general else (),
             space_name=self.team_name,
             threads=self.threads,
-            accept=accept_keys(self.service.settings.tiers.accept_reactions),
+            accept=self.service.settings.tiers.accept_keys(),
         )
         await self.refresh_staff(force=True)
         log.info(

@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from community.clock import Clock, SystemClock
+from bot.clock import SystemClock
+from community.clock import Clock
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 API_PREFIX = "/api/v10"

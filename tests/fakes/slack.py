@@ -38,7 +38,8 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 
-from community.clock import Clock, SystemClock
+from bot.clock import SystemClock
+from community.clock import Clock
 
 API_PREFIX = "/api/"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
