@@ -44,7 +44,7 @@ def missing_platform_settings(settings: Settings) -> str | None:
         discord_missing.append("discord.guild_ids in the config")
     lines.append("  Discord: set " + "; ".join(discord_missing))
     lines.append(f"  Slack ({slack.mode} mode): set " + "; ".join(missing_slack_settings(settings)))
-    lines.append("See config.example.toml and the README's 'Connecting' section.")
+    lines.append("See config.example.toml and docs/platforms.md.")
     return "\n".join(lines)
 
 

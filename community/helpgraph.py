@@ -1,6 +1,6 @@
 """The help graph's rules: whom a reply is aimed at, and so whether it is help.
 
-One rule set for the live adapters, catch-up and both importers (README, "How Pulse decides"):
+One rule set for the live adapters, catch-up and both importers (docs/how-pulse-decides.md):
 
 - Help flows from a member to another member they replied to: the author of the message a
   reply references (Discord), else the member who started the thread or reply chain.

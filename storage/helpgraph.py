@@ -1,6 +1,6 @@
 """When a stored question counts as answered: the help graph's answering rule, as SQL.
 
-The rule (README, "How Pulse decides"): a question is answered by another person's reply to it,
+The rule (docs/how-pulse-decides.md): a question is answered by another person's reply to it,
 either a reply whose parent is the question (a thread reply on Slack, a referencing reply on
 Discord) or, for a question asked inside a thread, a later reply by someone else in the same
 thread. Reactions never answer a question; bots and webhooks never become members, so every

@@ -175,7 +175,7 @@ async def test_a_reaction_stored_before_its_reply_still_accepts_it(engine):
 
 
 async def test_the_readme_example_thread(engine):
-    """The example in the README's "How Pulse decides", through the Slack mapper and the writer."""
+    """The example in docs/how-pulse-decides.md, through the Slack mapper and the writer."""
     from community.slack_map import SlackMapper, SlackUser
 
     users = {u: SlackUser(u.lower()) for u in ("UALICE", "UBOB", "UCAROL")}

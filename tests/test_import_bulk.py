@@ -208,7 +208,8 @@ def assert_same(got: dict, expected: dict, tables=QUERIES) -> None:
 
 POSTING = "('message', 'reply', 'thread_started')"
 HELPS = "kind = 'reply' AND target_member_id IS NOT NULL AND target_member_id <> member_id"
-# The rollup rules of the README, in SQL: an independent recomputation from the activities.
+# The rollup rules (docs/how-pulse-decides.md, storage.ingest), in SQL: an independent
+# recomputation from the activities.
 RECOMPUTED = {
     "daily": f"""
         SELECT member_id, day, sum(m), sum(q), sum(r), sum(a), sum(t), sum(g), sum(rr), sum(th),
