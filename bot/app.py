@@ -85,6 +85,7 @@ async def serve(
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
     from storage.meta import hash_key
+    from storage.uow import UnitOfWork
     from storage.writer import IngestWriter
 
     stop = stop or asyncio.Event()
@@ -108,7 +109,7 @@ async def serve(
             spill_path=Path(SPILL_FILE),
         )
         await writer.start()
-        service = CommandService(engine, settings, key, clock)
+        service = CommandService(UnitOfWork(engine), settings, key, clock)
         try:
             platforms, posters = _platforms(settings, writer, service, engine, stop)
             scheduler = build_scheduler(engine, settings, PlatformPoster(posters), clock=clock)

@@ -19,6 +19,7 @@ from community.clock import FixedClock
 from storage.engine import create_engine
 from storage.helpgraph import answered_questions
 from storage.models import HelpEdge, Member, Space
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
@@ -46,7 +47,7 @@ async def pulse_bot(fake, engine, **kwargs):
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(engine, Settings(), KEY, clock)
+    service = CommandService(UnitOfWork(engine), Settings(), KEY, clock)
     client = PulseClient(
         discord_settings(fake), writer, service, engine, guild_ready_timeout=0.1, **kwargs
     )
@@ -292,7 +293,7 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         w = fake.world
         writer = IngestWriter(sqlite_engine, KEY, batch_size=10, flush_interval=0.01)
         await writer.start()
-        service = CommandService(sqlite_engine, Settings(), KEY, FixedClock(NOW))
+        service = CommandService(UnitOfWork(sqlite_engine), Settings(), KEY, FixedClock(NOW))
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
             run_discord(discord_settings(fake), fake.token, writer, service, sqlite_engine, stop)

@@ -24,6 +24,7 @@ from bot.slack.manifest import BOT_SCOPES
 from bot.slack.poster import SlackPoster
 from community.clock import FixedClock
 from storage.models import Member, Outreach, Space
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.slack import sign, signed_headers
@@ -62,7 +63,7 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(engine, Settings(slack=settings), KEY, clock)
+    service = CommandService(UnitOfWork(engine), Settings(slack=settings), KEY, clock)
     poster = SlackPoster(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
     secrets = secrets or SlackSecrets(fake.bot_token, fake.app_token, fake.signing_secret)
