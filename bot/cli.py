@@ -288,12 +288,11 @@ def tiers(
     as_of: AsOf | None,
 ):
     """Members per tier (passive, active, hero), and optionally who is in one."""
-    from bot.jobs import tier_policy
     from community.tiers import Tier
     from storage.history import members_in_tier_as_of, snapshot
     from storage.queries import members_in_tier, tier_counts
 
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
 
     async def query(conn, space_id):
         if as_of is not None:
@@ -326,11 +325,10 @@ def hero_candidates_cmd(
     settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None
 ):
     """Members at or near hero level who are not recognized heroes yet, and rising actives."""
-    from bot.jobs import tier_policy
     from storage.history import hero_candidates_as_of, rising_actives_as_of, snapshot
     from storage.queries import hero_candidates, rising_actives
 
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
 
     async def query(conn, space_id):
         if as_of is not None:
@@ -381,14 +379,13 @@ def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_o
 @as_of_option
 def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of: AsOf | None):
     """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
-    from bot.jobs import tier_policy
     from storage.history import member_profile_as_of
     from storage.queries import member_profile
 
     async def query(conn, space_id):
         if as_of is not None:
             return await member_profile_as_of(
-                conn, space_id, who, as_of.day, as_of.moment, tier_policy(settings)
+                conn, space_id, who, as_of.day, as_of.moment, settings.tiers.policy()
             )
         return await member_profile(conn, space_id, who, now())
 
@@ -404,15 +401,16 @@ def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of
 def reclassify_cmd(settings: Settings) -> None:
     """Recompute tiers and scan for quiet members now (the daily job, on demand)."""
     from bot.app import engine_for
-    from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+    from bot.services.classification import reclassify_and_scan, space_ids
     from storage.migrate import check_schema
+    from storage.uow import UnitOfWork
 
     async def go():
         engine = engine_for(settings)
         try:
             await check_schema(engine)
             moment = now()
-            spaces = await space_ids(engine)
+            spaces = await space_ids(UnitOfWork(engine))
             if not spaces:
                 click.echo(
                     "No community is stored yet: nothing to reclassify (import history, or "
@@ -420,7 +418,11 @@ def reclassify_cmd(settings: Settings) -> None:
                 )
             for space_id in spaces:
                 result, scan = await reclassify_and_scan(
-                    engine, space_id, moment, tier_policy(settings), quiet_policy(settings)
+                    UnitOfWork(engine),
+                    space_id,
+                    moment,
+                    settings.tiers.policy(),
+                    settings.quiet.policy(),
                 )
                 click.echo(
                     f"space {space_id}: {result.evaluated} members evaluated, "
@@ -438,8 +440,9 @@ def reclassify_cmd(settings: Settings) -> None:
 def purge(settings: Settings) -> None:
     """Delete raw activities older than privacy.retention_days; daily rollups are kept."""
     from bot.app import engine_for
-    from bot.jobs import purge_old_activities
+    from bot.services.classification import purge_old_activities
     from storage.migrate import check_schema
+    from storage.uow import UnitOfWork
 
     cutoff = now() - timedelta(days=settings.privacy.retention_days)
 
@@ -447,7 +450,7 @@ def purge(settings: Settings) -> None:
         engine = engine_for(settings)
         try:
             await check_schema(engine)
-            return await purge_old_activities(engine, cutoff)
+            return await purge_old_activities(UnitOfWork(engine), cutoff)
         finally:
             await engine.dispose()
 
@@ -539,11 +542,10 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
             "pulse demo writes its own SQLite file: choose it with --out FILE, not --database-url"
         )
     from bot.demo import DemoPathError, seed
-    from bot.jobs import tier_policy
     from storage.engine import create_engine
     from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
 
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
     seeded_at = now().replace(microsecond=0)
 
     def progress(message: str) -> None:

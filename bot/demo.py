@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from community import demo
 from storage.engine import create_engine
@@ -16,6 +16,7 @@ from storage.history import rebuild_history
 from storage.ingest import dialect_insert
 from storage.migrate import upgrade
 from storage.models import Contribution, Member, Meta, RecognizedHero, Space
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 
 DEMO_MARK = "demo_database"
@@ -115,9 +116,9 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
             )  # fmt: skip
         # The daily evaluations the digest's history reads, replayed as an import does, give
         # tiers their history and hysteresis something to do; the last one is today's.
-        tiers, quiet = tier_policy(settings), quiet_policy(settings)
+        tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
         history = await rebuild_history(engine, space_id, now, tiers)
-        await reclassify_and_scan(engine, space_id, now, tiers, quiet)
+        await reclassify_and_scan(UnitOfWork(engine), space_id, now, tiers, quiet)
         if progress:
             progress(
                 f"replayed {len(history.days)} daily evaluations, classified today's and "

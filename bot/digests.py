@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chart import weekly_active_chart
 from bot.digest_render import RenderedDigest, render
-from bot.jobs import tier_policy
 from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
 from community.goals import Goal, GoalMetric
@@ -57,7 +56,7 @@ async def build_digest(
 ) -> BuiltDigest:
     """The digest for AUDIENCE covering the week before END."""
     period = week_ending(end)
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
     if audience == Audience.COMMUNITY:
         async with engine.connect() as conn:
             content = await community_digest(

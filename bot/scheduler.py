@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import SystemClock
 from bot.digest_render import RenderedDigest
 from bot.digests import build_digest, space_ref
-from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+from bot.services.classification import reclassify_and_scan, space_ids
 from bot.settings import Settings
 from community.clock import Clock
 from community.digest import Audience, SpaceRef
@@ -33,6 +33,7 @@ from storage.engine import begin_write
 from storage.outreach import mark_re_engaged
 from storage.queries import purge_activities
 from storage.runs import RunStatus, claim_run, finish_run
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -134,7 +135,7 @@ async def weekly_digest_job(
     slot = latest_weekly_slot(now, Weekday[d.weekday.upper()], d.time, d.zone())
     grace = timedelta(hours=d.grace_hours)
     outcomes = []
-    for space_id in await space_ids(engine):
+    for space_id in await space_ids(UnitOfWork(engine)):
         for audience in Audience.ALL:
             outcomes.append(
                 await _digest_run(
@@ -192,7 +193,7 @@ async def daily_job(
     if not is_due(slot, now, timedelta(hours=j.grace_hours)):
         return []
     outcomes = []
-    for space_id in await space_ids(engine):
+    for space_id in await space_ids(UnitOfWork(engine)):
         # Reclassifying twice in a day would count two evaluations toward a demotion.
         run_id = await claim_run(engine, space_id, DAILY, slot.day, now, slot.at, claimed_by)
         if run_id is None:
@@ -200,7 +201,7 @@ async def daily_job(
             continue
         try:
             result, scan = await reclassify_and_scan(
-                engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                UnitOfWork(engine), space_id, now, settings.tiers.policy(), settings.quiet.policy()
             )
             async with begin_write(engine) as conn:
                 back = await mark_re_engaged(conn, space_id, now)

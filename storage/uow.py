@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import begin_write
 from storage.faults import sqlstate
+from storage.locks import Job, exclusive_write
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class UnitOfWork:
     async def write(self) -> AsyncIterator[Connection]:
         """A transaction that commits when the block ends well and rolls back when it raises."""
         async with begin_write(self.engine) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def exclusive(self, job: Job, space_id: int = 0) -> AsyncIterator[Connection]:
+        """A write transaction that also holds JOB's lock for SPACE_ID (storage.locks)."""
+        async with exclusive_write(self.engine, job, space_id) as conn:
             yield conn
 
     async def atomically(self, work: Callable[[Connection], Awaitable[T]]) -> T:

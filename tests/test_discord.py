@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS
 from bot.discord.client import CONTENT_WARNING, PulseClient, run_discord
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from storage.engine import create_engine
@@ -274,7 +274,7 @@ async def test_quiet_list_pages_with_buttons(fake_discord, sqlite_engine):
                 sent += 2
         await settle(fake, client, sent)
         await reclassify_and_scan(
-            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+            UnitOfWork(sqlite_engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
         )
         first = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol, limit=6))
         assert len(first.embeds[0]["fields"]) == 4
@@ -386,7 +386,7 @@ async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
             await fake.reply(asked, w.alice, "Use the cursor.", at=at + timedelta(minutes=5))
         await settle(fake, client, 50)
         await reclassify_and_scan(
-            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+            UnitOfWork(sqlite_engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
         )
         listed = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol))
         done = next(i for i in listed.custom_ids() if i.endswith(":done"))

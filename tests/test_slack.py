@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings, SlackSettings
 from bot.slack import render
 from bot.slack.adapter import SlackSecrets, SlackSetupError, run_slack
@@ -317,7 +317,9 @@ async def _quiet_community(fake, pulse, engine, regulars: int = 6) -> list[str]:
             )
             sent += 2
     await settle(fake, pulse, sent)
-    await reclassify_and_scan(engine, 1, now, tier_policy(Settings()), quiet_policy(Settings()))
+    await reclassify_and_scan(
+        UnitOfWork(engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
+    )
     return users
 
 

@@ -17,7 +17,6 @@ from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.registry import HANDLERS, Context, Invocation
 from bot.commands.replies import Reply, Tone, error
 from bot.commands.spec import BY_NAME, CommandSpec
-from bot.jobs import tier_policy
 from bot.settings import Settings
 from community.clock import Clock
 from storage.queries import NotFoundError
@@ -39,7 +38,7 @@ class CommandService:
             raise RuntimeError(f"commands without a handler: {sorted(missing)}")
         self.uow = uow
         self.settings = settings
-        self.tiers = tier_policy(settings)
+        self.tiers = settings.tiers.policy()
         self.hash_key = hash_key
         self.clock = clock
 

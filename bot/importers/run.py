@@ -14,7 +14,7 @@ from bot.app import engine_for, upgrade_database
 from bot.importers.feed import ImportStats, bulk_gc, reading
 from bot.importers.files import ImportFormatError
 from bot.importers.stream import write_stream
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from storage.bulk import MIN_DEFERRED_ROWS
 from storage.history import rebuild_history
@@ -22,6 +22,7 @@ from storage.ingest import BatchWriter
 from storage.meta import hash_key
 from storage.models import Space
 from storage.queries import name_unnamed_members
+from storage.uow import UnitOfWork
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -128,10 +129,10 @@ async def run_import(
                 async with engine.begin() as conn:
                     await name_unnamed_members(conn, space_id, names)
             # Tier history first, as daily evaluations would have written it; then today's.
-            history = await rebuild_history(engine, space_id, now, tier_policy(settings))
+            history = await rebuild_history(engine, space_id, now, settings.tiers.policy())
             result.history_seconds += history.seconds
             tiers, scan = await reclassify_and_scan(
-                engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                UnitOfWork(engine), space_id, now, settings.tiers.policy(), settings.quiet.policy()
             )
             result.spaces.append(
                 SpaceResult(
