@@ -479,9 +479,10 @@ def digest_preview(
     """
     from bot.app import engine_for, upgrade_database
     from bot.digest_render import community_doc, rich_digest, staff_doc
-    from bot.digests import build_digest, space_ref
+    from bot.services.digests import build_digest, space_ref
     from community.digest import Audience
     from storage.queries import NotFoundError, resolve_space
+    from storage.uow import UnitOfWork
 
     if out.exists() and not out.is_dir():
         raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
@@ -497,9 +498,11 @@ def digest_preview(
                 except NotFoundError as exc:
                     raise PulseError(str(exc)) from None
             return (
-                await space_ref(engine, space_id),
-                await build_digest(engine, settings, space_id, Audience.COMMUNITY, moment),
-                await build_digest(engine, settings, space_id, Audience.STAFF, moment),
+                await space_ref(UnitOfWork(engine), space_id),
+                await build_digest(
+                    UnitOfWork(engine), settings, space_id, Audience.COMMUNITY, moment
+                ),
+                await build_digest(UnitOfWork(engine), settings, space_id, Audience.STAFF, moment),
             )
         finally:
             await engine.dispose()

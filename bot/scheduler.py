@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import SystemClock
 from bot.digest_render import RenderedDigest
-from bot.digests import build_digest, space_ref
 from bot.services.classification import reclassify_and_scan, space_ids
+from bot.services.digests import build_digest, space_ref
 from bot.settings import Settings
 from community.clock import Clock
 from community.digest import Audience, SpaceRef
@@ -158,9 +158,9 @@ async def _digest_run(engine, settings, poster, clock, space_id, audience, slot,
     if run_id is None:
         return RunOutcome(space_id, audience, key, None)
     try:
-        built = await build_digest(engine, settings, space_id, audience, slot.at)
+        built = await build_digest(UnitOfWork(engine), settings, space_id, audience, slot.at)
         where = await poster.post_digest(
-            await space_ref(engine, space_id), audience, built.rendered, built.chart_png
+            await space_ref(UnitOfWork(engine), space_id), audience, built.rendered, built.chart_png
         )
         status, detail = RunStatus.POSTED, where
     except DigestSkipped as exc:

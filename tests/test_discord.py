@@ -411,9 +411,9 @@ async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
 
 
 async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlite_engine):
-    from bot.digests import build_digest, space_ref
     from bot.discord.poster import DiscordPoster
     from bot.scheduler import DigestSkipped
+    from bot.services.digests import build_digest, space_ref
 
     fake, w = fake_discord, fake_discord.world
     async with pulse_bot(fake, sqlite_engine) as client:
@@ -425,14 +425,16 @@ async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlit
         )
         poster = DiscordPoster(settings)
         poster.client = client
-        space = await space_ref(sqlite_engine, 1)
-        staff = await build_digest(sqlite_engine, Settings(), 1, "staff", fake.now())
+        space = await space_ref(UnitOfWork(sqlite_engine), 1)
+        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith("#devrel-staff")
         (posted,) = fake.posted_messages(w.staff)
         assert posted["embeds"]
         assert posted["attachments"][0]["filename"].endswith(".png")
-        community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
+        community = await build_digest(
+            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+        )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)
 

@@ -451,8 +451,8 @@ async def test_refused_tokens_say_what_to_fix(fake_slack, sqlite_engine):
 
 
 async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_engine):
-    from bot.digests import build_digest, space_ref
     from bot.scheduler import DigestSkipped
+    from bot.services.digests import build_digest, space_ref
 
     fake, w = fake_slack, fake_slack.world
     async with pulse_slack(fake, sqlite_engine, staff_channel_id=w.staff) as pulse:
@@ -461,8 +461,8 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         await settle(fake, pulse, 2)
         poster = SlackPoster(pulse.settings)
         poster.slack = pulse
-        space = await space_ref(sqlite_engine, 1)
-        staff = await build_digest(sqlite_engine, Settings(), 1, "staff", fake.now())
+        space = await space_ref(UnitOfWork(sqlite_engine), 1)
+        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith(w.staff)
         (posted,) = [p for p in fake.posted if p.channel == w.staff]
@@ -470,7 +470,9 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         (chart,) = fake.uploads
         assert chart.thread_ts == posted.ts  # in the digest's thread
         assert chart.data[:4] == b"\x89PNG"
-        community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
+        community = await build_digest(
+            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+        )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)
         poster.settings = pulse.settings.model_copy(update={"community_channel_id": w.not_joined})

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Reply
-from bot.digests import build_digest, goals_from
+from bot.services.digests import build_digest, goals_from
 from storage import actions
 from storage.digest import goals_progress
 from storage.outreach import mark_re_engaged, outreach_stats
@@ -56,8 +56,8 @@ async def digest_command(ctx: Context, args: dict) -> Reply:
     async with ctx.uow.read() as conn:
         space = await space_of(conn, ctx)
     now = ctx.clock.now()
-    staff = await build_digest(ctx.uow.engine, ctx.settings, space, "staff", now)
-    community = await build_digest(ctx.uow.engine, ctx.settings, space, "community", now)
+    staff = await build_digest(ctx.uow, ctx.settings, space, "staff", now)
+    community = await build_digest(ctx.uow, ctx.settings, space, "community", now)
     chart = (
         (staff.rendered.chart_filename or "pulse-chart.png", staff.chart_png)
         if staff.chart_png
