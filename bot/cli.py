@@ -544,7 +544,7 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
         raise PulseUsageError(
             "pulse demo writes its own SQLite file: choose it with --out FILE, not --database-url"
         )
-    from bot.demo import DemoPathError, seed
+    from bot.services.demo import DemoPathError, seed
     from storage.engine import create_engine
     from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
 

@@ -12,7 +12,7 @@ from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.replies import Tone
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import BY_NAME, COMMANDS
-from bot.demo import seed
+from bot.services.demo import seed
 from bot.settings import Settings
 from community.clock import FixedClock
 from community.demo import SPACE_ID
