@@ -13,6 +13,7 @@ from storage.demo import add_demo_details, is_demo, mark_demo
 from storage.engine import create_engine
 from storage.history import rebuild_history
 from storage.migrate import upgrade
+from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
 from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 
@@ -100,5 +101,31 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
             members=len(community.names),
             now=now,
         )
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class DemoOverview:
+    """What `pulse demo` shows of the community it seeded."""
+
+    tiers: dict[str, int]
+    hero_candidates: list
+    rising_actives: list
+    quiet: list
+
+
+async def overview(result: DemoResult, settings: Settings) -> DemoOverview:
+    """Tier counts, the top hero candidates and rising actives, and the quiet list."""
+    policy = settings.tiers.policy()
+    engine = create_engine(result.url)
+    try:
+        async with UnitOfWork(engine).read() as conn:
+            return DemoOverview(
+                tiers=await tier_counts(conn, result.space_id),
+                hero_candidates=await hero_candidates(conn, result.space_id, policy, 10),
+                rising_actives=await rising_actives(conn, result.space_id, policy, 5),
+                quiet=await quiet_list(conn, result.space_id, result.now, 15),
+            )
     finally:
         await engine.dispose()
