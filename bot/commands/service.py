@@ -22,6 +22,7 @@ from bot.commands.spec import BY_NAME, CommandSpec
 from bot.jobs import tier_policy
 from bot.render import TREND_MARK
 from bot.settings import Settings
+from bot.tasks import log_failure
 from community.clock import Clock
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.outreach import OutreachAction, OutreachError
@@ -99,8 +100,8 @@ class CommandService:
             return await handler(inv, args)
         except (CommandError, NotFoundError) as exc:
             return error(str(exc))
-        except Exception:
-            log.exception("/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
+        except Exception as exc:
+            log_failure(log, exc, "/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
 
     async def press(self, inv: Invocation, action_id: str) -> Reply:
@@ -133,8 +134,8 @@ class CommandService:
             raise CommandError("that button is not one of Pulse's")
         except (CommandError, NotFoundError, ValueError) as exc:
             return error(str(exc))
-        except Exception:
-            log.exception("button %s failed for %s", action_id, inv.user_id)
+        except Exception as exc:
+            log_failure(log, exc, "button %s failed for %s", action_id, inv.user_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
 
     def _admit(self, inv: Invocation, name: str) -> CommandSpec | Reply:
