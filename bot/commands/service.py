@@ -99,7 +99,7 @@ class CommandService:
             handler = getattr(self, "_cmd_" + spec.name.replace("-", "_"))
             return await handler(inv, args)
         except (CommandError, NotFoundError) as exc:
-            return error(str(exc))
+            return error(str(exc), getattr(exc, "mentions", ()))
         except Exception as exc:
             log_failure(log, exc, "/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
@@ -133,7 +133,7 @@ class CommandService:
                 return await self._forget(inv)
             raise CommandError("that button is not one of Pulse's")
         except (CommandError, NotFoundError, ValueError) as exc:
-            return error(str(exc))
+            return error(str(exc), getattr(exc, "mentions", ()))
         except Exception as exc:
             log_failure(log, exc, "button %s failed for %s", action_id, inv.user_id)
             return error("Something went wrong on Pulse's side. The team can find it in the logs.")
@@ -473,7 +473,7 @@ async def _member(conn: AsyncConnection, space: int, platform_id: str):
     try:
         return await actions.member_row(conn, space, platform_id)
     except NotFoundError:
-        raise CommandError(_unseen(platform_id)) from None
+        raise CommandError(_unseen(platform_id), mentions=(platform_id,)) from None
 
 
 def _unseen(platform_id: str) -> str:
