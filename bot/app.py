@@ -95,11 +95,12 @@ async def serve(
     budget = ShutdownBudget(ingest.shutdown_timeout_seconds)
     engine = engine_for(settings)
     try:
+        step = ["upgrading the database schema"]
         try:
-            # Upgrading and replaying a spill file wait on the database: a signal ends them too.
-            writer, key = await unless_stopped(_start_writer(settings, engine), stop)
+            # Every step of start-up waits on the database: a signal ends them too.
+            writer, key = await unless_stopped(_start_writer(settings, engine, step), stop)
         except Stopped:
-            log.warning("stopped during start-up, before any platform was connected")
+            log.warning("stopped during start-up while %s; no platform was connected", step[0])
             return
         service = CommandService(engine, settings, key, clock)
         try:
@@ -122,12 +123,16 @@ def _on_signal(signum: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def _start_writer(settings: Settings, engine):
-    """Upgrade the schema, read the hash key, start the writer (replaying any spill): both."""
+async def _start_writer(settings: Settings, engine, step: list[str]):
+    """Upgrade the schema, read the hash key, start the writer (replaying any spill): both.
+
+    STEP[0] says which of these is under way, for the line a stop during start-up logs.
+    """
     from storage.meta import hash_key
     from storage.writer import IngestWriter
 
     await upgrade(engine)
+    step[0] = "reading the hash key from the database"
     key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
     ingest = settings.ingest
     writer = IngestWriter(
@@ -140,6 +145,7 @@ async def _start_writer(settings: Settings, engine):
         retry_max=ingest.retry_max_seconds,
         spill_path=Path(SPILL_FILE),
     )
+    step[0] = f"writing {SPILL_FILE} to the database"
     await writer.start()
     return writer, key
 

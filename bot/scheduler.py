@@ -316,8 +316,8 @@ def _tracked(running: set, job):
         except Exception as exc:
             if not is_outage(exc):
                 raise  # a bug: APScheduler logs it with its traceback
-            # The database went away mid-job: the job claims its run again when it is back.
-            log.error("%s stopped: %s; it runs again when due", job.__name__, one_line(exc))
+            # The database (or a platform) went away mid-job: the cause, in one line.
+            log.error("%s stopped: %s", job.__name__, one_line(exc))
             return None
         finally:
             running.discard(task)

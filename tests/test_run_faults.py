@@ -280,6 +280,7 @@ async def test_stopped_during_spill_replay_keeps_the_spill_file(tmp_path, postgr
         await locker.close()
     assert_stopped(pulse, code, took)
     assert "stopped while replaying" in pulse.text
+    assert f"stopped during start-up while writing {SPILL_FILE}" in pulse.text
     assert spill.read_text() == before  # kept whole for the next start
 
 
@@ -297,7 +298,7 @@ async def test_stopped_while_sqlite_is_locked_at_start(tmp_path):
             code, took = await pulse.stop(signal.SIGINT)
         locker.execute("ROLLBACK")
     assert_stopped(pulse, code, took)
-    assert "stopped during start-up" in pulse.text
+    assert "stopped during start-up while upgrading the database schema" in pulse.text
 
 
 # a routine PostgreSQL shutdown ---------------------------------------------------------------
