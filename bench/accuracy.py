@@ -43,7 +43,6 @@ from sqlalchemy.orm import aliased
 from bot.importers.discord import DiscordExportReader
 from bot.importers.run import run_import
 from bot.importers.slack import SlackExportReader
-from bot.jobs import tier_policy
 from bot.settings import parse_settings
 from storage.engine import create_engine
 from storage.models import Activity, HelpEdge, Member, Space, TierAssignment
@@ -172,7 +171,7 @@ async def _read(url: str, labels: dict) -> dict:
             settings = parse_settings({})
             candidates = [
                 c.member.platform_id
-                for c in await hero_candidates(conn, space_id, tier_policy(settings), 1000)
+                for c in await hero_candidates(conn, space_id, settings.tiers.policy(), 1000)
             ]
             return {
                 "edges": edges,

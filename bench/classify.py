@@ -9,7 +9,8 @@ async engine, as the bot runs them:
   steady-state daily run (target: each under 15 s on this 2-core machine);
 * the quiet scan, ``storage.intelligence.scan_quiet``, twice: the first opens every flag the
   year of history calls for, the second is the steady-state daily scan;
-* the daily job ``bot.jobs.reclassify_and_scan`` (both steps in one transaction), steady state;
+* the daily job ``bot.services.classification.reclassify_and_scan`` (both steps in one
+  transaction), steady state;
 * the read queries ``hero_candidates``, ``quiet_list``, ``member_profile`` by platform id and
   ``member_profile`` by display name, each run 20 times (target: each under 100 ms).
 
@@ -63,13 +64,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from community.events import day_number, day_start
 from storage.engine import create_engine
 from storage.intelligence import reclassify, scan_quiet
 from storage.migrate import upgrade
 from storage.queries import hero_candidates, member_profile, quiet_list, resolve_space
+from storage.uow import UnitOfWork
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 DAYS = 365
@@ -536,7 +538,7 @@ async def _timed(call: Callable[[], Awaitable]) -> tuple[float, object]:
 async def run_benchmark(path: Path) -> Report:
     """Time reclassify, scan_quiet and the read queries on the database at PATH."""
     settings = Settings()
-    tiers, quiet = tier_policy(settings), quiet_policy(settings)
+    tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
     report = Report()
     engine = create_engine(f"sqlite:///{path}")
     try:
@@ -575,7 +577,9 @@ async def run_benchmark(path: Path) -> Report:
             console.print(f"  scan_quiet ({label}): {seconds:.2f} s")
 
         # The daily job as the bot runs it: both steps in one transaction.
-        seconds, _ = await _timed(lambda: reclassify_and_scan(engine, space_id, NOW, tiers, quiet))
+        seconds, _ = await _timed(
+            lambda: reclassify_and_scan(UnitOfWork(engine), space_id, NOW, tiers, quiet)
+        )
         report.lines.append(Line("reclassify_and_scan (daily job)", f"{seconds:.2f} s", "-", None))
         console.print(f"  reclassify_and_scan (daily job): {seconds:.2f} s")
 

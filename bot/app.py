@@ -85,6 +85,7 @@ async def serve(
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
     from bot.tasks import Stopped, unless_stopped
+    from storage.uow import UnitOfWork
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,7 +103,7 @@ async def serve(
         except Stopped:
             log.warning("stopped during start-up while %s; no platform was connected", step[0])
             return
-        service = CommandService(engine, settings, key, clock)
+        service = CommandService(UnitOfWork(engine), settings, key, clock)
         try:
             platforms, posters = _platforms(settings, writer, service, engine, stop)
             scheduler = build_scheduler(engine, settings, PlatformPoster(posters), clock=clock)

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import SystemClock
 from bot.digest_render import RenderedDigest
-from bot.digests import build_digest, space_ref
-from bot.jobs import quiet_policy, reclassify_and_scan, space_ids, tier_policy
+from bot.services.classification import reclassify_and_scan, space_ids
+from bot.services.digests import build_digest, space_ref
 from bot.settings import Settings
 from bot.tasks import is_outage, log_failure, one_line
 from community.clock import Clock
@@ -34,6 +34,7 @@ from storage.engine import begin_write
 from storage.outreach import mark_re_engaged
 from storage.queries import purge_activities
 from storage.runs import RunStatus, claim_run, finish_run
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -135,7 +136,7 @@ async def weekly_digest_job(
     slot = latest_weekly_slot(now, Weekday[d.weekday.upper()], d.time, d.zone())
     grace = timedelta(hours=d.grace_hours)
     outcomes = []
-    for space_id in await space_ids(engine):
+    for space_id in await space_ids(UnitOfWork(engine)):
         for audience in Audience.ALL:
             outcomes.append(
                 await _digest_run(
@@ -158,9 +159,9 @@ async def _digest_run(engine, settings, poster, clock, space_id, audience, slot,
     if run_id is None:
         return RunOutcome(space_id, audience, key, None)
     try:
-        built = await build_digest(engine, settings, space_id, audience, slot.at)
+        built = await build_digest(UnitOfWork(engine), settings, space_id, audience, slot.at)
         where = await poster.post_digest(
-            await space_ref(engine, space_id), audience, built.rendered, built.chart_png
+            await space_ref(UnitOfWork(engine), space_id), audience, built.rendered, built.chart_png
         )
         status, detail = RunStatus.POSTED, where
     except DigestSkipped as exc:
@@ -193,7 +194,7 @@ async def daily_job(
     if not is_due(slot, now, timedelta(hours=j.grace_hours)):
         return []
     outcomes = []
-    for space_id in await space_ids(engine):
+    for space_id in await space_ids(UnitOfWork(engine)):
         # Reclassifying twice in a day would count two evaluations toward a demotion.
         run_id = await claim_run(engine, space_id, DAILY, slot.day, now, slot.at, claimed_by)
         if run_id is None:
@@ -201,7 +202,7 @@ async def daily_job(
             continue
         try:
             result, scan = await reclassify_and_scan(
-                engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                UnitOfWork(engine), space_id, now, settings.tiers.policy(), settings.quiet.policy()
             )
             async with begin_write(engine) as conn:
                 back = await mark_re_engaged(conn, space_id, now)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from community.helpgraph import DEFAULT_ACCEPT_REACTIONS, accept_keys
+from community.quiet import QuietPolicy
+from community.tiers import TierPolicy
 
 DEFAULT_CONFIG_PATH = Path("pulse.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///pulse.db"
@@ -28,6 +30,11 @@ class _Section(BaseModel):
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+
+# The domain's rules carry the defaults; the settings only add validation and the TOML names.
+_TIERS = TierPolicy()
+_WEIGHTS = _TIERS.weights
+_QUIET = QuietPolicy()
 
 
 class DatabaseSettings(_Section):
@@ -80,31 +87,31 @@ class PrivacySettings(_Section):
 class TierWeights(_Section):
     """Points per rollup count; helping counts most, raw volume and reactions least."""
 
-    message: float = Field(0.5, ge=0)
-    question: float = Field(0.5, ge=0)
-    reply: float = Field(2.0, ge=0)
-    answer: float = Field(4.0, ge=0)
-    thanks_received: float = Field(3.0, ge=0)
-    reaction_given: float = Field(0.1, ge=0)
-    reaction_received: float = Field(0.2, ge=0)
-    thread_started: float = Field(1.0, ge=0)
-    contribution: float = Field(15.0, ge=0)
-    accepted_answer: float = Field(4.0, ge=0)
+    message: float = Field(_WEIGHTS["message"], ge=0)
+    question: float = Field(_WEIGHTS["question"], ge=0)
+    reply: float = Field(_WEIGHTS["reply"], ge=0)
+    answer: float = Field(_WEIGHTS["answer"], ge=0)
+    thanks_received: float = Field(_WEIGHTS["thanks_received"], ge=0)
+    reaction_given: float = Field(_WEIGHTS["reaction_given"], ge=0)
+    reaction_received: float = Field(_WEIGHTS["reaction_received"], ge=0)
+    thread_started: float = Field(_WEIGHTS["thread_started"], ge=0)
+    contribution: float = Field(_WEIGHTS["contribution"], ge=0)
+    accepted_answer: float = Field(_WEIGHTS["accepted_answer"], ge=0)
 
 
 class TierSettings(_Section):
     """How members are sorted into passive, active and hero."""
 
-    window_days: PositiveInt = 90
-    decay_floor: float = Field(0.5, ge=0, le=1)
-    active_score: PositiveFloat = 20.0
-    active_min_weeks: PositiveInt = 2
-    active_min_helped: int = Field(1, ge=0)
-    hero_score: PositiveFloat = 120.0
-    hero_min_weeks: PositiveInt = 8
-    hero_min_helped: PositiveInt = 10
-    demotion_evaluations: PositiveInt = 2
-    candidate_ratio: float = Field(0.6, gt=0, le=1)
+    window_days: PositiveInt = _TIERS.window_days
+    decay_floor: float = Field(_TIERS.decay_floor, ge=0, le=1)
+    active_score: PositiveFloat = _TIERS.active_score
+    active_min_weeks: PositiveInt = _TIERS.active_min_weeks
+    active_min_helped: int = Field(_TIERS.active_min_helped, ge=0)
+    hero_score: PositiveFloat = _TIERS.hero_score
+    hero_min_weeks: PositiveInt = _TIERS.hero_min_weeks
+    hero_min_helped: PositiveInt = _TIERS.hero_min_helped
+    demotion_evaluations: PositiveInt = _TIERS.demotion_evaluations
+    candidate_ratio: float = Field(_TIERS.candidate_ratio, gt=0, le=1)
     # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
     accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))
     weights: TierWeights = TierWeights()
@@ -120,13 +127,22 @@ class TierSettings(_Section):
         """The emoji keys the mappers compare reactions with (community.helpgraph)."""
         return accept_keys(self.accept_reactions)
 
+    def policy(self) -> TierPolicy:
+        """These settings as the domain's tier rules."""
+        fields = self.model_dump(exclude={"accept_reactions", "weights"})
+        return TierPolicy(**fields, weights=self.weights.model_dump())
+
 
 class QuietSettings(_Section):
     """When a member who used to take part counts as gone quiet."""
 
-    min_days: PositiveInt = 14
-    cadence_multiple: PositiveFloat = 3.0
-    expiry_days: PositiveInt = 60
+    min_days: PositiveInt = _QUIET.min_days
+    cadence_multiple: PositiveFloat = _QUIET.cadence_multiple
+    expiry_days: PositiveInt = _QUIET.expiry_days
+
+    def policy(self) -> QuietPolicy:
+        """These settings as the domain's quiet-member rules."""
+        return QuietPolicy(**self.model_dump())
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

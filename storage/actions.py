@@ -68,7 +68,7 @@ async def member_row(conn: AsyncConnection, space_id: int, platform_id: str):
 
 async def log_contribution(
     conn: AsyncConnection,
-    writer: BatchWriter,
+    hash_key: bytes,
     event: ActivityEvent,
     space_id: int,
     member_id: int,
@@ -79,7 +79,7 @@ async def log_contribution(
 
     SPACE_ID and MEMBER_ID are the rows the caller already looked up for EVENT.
     """
-    result = await writer.write(conn, [event])
+    result = await BatchWriter(hash_key).write(conn, [event])
     if not result.inserted:
         raise NotFoundError("that contribution was not recorded (is the member opted out?)")
     return (
@@ -96,6 +96,16 @@ async def log_contribution(
             .returning(Contribution.id)
         )
     ).scalar_one()
+
+
+async def member_name(conn: AsyncConnection, member_id: int) -> str:
+    """How a member is shown: their display name, else their platform id."""
+    row = (
+        await conn.execute(
+            select(Member.display_name, Member.platform_id).where(Member.id == member_id)
+        )
+    ).one()
+    return row.display_name or row.platform_id
 
 
 async def set_hero(

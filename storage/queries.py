@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from community.digest import SpaceRef
 from community.events import ActivityKind, Platform, day_number, day_start
 from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
@@ -51,6 +52,18 @@ async def list_spaces(conn: AsyncConnection) -> list[tuple[int, str, str, str | 
         select(Space.id, Space.platform, Space.platform_id, Space.name).order_by(Space.id)
     )
     return [tuple(row) for row in rows]
+
+
+async def space_ref(conn: AsyncConnection, space_id: int) -> SpaceRef:
+    """The space row SPACE_ID as a SpaceRef."""
+    row = (
+        await conn.execute(
+            select(Space.id, Space.platform, Space.platform_id, Space.name).where(
+                Space.id == space_id
+            )
+        )
+    ).one()
+    return SpaceRef(id=row.id, platform=row.platform, platform_id=row.platform_id, name=row.name)
 
 
 async def last_activity_at(

@@ -53,7 +53,7 @@ def world_db(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch):
     # Wide enough that no table wraps a name: what is tested is escaping, not the layout.
-    monkeypatch.setattr("bot.cli.console", Console(width=400))
+    monkeypatch.setattr("bot.cli.base.console", Console(width=400))
 
 
 def run(url, *args):

@@ -12,13 +12,14 @@ from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.replies import Tone
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import BY_NAME, COMMANDS
-from bot.demo import seed
+from bot.services.demo import seed
 from bot.settings import Settings
 from community.clock import FixedClock
 from community.demo import SPACE_ID
 from community.events import Platform
 from storage.engine import create_engine
 from storage.models import Activity, Blocklist, Contribution, DailyRollup, Member, RecognizedHero
+from storage.uow import UnitOfWork
 from tests.factories import T0, ev, ingest
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -37,7 +38,7 @@ def demo_path(tmp_path_factory):
 async def demo_service(demo_path):
     """A command service on the demo community at a fixed time."""
     engine = create_engine(f"sqlite:///{demo_path}")
-    yield CommandService(engine, Settings(), b"demo-hash-key", FixedClock(NOW))
+    yield CommandService(UnitOfWork(engine), Settings(), b"demo-hash-key", FixedClock(NOW))
     await engine.dispose()
 
 
@@ -79,7 +80,7 @@ async def test_quiet_list_offers_outreach_buttons(demo_service):
 async def test_member_profile_by_mention_and_unknown_member(demo_service):
     quiet = await demo_service.run(STAFF, "quiet", {"limit": 1})
     name = quiet.entries[0].heading
-    async with demo_service.engine.connect() as conn:
+    async with demo_service.uow.engine.connect() as conn:
         platform_id = (
             await conn.execute(select(Member.platform_id).where(Member.display_name == name))
         ).scalar_one()
@@ -176,7 +177,7 @@ async def service(engine):
         [ev("message", "ana", days=-3), ev("message", "bo", days=-2), ev("message", "cy")],
         KEY,
     )
-    return CommandService(engine, Settings(), KEY, FixedClock(T0 + timedelta(hours=1)))
+    return CommandService(UnitOfWork(engine), Settings(), KEY, FixedClock(T0 + timedelta(hours=1)))
 
 
 STAFF_G1 = Invocation(Platform.DISCORD, "g1", "staff-9", is_staff=True)
@@ -192,12 +193,12 @@ async def test_contribution_is_stored_and_counts_as_activity(service):
         STAFF_G1, "contribution", {"user": "ana", "kind": "talk", "title": "  Pulse  at DevConf "}
     )
     assert reply.tone is Tone.SUCCESS, reply.text
-    async with service.engine.connect() as conn:
+    async with service.uow.engine.connect() as conn:
         row = (await conn.execute(select(Contribution))).one()
         rollups = (await conn.execute(select(func.sum(DailyRollup.contributions)))).scalar_one()
     assert (row.kind, row.title, row.logged_by) == ("talk", "Pulse at DevConf", "staff-9")
     assert rollups == 1
-    assert await _count(service.engine, Activity.kind == "contribution_logged") == 1
+    assert await _count(service.uow.engine, Activity.kind == "contribution_logged") == 1
     unknown = await service.run(
         STAFF_G1, "contribution", {"user": "zed", "kind": "talk", "title": "x"}
     )
@@ -210,13 +211,13 @@ async def test_hero_confirm_and_remove(service):
     assert confirm.tone is Tone.SUCCESS
     again = await service.run(STAFF_G1, "hero", {"action": "confirm", "user": "bo"})
     assert again.title == "Nothing to change"
-    assert await _count(service.engine, RecognizedHero.removed_at.is_(None)) == 1
+    assert await _count(service.uow.engine, RecognizedHero.removed_at.is_(None)) == 1
     removed = await service.run(STAFF_G1, "hero", {"action": "remove", "user": "bo"})
     assert removed.tone is Tone.SUCCESS
-    assert await _count(service.engine, RecognizedHero.removed_at.is_(None)) == 0
+    assert await _count(service.uow.engine, RecognizedHero.removed_at.is_(None)) == 0
     back = await service.run(STAFF_G1, "hero", {"action": "confirm", "user": "bo"})
     assert back.tone is Tone.SUCCESS
-    assert await _count(service.engine, RecognizedHero.removed_at.is_(None)) == 1
+    assert await _count(service.uow.engine, RecognizedHero.removed_at.is_(None)) == 1
 
 
 async def test_away_sets_and_bad_dates_change_nothing(service):
@@ -225,7 +226,7 @@ async def test_away_sets_and_bad_dates_change_nothing(service):
     assert reply.tone is Tone.SUCCESS
     past = await service.run(me, "away", {"until": "2020-02-02"})
     assert past.tone is Tone.ERROR
-    async with service.engine.connect() as conn:
+    async with service.uow.engine.connect() as conn:
         until = (
             await conn.execute(select(Member.away_until).where(Member.platform_id == "cy"))
         ).scalar_one()
@@ -241,13 +242,13 @@ async def test_privacy_shows_what_is_kept_and_deletes_on_confirmation(service):
     other = Invocation(Platform.DISCORD, "g1", "ana", is_staff=True)
     refused = await service.press(other, delete.action_id)
     assert refused.tone is Tone.ERROR
-    assert await _count(service.engine, Member.platform_id == "bo") == 1
+    assert await _count(service.uow.engine, Member.platform_id == "bo") == 1
     done = await service.press(me, delete.action_id)
     assert done.tone is Tone.SUCCESS
-    assert await _count(service.engine, Member.platform_id == "bo") == 0
-    assert await _count(service.engine, Blocklist.id_hash.is_not(None)) == 1
-    await ingest(service.engine, [ev("message", "bo", days=0.1)], KEY)  # ignored from now on
-    assert await _count(service.engine, Member.platform_id == "bo") == 0
+    assert await _count(service.uow.engine, Member.platform_id == "bo") == 0
+    assert await _count(service.uow.engine, Blocklist.id_hash.is_not(None)) == 1
+    await ingest(service.uow.engine, [ev("message", "bo", days=0.1)], KEY)  # ignored from now on
+    assert await _count(service.uow.engine, Member.platform_id == "bo") == 0
 
 
 @pytest.fixture
@@ -258,7 +259,7 @@ async def demo_copy(demo_path, tmp_path):
     path = tmp_path / "demo.db"
     shutil.copy(demo_path, path)
     engine = create_engine(f"sqlite:///{path}")
-    yield CommandService(engine, Settings(), b"demo-hash-key", FixedClock(NOW))
+    yield CommandService(UnitOfWork(engine), Settings(), b"demo-hash-key", FixedClock(NOW))
     await engine.dispose()
 
 
@@ -274,7 +275,7 @@ async def test_outreach_from_button_and_command(demo_copy):
     again = await demo_copy.press(STAFF, done.action_id)
     assert again.tone is Tone.ERROR
     assert "already dealt with" in again.text
-    async with demo_copy.engine.connect() as conn:
+    async with demo_copy.uow.engine.connect() as conn:
         member = (
             await conn.execute(
                 select(Member.platform_id).where(Member.display_name == second.heading)
@@ -287,7 +288,7 @@ async def test_outreach_from_button_and_command(demo_copy):
     assert first.heading not in {e.heading for e in after.entries}
     assert second.heading not in {e.heading for e in after.entries}
     assert names
-    async with demo_copy.engine.connect() as conn:
+    async with demo_copy.uow.engine.connect() as conn:
         actions = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
         statuses = (await conn.execute(select(QuietFlag.status))).scalars().all()
     assert sorted(a for a, _ in actions) == ["dismiss", "reached_out"]

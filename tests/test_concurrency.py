@@ -10,12 +10,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.jobs import purge_old_activities, quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import purge_old_activities, reclassify_and_scan
 from bot.settings import parse_settings
 from storage.engine import create_engine
 from storage.history import rebuild_history
 from storage.migrate import current_revision, head_revision
 from storage.models import Space, TierChange
+from storage.uow import UnitOfWork
 from tests.factories import T0, helper_history, ingest
 
 NOW = T0 + timedelta(days=120)
@@ -45,7 +46,7 @@ async def _reclassify(url: str, space_id: int):
     engine = create_engine(url)
     try:
         return await reclassify_and_scan(
-            engine, space_id, NOW, tier_policy(SETTINGS), quiet_policy(SETTINGS)
+            UnitOfWork(engine), space_id, NOW, SETTINGS.tiers.policy(), SETTINGS.quiet.policy()
         )
     finally:
         await engine.dispose()
@@ -67,9 +68,9 @@ async def _import_tail(url: str, space_id: int):
     """What an import does after writing: replay the tier history, then evaluate at NOW."""
     engine = create_engine(url)
     try:
-        history = await rebuild_history(engine, space_id, NOW, tier_policy(SETTINGS))
+        history = await rebuild_history(engine, space_id, NOW, SETTINGS.tiers.policy())
         tiers, _ = await reclassify_and_scan(
-            engine, space_id, NOW, tier_policy(SETTINGS), quiet_policy(SETTINGS)
+            UnitOfWork(engine), space_id, NOW, SETTINGS.tiers.policy(), SETTINGS.quiet.policy()
         )
         return history.changes + tiers.changes
     finally:
@@ -97,7 +98,7 @@ async def test_two_purges_at_once_delete_each_activity_once(engine, database_url
     engines = [create_engine(database_url) for _ in range(2)]
     try:
         removed = await asyncio.gather(
-            *(purge_old_activities(e, T0 + timedelta(days=60)) for e in engines)
+            *(purge_old_activities(UnitOfWork(e), T0 + timedelta(days=60)) for e in engines)
         )
     finally:
         for e in engines:

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS
 from bot.discord.client import CONTENT_WARNING, PulseClient, run_discord
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from storage.engine import create_engine
 from storage.helpgraph import answered_questions
 from storage.models import HelpEdge, Member, Space
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
@@ -46,7 +47,7 @@ async def pulse_bot(fake, engine, **kwargs):
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(engine, Settings(), KEY, clock)
+    service = CommandService(UnitOfWork(engine), Settings(), KEY, clock)
     client = PulseClient(
         discord_settings(fake), writer, service, engine, guild_ready_timeout=0.1, **kwargs
     )
@@ -273,7 +274,7 @@ async def test_quiet_list_pages_with_buttons(fake_discord, sqlite_engine):
                 sent += 2
         await settle(fake, client, sent)
         await reclassify_and_scan(
-            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+            UnitOfWork(sqlite_engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
         )
         first = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol, limit=6))
         assert len(first.embeds[0]["fields"]) == 4
@@ -292,7 +293,7 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         w = fake.world
         writer = IngestWriter(sqlite_engine, KEY, batch_size=10, flush_interval=0.01)
         await writer.start()
-        service = CommandService(sqlite_engine, Settings(), KEY, FixedClock(NOW))
+        service = CommandService(UnitOfWork(sqlite_engine), Settings(), KEY, FixedClock(NOW))
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
             run_discord(discord_settings(fake), fake.token, writer, service, sqlite_engine, stop)
@@ -385,7 +386,7 @@ async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
             await fake.reply(asked, w.alice, "Use the cursor.", at=at + timedelta(minutes=5))
         await settle(fake, client, 50)
         await reclassify_and_scan(
-            sqlite_engine, 1, now, tier_policy(Settings()), quiet_policy(Settings())
+            UnitOfWork(sqlite_engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
         )
         listed = await fake.wait_for_response(await fake.invoke_command("quiet", w.carol))
         done = next(i for i in listed.custom_ids() if i.endswith(":done"))
@@ -410,9 +411,9 @@ async def test_outreach_button_and_digest_preview(fake_discord, sqlite_engine):
 
 
 async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlite_engine):
-    from bot.digests import build_digest, space_ref
     from bot.discord.poster import DiscordPoster
     from bot.scheduler import DigestSkipped
+    from bot.services.digests import build_digest, space_ref
 
     fake, w = fake_discord, fake_discord.world
     async with pulse_bot(fake, sqlite_engine) as client:
@@ -424,14 +425,16 @@ async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlit
         )
         poster = DiscordPoster(settings)
         poster.client = client
-        space = await space_ref(sqlite_engine, 1)
-        staff = await build_digest(sqlite_engine, Settings(), 1, "staff", fake.now())
+        space = await space_ref(UnitOfWork(sqlite_engine), 1)
+        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith("#devrel-staff")
         (posted,) = fake.posted_messages(w.staff)
         assert posted["embeds"]
         assert posted["attachments"][0]["filename"].endswith(".png")
-        community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
+        community = await build_digest(
+            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+        )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import parse_settings
 from community.events import day_number
 from community.tiers import MemberStats, Tier, TierPolicy, decide
@@ -16,6 +16,7 @@ from storage.engine import create_engine
 from storage.history import end_of_day, warmup_days
 from storage.migrate import upgrade
 from storage.models import Space, TierAssignment, TierChange
+from storage.uow import UnitOfWork
 from tests import exports
 from tests.factories import pulse
 
@@ -97,10 +98,10 @@ async def daily_reference(url: str, path, settings) -> None:
             await conn.execute(TierChange.__table__.delete())
             await conn.execute(TierAssignment.__table__.delete())
             space_id = (await conn.execute(select(Space.id))).scalar_one()
-        tiers, quiet = tier_policy(settings), quiet_policy(settings)
+        tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
         for day in range(day_number(first), day_number(NOW)):
-            await reclassify_and_scan(engine, space_id, end_of_day(day), tiers, quiet)
-        await reclassify_and_scan(engine, space_id, NOW, tiers, quiet)
+            await reclassify_and_scan(UnitOfWork(engine), space_id, end_of_day(day), tiers, quiet)
+        await reclassify_and_scan(UnitOfWork(engine), space_id, NOW, tiers, quiet)
     finally:
         await engine.dispose()
 
@@ -157,7 +158,7 @@ def test_import_replays_the_daily_evaluations_it_missed(
     asyncio.run(daily_reference(other_url, export, settings))
 
     # Exact from the end of the warm-up on: the same changes, at the same moments, same tiers.
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
     exact_from = NOW - timedelta(days=12 * 7)
     got, expected = (
         changes_and_tiers(database_url, exact_from),

@@ -63,7 +63,7 @@ def hostile_db(tmp_path_factory):
 @pytest.fixture
 def wide_console(monkeypatch):
     # Wide enough that tables do not wrap names: what is tested is escaping, not the layout.
-    monkeypatch.setattr("bot.cli.console", Console(width=400))
+    monkeypatch.setattr("bot.cli.base.console", Console(width=400))
 
 
 @pytest.mark.parametrize(
@@ -98,9 +98,10 @@ def test_terminal_tables_show_hostile_names_as_text(hostile_db, wide_console, tm
 
 
 async def test_discord_embeds_and_digests_neither_format_nor_ping(fake_discord, sqlite_engine):
-    from bot.digests import build_digest, space_ref
     from bot.discord.poster import DiscordPoster
+    from bot.services.digests import build_digest, space_ref
     from bot.settings import Settings
+    from storage.uow import UnitOfWork
     from tests.test_discord import discord_settings, pulse_bot
 
     fake, w = fake_discord, fake_discord.world
@@ -130,9 +131,10 @@ async def test_discord_embeds_and_digests_neither_format_nor_ping(fake_discord, 
         )
         poster = DiscordPoster(settings)
         poster.client = client
-        space = await space_ref(sqlite_engine, 1)
+        uow = UnitOfWork(sqlite_engine)
+        space = await space_ref(uow, 1)
         for audience in ("community", "staff"):
-            built = await build_digest(sqlite_engine, Settings(), 1, audience, fake.now())
+            built = await build_digest(uow, Settings(), 1, audience, fake.now())
             await poster.post_digest(space, audience, built.rendered, None)
 
     assert responses
@@ -152,9 +154,10 @@ async def test_discord_embeds_and_digests_neither_format_nor_ping(fake_discord, 
 
 
 async def test_slack_blocks_and_digests_neither_format_nor_ping(fake_slack, sqlite_engine):
-    from bot.digests import build_digest, space_ref
+    from bot.services.digests import build_digest, space_ref
     from bot.settings import Settings
     from bot.slack.poster import SlackPoster
+    from storage.uow import UnitOfWork
     from tests.test_slack import pulse_slack
 
     fake, w = fake_slack, fake_slack.world
@@ -181,9 +184,10 @@ async def test_slack_blocks_and_digests_neither_format_nor_ping(fake_slack, sqli
 
         poster = SlackPoster(pulse.settings)
         poster.slack = pulse
-        space = await space_ref(sqlite_engine, 1)
+        uow = UnitOfWork(sqlite_engine)
+        space = await space_ref(uow, 1)
         for audience in ("community", "staff"):
-            built = await build_digest(sqlite_engine, Settings(), 1, audience, fake.now())
+            built = await build_digest(uow, Settings(), 1, audience, fake.now())
             await poster.post_digest(space, audience, built.rendered, None)
 
     assert len(answers) >= 5

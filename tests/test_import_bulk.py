@@ -29,7 +29,7 @@ from bot.importers.feed import PIECE, Chunk, ReaderFailed, reading
 from bot.importers.files import ImportFormatError
 from bot.importers.run import ImportFailed, run_import
 from bot.importers.slack import SlackExportReader
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import parse_settings
 from community.events import day_number
 from storage.bulk import DEFERRABLE, DEFERRED_KEY, IndexDeferral, import_connection
@@ -41,6 +41,7 @@ from storage.models import Space
 from storage.queries import forget_member
 from storage.records import event_record, event_records
 from storage.types import UTCDateTime
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 from tests import exports
 from tests.conftest import _fresh_pg_database
@@ -121,9 +122,9 @@ async def reference_import(url: str, events: list) -> None:
             spaces = (await conn.execute(select(Space.id))).scalars().all()
         settings = settings_for(url)
         for space in spaces:
-            await rebuild_history(engine, space, NOW, tier_policy(settings))
+            await rebuild_history(engine, space, NOW, settings.tiers.policy())
             await reclassify_and_scan(
-                engine, space, NOW, tier_policy(settings), quiet_policy(settings)
+                UnitOfWork(engine), space, NOW, settings.tiers.policy(), settings.quiet.policy()
             )
     finally:
         await engine.dispose()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings, SlackSettings
 from bot.slack import render
 from bot.slack.adapter import SlackSecrets, SlackSetupError, run_slack
@@ -24,6 +24,7 @@ from bot.slack.manifest import BOT_SCOPES
 from bot.slack.poster import SlackPoster
 from community.clock import FixedClock
 from storage.models import Member, Outreach, Space
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.slack import sign, signed_headers
@@ -62,7 +63,7 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(engine, Settings(slack=settings), KEY, clock)
+    service = CommandService(UnitOfWork(engine), Settings(slack=settings), KEY, clock)
     poster = SlackPoster(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
     secrets = secrets or SlackSecrets(fake.bot_token, fake.app_token, fake.signing_secret)
@@ -316,7 +317,9 @@ async def _quiet_community(fake, pulse, engine, regulars: int = 6) -> list[str]:
             )
             sent += 2
     await settle(fake, pulse, sent)
-    await reclassify_and_scan(engine, 1, now, tier_policy(Settings()), quiet_policy(Settings()))
+    await reclassify_and_scan(
+        UnitOfWork(engine), 1, now, Settings().tiers.policy(), Settings().quiet.policy()
+    )
     return users
 
 
@@ -448,8 +451,8 @@ async def test_refused_tokens_say_what_to_fix(fake_slack, sqlite_engine):
 
 
 async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_engine):
-    from bot.digests import build_digest, space_ref
     from bot.scheduler import DigestSkipped
+    from bot.services.digests import build_digest, space_ref
 
     fake, w = fake_slack, fake_slack.world
     async with pulse_slack(fake, sqlite_engine, staff_channel_id=w.staff) as pulse:
@@ -458,8 +461,8 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         await settle(fake, pulse, 2)
         poster = SlackPoster(pulse.settings)
         poster.slack = pulse
-        space = await space_ref(sqlite_engine, 1)
-        staff = await build_digest(sqlite_engine, Settings(), 1, "staff", fake.now())
+        space = await space_ref(UnitOfWork(sqlite_engine), 1)
+        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith(w.staff)
         (posted,) = [p for p in fake.posted if p.channel == w.staff]
@@ -467,7 +470,9 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         (chart,) = fake.uploads
         assert chart.thread_ts == posted.ts  # in the digest's thread
         assert chart.data[:4] == b"\x89PNG"
-        community = await build_digest(sqlite_engine, Settings(), 1, "community", fake.now())
+        community = await build_digest(
+            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+        )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)
         poster.settings = pulse.settings.model_copy(update={"community_channel_id": w.not_joined})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 LIST_LIMIT_MAX = 50  # longer lists paginate; more than 50 at once is a report, not a chat reply
 CONTRIBUTION_KINDS = ("talk", "post", "video", "meetup", "other")
 TITLE_MAX = 500  # contributions.title
+OUTREACH_CHOICES = ("done", "snooze", "dismiss")
 
 
 class ArgKind(enum.StrEnum):
@@ -123,7 +124,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "action",
                 ArgKind.CHOICE,
                 "done (reached out), snooze (two weeks) or dismiss",
-                choices=("done", "snooze", "dismiss"),
+                choices=OUTREACH_CHOICES,
             ),
         ),
     ),

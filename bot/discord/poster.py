@@ -8,9 +8,9 @@ import io
 import discord
 
 from bot.digest_render import RenderedDigest
-from bot.digests import SpaceRef
 from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import DiscordSettings
+from community.digest import SpaceRef
 from community.events import Platform
 
 READY_WAIT = 60.0  # a digest due at start waits this long for the gateway to come up

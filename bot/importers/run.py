@@ -8,20 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.app import engine_for, upgrade_database
 from bot.importers.feed import ImportStats, bulk_gc, reading
 from bot.importers.files import ImportFormatError
 from bot.importers.stream import write_stream
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
+from storage.actions import space_id_for
 from storage.bulk import MIN_DEFERRED_ROWS
 from storage.history import rebuild_history
 from storage.ingest import BatchWriter
 from storage.meta import hash_key
-from storage.models import Space
 from storage.queries import name_unnamed_members
+from storage.uow import UnitOfWork
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -112,26 +111,21 @@ async def run_import(
         if stats.stopped:
             return result
         started = time.monotonic()
+        uow = UnitOfWork(engine)
         for platform, platform_id in sorted(stats.spaces):
-            async with engine.connect() as conn:
-                space_id = (
-                    await conn.execute(
-                        select(Space.id).where(
-                            Space.platform == platform.value, Space.platform_id == platform_id
-                        )
-                    )
-                ).scalar_one_or_none()
+            async with uow.read() as conn:
+                space_id = await space_id_for(conn, platform, platform_id)
             if space_id is None:  # every event of the space was blocklisted
                 continue
             names = getattr(reader, "member_names", None)
             if names:
-                async with engine.begin() as conn:
+                async with uow.write() as conn:
                     await name_unnamed_members(conn, space_id, names)
             # Tier history first, as daily evaluations would have written it; then today's.
-            history = await rebuild_history(engine, space_id, now, tier_policy(settings))
+            history = await rebuild_history(engine, space_id, now, settings.tiers.policy())
             result.history_seconds += history.seconds
             tiers, scan = await reclassify_and_scan(
-                engine, space_id, now, tier_policy(settings), quiet_policy(settings)
+                uow, space_id, now, settings.tiers.policy(), settings.quiet.policy()
             )
             result.spaces.append(
                 SpaceResult(

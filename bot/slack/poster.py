@@ -5,10 +5,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 
 from bot.digest_render import RenderedDigest
-from bot.digests import SpaceRef
 from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import SlackSettings
 from bot.slack.render import notification_text
+from community.digest import SpaceRef
 from community.events import Platform
 
 

@@ -6,19 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
-
-from bot.jobs import quiet_policy, reclassify_and_scan, tier_policy
+from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from community import demo
+from storage.demo import add_demo_details, is_demo, mark_demo
 from storage.engine import create_engine
 from storage.history import rebuild_history
-from storage.ingest import dialect_insert
 from storage.migrate import upgrade
-from storage.models import Contribution, Member, Meta, RecognizedHero, Space
+from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
+from storage.uow import UnitOfWork
 from storage.writer import IngestWriter
-
-DEMO_MARK = "demo_database"
 
 
 class DemoPathError(RuntimeError):
@@ -40,9 +37,8 @@ class DemoResult:
 async def _is_demo_database(path: Path) -> bool:
     engine = create_engine(f"sqlite:///{path}")
     try:
-        async with engine.connect() as conn:
-            value = (await conn.execute(select(Meta.value).where(Meta.key == DEMO_MARK))).scalar()
-            return value == "1"
+        async with UnitOfWork(engine).read() as conn:
+            return await is_demo(conn)
     except Exception:
         return False
     finally:
@@ -75,49 +71,23 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
         await writer.start()
         await writer.put_many(community.events)
         await writer.close()
-        async with engine.begin() as conn:
-            await conn.execute(dialect_insert(conn, Meta).values(key=DEMO_MARK, value="1"))
-            space_id = (
-                await conn.execute(select(Space.id).where(Space.platform_id == demo.SPACE_ID))
-            ).scalar_one()
-            ids = dict(
-                (
-                    await conn.execute(
-                        select(Member.platform_id, Member.id).where(Member.space_id == space_id)
-                    )
-                ).all()
+        uow = UnitOfWork(engine)
+        async with uow.write() as conn:
+            await mark_demo(conn)
+            space_id = await add_demo_details(
+                conn,
+                demo.SPACE_ID,
+                community.staff,
+                community.away_until,
+                community.contributions,
+                community.recognized_heroes,
+                heroes_since=now - timedelta(days=30),
             )
-            await conn.execute(
-                update(Member)
-                .where(Member.id.in_([ids[m] for m in community.staff]))
-                .values(is_staff=True)
-            )
-            for member, until in community.away_until.items():
-                await conn.execute(
-                    update(Member).where(Member.id == ids[member]).values(away_until=until)
-                )
-            if community.contributions:
-                await conn.execute(
-                    Contribution.__table__.insert(),
-                    [
-                        {"space_id": space_id, "member_id": ids[m], "kind": kind, "title": title,
-                         "logged_by": community.staff[0], "occurred_at": when}
-                        for m, kind, title, when in community.contributions
-                    ],
-                )  # fmt: skip
-            await conn.execute(
-                RecognizedHero.__table__.insert(),
-                [
-                    {"member_id": ids[m], "space_id": space_id, "confirmed_by": community.staff[0],
-                     "confirmed_at": now - timedelta(days=30)}
-                    for m in community.recognized_heroes
-                ],
-            )  # fmt: skip
         # The daily evaluations the digest's history reads, replayed as an import does, give
         # tiers their history and hysteresis something to do; the last one is today's.
-        tiers, quiet = tier_policy(settings), quiet_policy(settings)
+        tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
         history = await rebuild_history(engine, space_id, now, tiers)
-        await reclassify_and_scan(engine, space_id, now, tiers, quiet)
+        await reclassify_and_scan(uow, space_id, now, tiers, quiet)
         if progress:
             progress(
                 f"replayed {len(history.days)} daily evaluations, classified today's and "
@@ -131,5 +101,31 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
             members=len(community.names),
             now=now,
         )
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class DemoOverview:
+    """What `pulse demo` shows of the community it seeded."""
+
+    tiers: dict[str, int]
+    hero_candidates: list
+    rising_actives: list
+    quiet: list
+
+
+async def overview(result: DemoResult, settings: Settings) -> DemoOverview:
+    """Tier counts, the top hero candidates and rising actives, and the quiet list."""
+    policy = settings.tiers.policy()
+    engine = create_engine(result.url)
+    try:
+        async with UnitOfWork(engine).read() as conn:
+            return DemoOverview(
+                tiers=await tier_counts(conn, result.space_id),
+                hero_candidates=await hero_candidates(conn, result.space_id, policy, 10),
+                rising_actives=await rising_actives(conn, result.space_id, policy, 5),
+                quiet=await quiet_list(conn, result.space_id, result.now, 15),
+            )
     finally:
         await engine.dispose()

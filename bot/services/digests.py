@@ -1,4 +1,8 @@
-"""Build the weekly digests for one space: content from storage, renderings, the chart."""
+"""Build the weekly digests for one space: content from storage, renderings, the chart.
+
+The service behind ``community/digest.py`` (what a digest says) and ``storage/digest.py``
+(the queries it is made from).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,15 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.chart import weekly_active_chart
 from bot.digest_render import RenderedDigest, render
-from bot.jobs import tier_policy
 from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
 from community.goals import Goal, GoalMetric
 from storage.digest import community_digest, staff_digest, week_ending
-from storage.engine import begin_write
-from storage.models import Space
 from storage.outreach import mark_re_engaged
+from storage.queries import space_ref as stored_space
+from storage.uow import UnitOfWork
 
 
 def goals_from(settings: Settings) -> list[Goal]:
@@ -29,17 +29,10 @@ def goals_from(settings: Settings) -> list[Goal]:
     ]
 
 
-async def space_ref(engine: AsyncEngine, space_id: int) -> SpaceRef:
-    """The space row as a SpaceRef."""
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(Space.id, Space.platform, Space.platform_id, Space.name).where(
-                    Space.id == space_id
-                )
-            )
-        ).one()
-    return SpaceRef(id=row.id, platform=row.platform, platform_id=row.platform_id, name=row.name)
+async def space_ref(uow: UnitOfWork, space_id: int) -> SpaceRef:
+    """The space SPACE_ID, as digests name it."""
+    async with uow.read() as conn:
+        return await stored_space(conn, space_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +46,23 @@ class BuiltDigest:
 
 
 async def build_digest(
-    engine: AsyncEngine, settings: Settings, space_id: int, audience: str, end: datetime
+    uow: UnitOfWork, settings: Settings, space_id: int, audience: str, end: datetime
 ) -> BuiltDigest:
     """The digest for AUDIENCE covering the week before END."""
     period = week_ending(end)
-    policy = tier_policy(settings)
+    policy = settings.tiers.policy()
     if audience == Audience.COMMUNITY:
-        async with engine.connect() as conn:
+        async with uow.read() as conn:
             content = await community_digest(
                 conn, space_id, period, policy, shout_outs=settings.digest.shout_outs
             )
         return BuiltDigest(audience=audience, content=content, rendered=render(content))
     if audience != Audience.STAFF:
         raise ValueError(f"unknown digest audience {audience!r}")
-    async with begin_write(engine) as conn:
+    async with uow.write() as conn:
         # Outcomes first, so the digest counts everyone who came back up to END.
         await mark_re_engaged(conn, space_id, end)
-    async with engine.connect() as conn:
+    async with uow.read() as conn:
         content = await staff_digest(
             conn,
             space_id,

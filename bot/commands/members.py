@@ -1,0 +1,101 @@
+"""/member, /contribution and /hero: one member's profile, and what staff record about them."""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.commands.lists import quiet_entry
+from bot.commands.registry import Context, handles, member_of, space_of
+from bot.commands.replies import Reply, Tone
+from community.events import ActivityEvent, ActivityKind
+from community.views import MemberProfile
+from storage import actions
+from storage.queries import member_profile
+
+
+@handles("member")
+async def member_command(ctx: Context, args: dict) -> Reply:
+    """A member's tier, reasons, dates and open check-in flag."""
+    async with ctx.uow.read() as conn:
+        space = await space_of(conn, ctx)
+        # By platform id only, as every member argument: a name never stands in for an id.
+        await member_of(conn, space, args["user"])
+        profile = await member_profile(conn, space, args["user"], ctx.clock.now())
+    return profile_reply(profile)
+
+
+@handles("contribution")
+async def contribution_command(ctx: Context, args: dict) -> Reply:
+    """Log a talk, post, video or meetup a member gave; it counts as their activity."""
+    now = ctx.clock.now()
+    async with ctx.uow.write() as conn:
+        space = await space_of(conn, ctx)
+        member = await member_of(conn, space, args["user"])
+        event = ActivityEvent(
+            platform=ctx.inv.platform,
+            space_id=ctx.inv.space_id,
+            event_id=f"contribution:{secrets.token_hex(8)}",
+            kind=ActivityKind.CONTRIBUTION_LOGGED,
+            member_id=member.platform_id,
+            occurred_at=now,
+            contribution_kind=args["kind"],
+        )
+        await actions.log_contribution(
+            conn, ctx.hash_key, event, space, member.id, args["title"], ctx.inv.user_id
+        )
+    name = member.display_name or member.platform_id
+    return Reply(
+        title="Contribution logged",
+        text=f"{args['kind'].capitalize()} by {name}: {args['title']}. "
+        "It counts toward their tier at the next reclassification.",
+        tone=Tone.SUCCESS,
+    )
+
+
+@handles("hero")
+async def hero_command(ctx: Context, args: dict) -> Reply:
+    """Confirm or remove a member's hero recognition."""
+    confirm = args["action"] == "confirm"
+    async with ctx.uow.write() as conn:
+        space = await space_of(conn, ctx)
+        member = await member_of(conn, space, args["user"])
+        changed = await actions.set_hero(
+            conn, space, member.id, confirm, ctx.inv.user_id, ctx.clock.now()
+        )
+    name = member.display_name or member.platform_id
+    if not changed:
+        state = "already a recognized hero" if confirm else "not a recognized hero"
+        return Reply(title="Nothing to change", text=f"{name} is {state}.")
+    text = (
+        f"{name} is now a recognized hero. Thank them in public: recognition is what heroes value."
+        if confirm
+        else f"{name} is no longer listed as a recognized hero."
+    )
+    return Reply(title="Hero recognition updated", text=text, tone=Tone.SUCCESS)
+
+
+def profile_reply(profile: MemberProfile) -> Reply:
+    """A member's profile as a Reply, with the outreach buttons when a flag is open."""
+    role = "staff" if profile.is_staff else "bot" if profile.is_bot else "member"
+    fields = [
+        ("Role", role + (", recognized hero" if profile.recognized_hero else "")),
+        ("Tier", profile.reasons or "not classified yet"),
+        ("Joined", f"{profile.joined_at:%Y-%m-%d}" if profile.joined_at else "unknown"),
+        ("Last active", f"{profile.last_active:%Y-%m-%d}" if profile.last_active else "never"),
+    ]
+    if profile.left_at:
+        fields.append(("Left", f"{profile.left_at:%Y-%m-%d}"))
+    if profile.away_until:
+        fields.append(("Away until", f"{profile.away_until:%Y-%m-%d}"))
+    if profile.tier_history:
+        fields.append(
+            (
+                "Tier changes",
+                "\n".join(
+                    f"{when:%Y-%m-%d}: {old or 'new'} → {new}"
+                    for when, old, new in profile.tier_history
+                ),
+            )
+        )
+    entries = (quiet_entry(profile.open_flag),) if profile.open_flag else ()
+    return Reply(title=profile.member.name, fields=tuple(fields), entries=entries)

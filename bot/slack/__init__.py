@@ -1,0 +1,1 @@
+"""Slack: the slack-bolt app, its listeners, rendering and posting."""
