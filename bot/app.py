@@ -84,44 +84,93 @@ async def serve(
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
-    from storage.meta import hash_key
+    from bot.tasks import Stopped, unless_stopped
     from storage.uow import UnitOfWork
-    from storage.writer import IngestWriter
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, _on_signal, signum, stop)
+    ingest = settings.ingest
+    budget = ShutdownBudget(ingest.shutdown_timeout_seconds)
     engine = engine_for(settings)
     try:
-        await upgrade(engine)
-        key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
-        ingest = settings.ingest
-        writer = IngestWriter(
-            engine,
-            key,
-            batch_size=ingest.batch_size,
-            flush_interval=ingest.flush_interval_seconds,
-            queue_size=ingest.queue_size,
-            retry_initial=ingest.retry_initial_seconds,
-            retry_max=ingest.retry_max_seconds,
-            spill_path=Path(SPILL_FILE),
-        )
-        await writer.start()
+        step = ["upgrading the database schema"]
+        try:
+            # Every step of start-up waits on the database: a signal ends them too.
+            writer, key = await unless_stopped(_start_writer(settings, engine, step), stop)
+        except Stopped:
+            log.warning("stopped during start-up while %s; no platform was connected", step[0])
+            return
         service = CommandService(UnitOfWork(engine), settings, key, clock)
         try:
             platforms, posters = _platforms(settings, writer, service, engine, stop)
             scheduler = build_scheduler(engine, settings, PlatformPoster(posters), clock=clock)
             scheduler.start()
             try:
-                await _run_all(platforms, stop)
+                await _run_all(platforms, stop, budget)
             finally:
-                await stop_scheduler(scheduler)
+                await stop_scheduler(scheduler, grace=budget.left(floor=0.5))
         finally:
-            await writer.close(ingest.shutdown_timeout_seconds)
+            await writer.close(budget.left(floor=1.0))
     finally:
         await engine.dispose()
+
+
+def _on_signal(signum: int, stop: asyncio.Event) -> None:
+    if not stop.is_set():
+        log.info("%s received: stopping", signal.Signals(signum).name)
+    stop.set()
+
+
+async def _start_writer(settings: Settings, engine, step: list[str]):
+    """Upgrade the schema, read the hash key, start the writer (replaying any spill): both.
+
+    STEP[0] says which of these is under way, for the line a stop during start-up logs.
+    """
+    from storage.meta import hash_key
+    from storage.writer import IngestWriter
+
+    await upgrade(engine)
+    step[0] = "reading the hash key from the database"
+    key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
+    ingest = settings.ingest
+    writer = IngestWriter(
+        engine,
+        key,
+        batch_size=ingest.batch_size,
+        flush_interval=ingest.flush_interval_seconds,
+        queue_size=ingest.queue_size,
+        retry_initial=ingest.retry_initial_seconds,
+        retry_max=ingest.retry_max_seconds,
+        spill_path=Path(SPILL_FILE),
+    )
+    step[0] = f"writing {SPILL_FILE} to the database"
+    await writer.start()
+    return writer, key
+
+
+class ShutdownBudget:
+    """[ingest] shutdown_timeout_seconds, shared by the steps of a stop: platforms, jobs, writer.
+
+    The clock starts when the stop begins; each step gets what is left (or a small floor, so
+    the writer can still spill what it holds).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._since: float | None = None
+
+    def begin(self) -> None:
+        """Start counting, once."""
+        if self._since is None:
+            self._since = asyncio.get_running_loop().time()
+
+    def left(self, floor: float = 0.0) -> float:
+        """Seconds left of the budget, at least FLOOR."""
+        self.begin()
+        return max(floor, self._since + self.seconds - asyncio.get_running_loop().time())
 
 
 def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event):
@@ -160,18 +209,47 @@ class PlatformSetupError(RuntimeError):
     """A platform refused Pulse for a reason the operator must fix (a token, an intent)."""
 
 
-async def _run_all(platforms: dict, stop: asyncio.Event) -> None:
-    """Run every platform in this loop; when one fails, stop the others and raise its error."""
+async def _run_all(platforms: dict, stop: asyncio.Event, budget: ShutdownBudget) -> None:
+    """Run every platform in this loop; when one fails, stop the others and raise its error.
+
+    On a stop, each platform gets what is left of the shutdown budget to close; one that
+    takes longer (a connection that never answers) is cancelled, so the process always ends.
+    """
     tasks = {
         name: asyncio.create_task(run, name=f"{name}-platform") for name, run in platforms.items()
     }
+    stopper = asyncio.create_task(stop.wait(), name="pulse-stop")
     try:
-        await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_EXCEPTION)
+        pending = set(tasks.values())
+        while pending and not stop.is_set():
+            done, pending = await asyncio.wait(
+                {*pending, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending.discard(stopper)
+            if any(not t.cancelled() and t.exception() is not None for t in done - {stopper}):
+                break
     finally:
+        stopper.cancel()
         stop.set()  # one platform ending (or a signal) ends the process: others follow
-        results = await asyncio.gather(*tasks.values(), return_exceptions=True)
-    for name, result in zip(tasks, results, strict=True):
-        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+        budget.begin()
+        running = [t for t in tasks.values() if not t.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=budget.left())
+            for name, task in tasks.items():
+                if task in late:
+                    log.warning(
+                        "%s did not stop within %.0fs; stopping it",
+                        _PLATFORM_NAMES.get(name, name),
+                        budget.seconds,
+                    )
+                    task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=2)
+    for name, task in tasks.items():
+        if not task.done() or task.cancelled():
+            continue
+        result = task.exception()
+        if result is not None:
             if isinstance(result, PlatformSetupError):
                 raise result
             # Name the platform: a connection error here is not the database's.

@@ -250,14 +250,19 @@ def _clip(text: str, limit: int) -> str:
 
 # What reads as a mention in Discord: @everyone, @here, <@id>, <@!id>, <@&role>, <#channel>.
 _DISCORD_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+# Direction overrides, embeddings and isolates: one a name leaves open reverses or reorders the
+# rest of the line it is shown in (other names, figures), so names lose them. The bidi
+# algorithm still lays out right-to-left scripts without them.
+_BIDI_CONTROL = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
 def discord_escape(text: str) -> str:
-    """Escape Discord markdown and mentions so a member's name cannot format or ping anything.
+    """Escape Discord markdown and mentions so a member's name cannot format, ping or reorder.
 
     Mentions are suppressed on every post anyway (allowed_mentions); a zero-width space after
     the "@" or "<" also stops "@everyone" reading as a ping.
     """
+    text = _BIDI_CONTROL.sub("", text)
     text = _DISCORD_MENTION.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
     for char in ("\\", "*", "_", "~", "`", "|", ">", "#", "[", "]", "(", ")"):
         text = text.replace(char, "\\" + char)

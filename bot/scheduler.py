@@ -26,6 +26,7 @@ from bot.digest_render import RenderedDigest
 from bot.services.classification import reclassify_and_scan, space_ids
 from bot.services.digests import build_digest, space_ref
 from bot.settings import Settings
+from bot.tasks import is_outage, log_failure, one_line
 from community.clock import Clock
 from community.digest import Audience, SpaceRef
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
@@ -166,7 +167,7 @@ async def _digest_run(engine, settings, poster, clock, space_id, audience, slot,
     except DigestSkipped as exc:
         status, detail = RunStatus.SKIPPED, str(exc)
     except Exception as exc:
-        log.exception("posting the %s digest for space %s failed", audience, space_id)
+        log_failure(log, exc, "posting the %s digest for space %s failed", audience, space_id)
         status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
     await finish_run(engine, run_id, status, clock.now(), detail)
     log.info("%s digest for space %s, week %s: %s", audience, space_id, key, status.value)
@@ -211,7 +212,7 @@ async def daily_job(
                 f"{scan.returned} returned; {back} re-engaged after outreach"
             )
         except Exception as exc:
-            log.exception("the daily job for space %s failed", space_id)
+            log_failure(log, exc, "the daily job for space %s failed", space_id)
             status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         await finish_run(engine, run_id, status, now, detail)
         outcomes.append(RunOutcome(space_id, DAILY, slot.day, status, detail))
@@ -312,6 +313,12 @@ def _tracked(running: set, job):
             # Shutting down: every job is safe to stop (one transaction each) and catches up
             # at the next start, so this is news, not an error with a traceback.
             log.info("%s stopped by shutdown; it catches up at the next start", job.__name__)
+            return None
+        except Exception as exc:
+            if not is_outage(exc):
+                raise  # a bug: APScheduler logs it with its traceback
+            # The database (or a platform) went away mid-job: the cause, in one line.
+            log.error("%s stopped: %s", job.__name__, one_line(exc))
             return None
         finally:
             running.discard(task)

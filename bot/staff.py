@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.tasks import log_failure
 from community.events import Platform
 from storage.actions import mark_staff
 from storage.engine import begin_write
@@ -51,8 +52,8 @@ class StaffMarks:
         try:
             await self.writer.flush()
             await self.mark(space, staff())
-        except Exception:
-            log.exception("could not mark staff in %s; the next start will", space)
+        except Exception as exc:
+            log_failure(log, exc, "could not mark staff in %s; the next start will", space)
         finally:
             self.pending.pop(space, None)
 

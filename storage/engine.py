@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -31,6 +32,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# How long a SQLite writer waits for the write lock, and the steps it waits in (see _sqlite_begin).
+BUSY_TIMEOUT_MS = 30_000
+_LOCK_STEP_MS = 250
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Autocommit at the driver so SQLAlchemy's "begin" hook below owns BEGIN; the driver's own
     # deferred BEGIN would otherwise hide transactions from us.
@@ -38,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # The busy wait first: switching a new file to WAL needs a lock that another process
     # opening the same file at the same moment may hold.
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -48,8 +54,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    immediate = conn.get_execution_options().get(IMMEDIATE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not conn.get_execution_options().get(IMMEDIATE, False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Wait for the write lock in short busy waits, not one long one: a busy wait runs in the
+    # driver's thread where nothing can interrupt it, so a stop (a cancelled task) would wait
+    # for it to end. Between steps the cancellation lands.
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={_LOCK_STEP_MS}")
+    try:
+        for step in range(BUSY_TIMEOUT_MS // _LOCK_STEP_MS, 0, -1):
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if step == 1 or "locked" not in str(exc.orig):
+                    raise
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

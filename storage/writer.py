@@ -127,7 +127,13 @@ class IngestWriter:
         """Replay any spill file from a previous run, then start the writing task."""
         if self._task is not None:
             return
-        await self._replay_spill()
+        try:
+            await self._replay_spill()
+        except asyncio.CancelledError:
+            # Stopped mid-replay (a signal while the database is away): the file stays whole,
+            # and what was already stored is stored once however often it is replayed.
+            log.warning("stopped while replaying %s; it is replayed at next start", self.spill_path)
+            raise
         self._task = asyncio.create_task(self._run(), name="pulse-ingest-writer")
 
     async def put(self, event: ActivityEvent) -> None:

@@ -56,6 +56,10 @@ class PostgresServer:
             "--encoding=UTF8",
             "--no-sync",
         )  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its existing cluster (after start(), or after halt())."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
@@ -69,6 +73,10 @@ class PostgresServer:
             "-w", "-t", "60",
             "start",
         )  # fmt: skip
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server as an operator would (pg_ctl stop -m MODE), keeping its files."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def stop(self) -> None:
         """Stop the server and remove its files."""

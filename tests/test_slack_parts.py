@@ -22,7 +22,8 @@ TEAM = "T0PULSE"
 def test_reply_becomes_blocks_with_buttons_and_escaped_text():
     reply = Reply(
         title="Quiet members",
-        text="Ask <@U1> first & say <hi>",
+        text="Ask <@U1> first & say <hi>, not <@U2>",
+        mentions=("U1",),
         fields=(("Open flags", "3"),),
         entries=(
             Entry("1. ana", "quiet 20 days", (Button("Reached out", "pulse:outreach:7:done"),)),
@@ -34,8 +35,10 @@ def test_reply_becomes_blocks_with_buttons_and_escaped_text():
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Quiet members"}}
     # Shown as written: the mention stays a mention, nothing else is parsed.
     assert blocks[1]["type"] == "rich_text"
-    assert render.block_text(blocks[1]) == "Ask <@U1> first & say <hi>"
+    assert render.block_text(blocks[1]) == "Ask <@U1> first & say <hi>, not <@U2>"
     assert {"type": "user", "user_id": "U1"} in blocks[1]["elements"][0]["elements"]
+    # Only the ids the reply mentions on purpose: <@U2> is someone's name, shown as text.
+    assert {"type": "user", "user_id": "U2"} not in blocks[1]["elements"][0]["elements"]
     assert blocks[2]["fields"][0] == {"type": "plain_text", "text": "Open flags\n3", "emoji": True}
     actions = [b for b in blocks if b["type"] == "actions"]
     ids = [e["action_id"] for a in actions for e in a["elements"]]

@@ -21,6 +21,10 @@ _UNIT_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30}
 class CommandError(ValueError):
     """A command that cannot run as given; the message is shown to the person who typed it."""
 
+    def __init__(self, message: str, mentions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.mentions = mentions  # member ids the message mentions on purpose (see Reply)
+
 
 def parse_member(value: object) -> str:
     """A member's platform id from an id or a mention (<@123>, <@!123>, <@U123|name>)."""

@@ -75,5 +75,6 @@ async def member_of(conn: Connection, space: int, platform_id: str):
     except NotFoundError:
         # A mention renders as the member's name on both Discord and Slack.
         raise CommandError(
-            f"Pulse has not seen <@{platform_id}> take part yet, so it has nothing on them."
+            f"Pulse has not seen <@{platform_id}> take part yet, so it has nothing on them.",
+            mentions=(platform_id,),
         ) from None

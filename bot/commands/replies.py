@@ -59,8 +59,10 @@ class Reply:
     discord_embeds: tuple[dict, ...] = ()
     slack_blocks: tuple[dict, ...] = ()
     followups: tuple[Reply, ...] = ()  # further messages to the same person, in order
+    # Member ids the text mentions on purpose as <@id>; any other <@…> is a name's own text.
+    mentions: tuple[str, ...] = ()
 
 
-def error(message: str) -> Reply:
+def error(message: str, mentions: tuple[str, ...] = ()) -> Reply:
     """A reply saying what went wrong and what to do instead."""
-    return Reply(title="That did not work", text=message, tone=Tone.ERROR)
+    return Reply(title="That did not work", text=message, tone=Tone.ERROR, mentions=mentions)

@@ -18,6 +18,7 @@ from bot.commands.registry import HANDLERS, Context, Invocation
 from bot.commands.replies import Reply, Tone, error
 from bot.commands.spec import BY_NAME, CommandSpec
 from bot.settings import Settings
+from bot.tasks import log_failure
 from community.clock import Clock
 from storage.queries import NotFoundError
 from storage.uow import UnitOfWork
@@ -69,9 +70,9 @@ class CommandService:
             args = parse_args(spec, raw, self.clock.now())
             return await HANDLERS[spec.name](self._context(inv), args)
         except (CommandError, NotFoundError) as exc:
-            return error(str(exc))
-        except Exception:
-            log.exception("/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
+            return error(str(exc), getattr(exc, "mentions", ()))
+        except Exception as exc:
+            log_failure(log, exc, "/%s failed for %s in %s", spec.name, inv.user_id, inv.space_id)
             return error(OUR_FAULT)
 
     async def press(self, inv: Invocation, action_id: str) -> Reply:
@@ -92,9 +93,9 @@ class CommandService:
                 case DeleteMyData() as action:
                     return await privacy.delete_pressed(ctx, action)
         except (CommandError, NotFoundError) as exc:
-            return error(str(exc))
-        except Exception:
-            log.exception("button %s failed for %s", action_id, inv.user_id)
+            return error(str(exc), getattr(exc, "mentions", ()))
+        except Exception as exc:
+            log_failure(log, exc, "button %s failed for %s", action_id, inv.user_id)
             return error(OUR_FAULT)
         raise AssertionError("decode returns one of the actions above")
 

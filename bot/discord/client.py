@@ -19,9 +19,10 @@ from bot.commands.replies import Reply
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
 from bot.discord import mapping, render
+from bot.discord.logs import one_line_reconnects
 from bot.settings import DiscordSettings
 from bot.staff import StaffMarks
-from bot.tasks import Background
+from bot.tasks import Background, log_failure
 from community.clock import Clock
 from community.events import ActivityEvent, Platform
 from community.mapping import RecentMap, ThreadTracker
@@ -183,8 +184,8 @@ class PulseClient(discord.Client):
                 count = await self._catch_up_guild(guild)
                 log.info("caught up %d message(s) in %s", count, guild.name)
                 await self._sync_staff(guild)  # members first seen during catch-up
-        except Exception:
-            log.exception("catch-up stopped early; live logging continues")
+        except Exception as exc:
+            log_failure(log, exc, "catch-up stopped early; live logging continues")
         finally:
             self.caught_up.set()
 
@@ -373,6 +374,7 @@ async def run_discord(
 ) -> None:
     """Run the bot until STOP is set; without the Message Content intent, run without text."""
     point_at(settings)
+    one_line_reconnects()
     for message_content in (True, False):
         client = PulseClient(settings, writer, service, engine, message_content=message_content)
         if poster is not None:
@@ -383,8 +385,9 @@ async def run_discord(
         stopper.cancel()
         if not runner.done():
             await client.close()
-        # The outcome is read from the task below; here we only wait for it to end.
-        await asyncio.wait({runner}, timeout=10)
+        # The outcome is read from the task below; here we only wait for it to end. A closed
+        # client may still sleep out a reconnect backoff: nothing is lost by cutting that short.
+        await asyncio.wait({runner}, timeout=1)
         if not runner.done():
             runner.cancel()
             return
@@ -394,6 +397,12 @@ async def run_discord(
         if exc is not None and not client.is_closed():
             # A client that failed to log in or connect still holds its HTTP session.
             await client.close()
+        if stop.is_set():
+            # Closed while connecting, discord.py may fail on its half-built gateway: that is
+            # the stop, not a fault of Discord's.
+            if exc is not None:
+                log.debug("the Discord client ended while stopping: %r", exc)
+            return
         if isinstance(exc, discord.PrivilegedIntentsRequired) and message_content:
             continue  # the next client says why, once, as it starts without text
         if isinstance(exc, discord.PrivilegedIntentsRequired):

@@ -29,7 +29,7 @@ def embed(reply: Reply) -> discord.Embed:
     """The embed for a reply."""
     # Descriptions and fields render markdown and mentions: names in them are escaped.
     card = discord.Embed(
-        title=_cut(reply.title, 256),
+        title=_cut(discord_escape(reply.title), 256),  # a member's name, in a profile
         description=_cut(discord_escape(reply.text), 4096) or None,
         colour=_COLOURS[reply.tone],
     )

@@ -35,7 +35,7 @@ from bot.settings import SlackSettings
 from bot.slack import render
 from bot.slack.logs import withhold_request_bodies
 from bot.staff import StaffMarks
-from bot.tasks import Background
+from bot.tasks import Background, Stopped, log_failure, unless_stopped
 from community import ids
 from community.clock import Clock
 from community.events import ActivityEvent, ActivityKind, Platform
@@ -316,8 +316,8 @@ class PulseSlack:
             event, body = await self.inbox.get()
             try:
                 await loggers[event.get("type")](event, body)
-            except Exception:
-                log.exception("could not log a Slack %s event", event.get("type"))
+            except Exception as exc:
+                log_failure(log, exc, "could not log a Slack %s event", event.get("type"))
             finally:
                 self.inbox.task_done()
 
@@ -485,8 +485,8 @@ class PulseSlack:
             await self.writer.flush()
             log.info("caught up %d message(s) in %d Slack channel(s)", count, len(channels))
             await self._sync_staff()  # members first seen during catch-up
-        except Exception:
-            log.exception("Slack catch-up stopped early; live logging continues")
+        except Exception as exc:
+            log_failure(log, exc, "Slack catch-up stopped early; live logging continues")
         finally:
             self.caught_up.set()
 
@@ -624,7 +624,11 @@ async def run_slack(
         signing_secret=secrets.signing_secret,
         clock=clock,
     )
-    channels = await pulse.connect()
+    try:
+        # A Web API or socket that never answers must not hold a stop: each step yields to it.
+        channels = await unless_stopped(pulse.connect(), stop, "slack-connect")
+    except Stopped:
+        return
     if poster is not None:
         poster.slack = pulse  # digests go out through the live app
     handler = runner = None
@@ -633,9 +637,9 @@ async def run_slack(
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             # The handler retries a refused token forever in the background: check it first.
-            await _check_app_token(settings, secrets.app_token)
+            await unless_stopped(_check_app_token(settings, secrets.app_token), stop)
             handler = AsyncSocketModeHandler(pulse.app, secrets.app_token)
-            await handler.connect_async()
+            await unless_stopped(handler.connect_async(), stop, "slack-socket")
             log.info("Slack Socket Mode connected")
         else:
             runner = await serve_http(pulse.app, settings)
@@ -649,6 +653,8 @@ async def run_slack(
         if ready is not None:
             ready.set()
         await stop.wait()
+    except Stopped:
+        pass
     finally:
         await pulse.close()
         if handler is not None:

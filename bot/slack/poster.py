@@ -7,6 +7,7 @@ from slack_sdk.errors import SlackApiError
 from bot.digest_render import RenderedDigest
 from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import SlackSettings
+from bot.slack.render import notification_text
 from community.digest import SpaceRef
 from community.events import Platform
 
@@ -33,7 +34,7 @@ class SlackPoster:
         first_line = rendered.text.splitlines()[0] if rendered.text else "Pulse digest"
         try:
             posted = await slack.client.chat_postMessage(
-                channel=channel, text=first_line, blocks=rendered.slack_blocks
+                channel=channel, text=notification_text(first_line), blocks=rendered.slack_blocks
             )
             if chart_png and rendered.chart_filename:
                 # Under the digest, in its thread, so the channel shows one post a week.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from bot.commands.replies import Button, Reply, Style, Tone
 
@@ -41,20 +42,24 @@ def mrkdwn(text: str) -> str:
     )
 
 
-def rich(text: str, heading: str | None = None) -> dict:
-    """A rich_text block showing TEXT as written (under a bold HEADING), mentions as mentions.
+def rich(text: str, heading: str | None = None, mentions: Collection[str] = ()) -> dict:
+    """A rich_text block showing TEXT as written (under a bold HEADING), MENTIONS as mentions.
 
-    Nothing in it is parsed: a name like "*bold* <!channel>" shows as typed and pings nobody,
-    while the mentions Pulse writes on purpose (<@U…>) become user elements.
+    Nothing in it is parsed: a name like "*bold* <!channel> <@U1>" shows as typed and pings
+    nobody, while the mentions Pulse writes on purpose (<@U…> of an id in MENTIONS) become user
+    elements.
     """
     elements: list[dict] = []
     if heading is not None:
         elements.append({"type": "text", "text": heading + "\n", "style": {"bold": True}})
     for i, part in enumerate(_MENTION.split(text)):
-        if i % 2:
+        if i % 2 and part[2:-1] in mentions:
             elements.append({"type": "user", "user_id": part[2:-1]})
         elif part:
-            elements.append({"type": "text", "text": part})
+            if elements and elements[-1]["type"] == "text" and "style" not in elements[-1]:
+                elements[-1]["text"] += part
+            else:
+                elements.append({"type": "text", "text": part})
     if not elements:
         elements.append({"type": "text", "text": "-"})
     return {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": elements}]}
@@ -76,8 +81,8 @@ def block_text(block: dict) -> str:
     return "\n".join(parts)
 
 
-def _section(text: str) -> dict:
-    return rich(_cut(text, SECTION_TEXT))
+def _section(text: str, mentions: Collection[str] = ()) -> dict:
+    return rich(_cut(text, SECTION_TEXT), mentions=mentions)
 
 
 def _button(button: Button) -> dict:
@@ -105,7 +110,7 @@ def blocks(reply: Reply) -> list[dict]:
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER)}}
     ]
     if reply.text:
-        out.append(_section(reply.text))
+        out.append(_section(reply.text, reply.mentions))
     fields = [
         {"type": "plain_text", "text": _cut(f"{name}\n{value or '-'}", FIELD_TEXT), "emoji": True}
         for name, value in reply.fields
@@ -139,7 +144,16 @@ def blocks(reply: Reply) -> list[dict]:
 def fallback_text(reply: Reply) -> str:
     """The plain text Slack shows in notifications and where blocks cannot be drawn."""
     text = f"{reply.title}: {reply.text}" if reply.text else reply.title
-    return _cut(text, FALLBACK_TEXT)
+    return notification_text(_cut(text, FALLBACK_TEXT))
+
+
+def notification_text(text: str) -> str:
+    """TEXT for a message's top-level text, which Slack parses: every < > & shown as typed.
+
+    A member's name there (a profile's title) could otherwise say <!channel> and notify
+    everyone; the blocks carry Pulse's own mentions.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def message(reply: Reply) -> dict:

@@ -324,6 +324,9 @@ class FakeDiscord:
         self.echo_bot_messages = echo_bot_messages
         # Fail the test at teardown when the client called an endpoint the fake does not know.
         self.strict = True
+        # What never answers (see stall): REST route names, and "hello" for the gateway's HELLO.
+        self.stalled: set[str] = set()
+        self._release = asyncio.Event()
 
         self.users: dict[str, dict[str, Any]] = {}
         self.guilds: dict[str, dict[str, Any]] = {}
@@ -386,8 +389,18 @@ class FakeDiscord:
         await site.start()
         self.port = self._runner.addresses[0][1]
 
+    def stall(self, *names: str) -> None:
+        """Never answer NAMES: REST route names (see _ROUTES), or "hello" (accept, send nothing)."""
+        self.stalled.update(names)
+
+    async def _stall_if(self, name: str) -> None:
+        if name in self.stalled:
+            self._notify()
+            await self._release.wait()  # set at close, so the server can stop
+
     async def close(self) -> None:
         """Close every websocket and stop listening."""
+        self._release.set()
         for connection in list(self.connections):
             if not connection.ws.closed:
                 with contextlib.suppress(Exception):
@@ -1513,6 +1526,7 @@ class FakeDiscord:
         connection = GatewayConnection(path=request.path, query=dict(request.query), ws=ws)
         self.connections.append(connection)
         self._notify()
+        await self._stall_if("hello")
         await self._send_op(connection, 10, {"heartbeat_interval": self.heartbeat_interval_ms})
         try:
             async for msg in ws:
@@ -1750,6 +1764,7 @@ class FakeDiscord:
             route=name,
         )
         self.requests.append(record)
+        await self._stall_if(name)
         try:
             record.json, record.files = await self._read_body(request)
             webhook_route = name in (

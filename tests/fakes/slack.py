@@ -442,6 +442,10 @@ class FakeSlack:
         # Fail the test at teardown on unknown Web API methods and on deliveries the app did
         # not acknowledge (set False when a test expects them).
         self.strict = True
+        # What never answers (see stall): Web API methods, and "socket" for Socket Mode links.
+        self.stalled: set[str] = set()
+        self.socket_attempts = 0
+        self._release = asyncio.Event()
 
         self.team_id = team_id
         self.app_id = "A0PULSE"
@@ -550,8 +554,18 @@ class FakeSlack:
         self.port = self._runner.addresses[0][1]
         self._session = aiohttp.ClientSession()
 
+    def stall(self, *names: str) -> None:
+        """Never answer NAMES: Web API methods, or "socket" (a Socket Mode link never opens)."""
+        self.stalled.update(names)
+
+    async def _stall_if(self, name: str) -> None:
+        if name in self.stalled:
+            self._notify()
+            await self._release.wait()  # set at close, so the server can stop
+
     async def close(self) -> None:
         """Cancel pending deliveries, close every websocket and stop listening."""
+        self._release.set()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -1761,6 +1775,8 @@ class FakeSlack:
         self._notify()
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
+        self.socket_attempts += 1
+        await self._stall_if("socket")
         ticket = request.query.get("ticket", "")
         if ticket not in self._tickets:
             # A ticket is good for one connection: reconnecting needs apps.connections.open.
@@ -1923,6 +1939,7 @@ class FakeSlack:
         method = request.match_info["method"]
         call = ApiCall(method=method, params={}, token=None, http_verb=request.method)
         self.calls.append(call)
+        await self._stall_if(method)
         headers: dict[str, str] = {}
         try:
             call.params = await self._read_params(request)
