@@ -18,6 +18,11 @@ from sqlalchemy.ext.asyncio import (
 # Execution option asking SQLite to take the write lock when the transaction begins, so two
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
 IMMEDIATE = "pulse_begin_immediate"
+# How long a SQLite connection waits for another's write lock before failing with "database is
+# locked". Writers that see that failure treat the database as unavailable: the live writer
+# keeps its batch and retries, so a longer hold (an import's batch, a reclassification) delays
+# events but loses none. 30 s outlasts any one transaction Pulse runs on the live path.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_url(url: str) -> str:
@@ -38,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # The busy wait first: switching a new file to WAL needs a lock that another process
     # opening the same file at the same moment may hold.
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
