@@ -8,7 +8,9 @@ lets the next start replay what was spilled, then accounts for every event id pu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import signal
 import tempfile
 from collections import Counter
@@ -20,7 +22,7 @@ import asyncpg
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.writer import QUARANTINE_FILE, IngestWriter, event_from_json
+from storage.writer import QUARANTINE_FILE, IngestWriter, WriterClosedError, event_from_json
 from tests.factories import ev
 from tests.pg import PostgresServer
 
@@ -192,9 +194,6 @@ async def kill_postmaster(server: PostgresServer, _database: str, hold: float) -
 
 def signal_pid(pid: int, signum: int) -> None:
     """Send SIGNUM to PID if it still exists."""
-    import contextlib
-    import os
-
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
 
@@ -206,6 +205,10 @@ PG_FAULTS: dict[str, Callable[..., Awaitable[None]]] = {
     "kill backend": kill_backend,
     "kill postmaster": kill_postmaster,
 }
+
+
+# A freeze must outlast the write timeout and the first timed-out write's clean-up to be seen.
+HOLDS = {"freeze": 3.0}
 
 
 async def fresh_database(server: PostgresServer, name: str) -> str:
@@ -222,10 +225,13 @@ async def live_writer_under_fault(
     *,
     count: int = 1500,
     hold: float = 1.5,
-    write_timeout: float = 1.0,
+    write_timeout: float = 0.5,
     grace: float = 30.0,
 ) -> Ledger:
-    """Stream COUNT events through the live writer while fault SCENARIO strikes mid-stream."""
+    """Stream COUNT events through the live writer while fault SCENARIO strikes mid-stream.
+
+    The fault lasts HOLD seconds, longer than WRITE_TIMEOUT, so a frozen server is noticed.
+    """
     database = "faults_" + scenario.replace(" ", "_")
     url = await fresh_database(server, database)
     put = events(scenario[:3], count)
@@ -242,7 +248,7 @@ async def live_writer_under_fault(
         await until(
             lambda: writer.stats.inserted >= third + WRITER["batch_size"] or producing.done()
         )
-        await PG_FAULTS[scenario](server, database, hold)
+        await PG_FAULTS[scenario](server, database, HOLDS.get(scenario, hold))
         await asyncio.wait_for(producing, 120)
         await asyncio.wait_for(writer.close(grace), grace + 60)
     finally:
@@ -257,6 +263,52 @@ async def live_writer_under_fault(
         await again.start()
         await again.close()
         return await account(ledger, engine, [e.event_id for e in put], folder)
+    finally:
+        await engine.dispose()
+
+
+async def shutdown_while_frozen(
+    server: PostgresServer, folder: Path, *, count: int = 1000, write_timeout: float = 0.5
+) -> tuple[Ledger, float]:
+    """Freeze the server mid-stream and stop the writer while it stays frozen.
+
+    Returns the ledger once the server is thawed and the next start has replayed the spill,
+    and how many seconds close() took.
+    """
+    url = await fresh_database(server, "faults_frozen_shutdown")
+    put = events("fz", count)
+    engine = create_engine(url)
+    await upgrade(engine)
+    spill = folder / SPILL_FILE
+    writer = IngestWriter(engine, KEY, spill_path=spill, write_timeout=write_timeout, **WRITER)
+    await writer.start()
+    third = count // 3
+    accepted = 0
+    try:
+        await writer.put_many(put[:third])
+        producing = asyncio.create_task(writer.put_many(put[third:]))
+        await until(lambda: writer.stats.inserted >= third + WRITER["batch_size"])
+        server.signal_all(signal.SIGSTOP)
+        try:
+            await until(lambda: writer.stats.retries >= 1)
+            started = asyncio.get_running_loop().time()
+            await asyncio.wait_for(writer.close(grace_seconds=0.5), 30)
+            closing = asyncio.get_running_loop().time() - started
+            with contextlib.suppress(WriterClosedError):
+                await asyncio.wait_for(producing, 5)
+            accepted = writer.stats.received
+        finally:
+            server.signal_all(signal.SIGCONT)
+    finally:
+        await engine.dispose()
+    ledger = Ledger("freeze through shutdown", "postgresql")
+    engine = create_engine(url)
+    try:
+        again = IngestWriter(engine, KEY, spill_path=spill, **WRITER)
+        await again.start()
+        await again.close()
+        ids = [e.event_id for e in put[:accepted]]
+        return await account(ledger, engine, ids, folder), closing
     finally:
         await engine.dispose()
 
