@@ -51,7 +51,8 @@ class Ledger:
     lost: int = 0
     duplicated: int = 0
     rollups_match: bool = True
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what went wrong, for a test to show
+    detail: str = ""  # what the scenario did, for the bench to show
 
     @property
     def whole(self) -> bool:
