@@ -11,8 +11,12 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
+import subprocess
+import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,11 +26,18 @@ import asyncpg
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.writer import QUARANTINE_FILE, IngestWriter, WriterClosedError, event_from_json
+from storage.writer import (
+    QUARANTINE_FILE,
+    IngestWriter,
+    WriterClosedError,
+    event_from_json,
+    event_to_json,
+)
 from tests.factories import ev
 from tests.pg import PostgresServer
 
 KEY = b"fault-key"
+ROOT = Path(__file__).resolve().parents[2]
 SPILL_FILE = "pulse-unwritten.jsonl"
 # Writer settings for the scenarios: small batches and short waits, so a fault lands mid-stream.
 WRITER = {
@@ -310,6 +321,137 @@ async def shutdown_while_frozen(
         await again.close()
         ids = [e.event_id for e in put[:accepted]]
         return await account(ledger, engine, ids, folder), closing
+    finally:
+        await engine.dispose()
+
+
+# --- a writing process killed ------------------------------------------------------------------
+
+
+def _kill_when_stored(argv: list[str], marker: Path, stored: int) -> int | None:
+    """Run ARGV and SIGKILL it once MARKER says STORED events are in.
+
+    Returns how many events its writer had accepted then, or None if it ended first.
+    """
+    child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while child.poll() is None and time.monotonic() < deadline:
+            done = (marker.read_text() if marker.exists() else "").split()
+            if len(done) == 2 and int(done[0]) >= stored:
+                break
+            time.sleep(0.001)
+        killed = child.poll() is None
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    # Read after the kill: the last count the process wrote is the one it died with.
+    return int(marker.read_text().split()[1]) if killed else None
+
+
+async def killed_writer(url: str, folder: Path, *, count: int = 3000, seed: int = 1) -> Ledger:
+    """SIGKILL a process streaming COUNT events through the live writer, at a seeded point.
+
+    The events put are those its writer had accepted. What it had not committed was only in its
+    memory: the ledger counts it lost.
+    The rest must be whole, and a new writer must carry on in the same database.
+    """
+    engine = create_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    at = random.Random(seed).randrange(count // 10, count * 8 // 10)
+    marker = folder / "stored"
+    argv = [sys.executable, "-m", "tests.faults.crashing_writer", url, str(folder), str(marker),
+            str(count)]  # fmt: skip
+    accepted = await asyncio.to_thread(_kill_when_stored, argv, marker, at)
+    put = events("kw", count)[: accepted or count]
+    engine = create_engine(url)
+    try:
+        ledger = await account(Ledger("kill -9 live writer", engine.dialect.name), engine,
+                               [e.event_id for e in put], folder)  # fmt: skip
+        if accepted is None:
+            ledger.notes.append("the writer ended before its kill point")
+        # Commits are whole: what is stored is the first batches of the stream, nothing else.
+        if sorted(await stored_ids(engine)) != sorted(e.event_id for e in put[: ledger.stored]):
+            ledger.notes.append("what is stored is not a prefix of the stream")
+        after = IngestWriter(engine, KEY, spill_path=folder / SPILL_FILE, **WRITER)
+        await after.start()
+        await after.put_many(events("after", 100))
+        await after.close()
+        if after.stats.inserted != 100:
+            ledger.notes.append("a new writer could not carry on")
+        ledger.detail = f"killed after {at} stored; unwritten events were only in its memory"
+        return ledger
+    finally:
+        await engine.dispose()
+
+
+# --- bad input, on either backend -------------------------------------------------------------
+
+
+async def poison(url: str, folder: Path, *, count: int = 1000, every: int = 97) -> Ledger:
+    """Every EVERY-th event is one the database refuses (a trigger, as a constraint would)."""
+    from tests.test_writer_faults import refuse_event_ids_starting_with_poison
+
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        await refuse_event_ids_starting_with_poison(engine)
+        put = events("ok", count)
+        for i in range(every // 2, count, every):
+            put[i] = events(f"poison-{i}-", 1)[0]
+        writer = IngestWriter(engine, KEY, spill_path=folder / SPILL_FILE, **WRITER)
+        await writer.start()
+        await writer.put_many(put)
+        await writer.close()
+        ledger = await account(Ledger("poison events", engine.dialect.name), engine,
+                               [e.event_id for e in put], folder)  # fmt: skip
+        refused = sum(1 for e in put if e.event_id.startswith("poison"))
+        if ledger.quarantined != refused:
+            ledger.notes.append(f"{refused} refused, {ledger.quarantined} quarantined")
+        ledger.detail = f"{refused} events refused by the database"
+        return ledger
+    finally:
+        await engine.dispose()
+
+
+async def malformed_spill(url: str, folder: Path, *, count: int = 1000) -> Ledger:
+    """A spill file with damaged lines among good ones: the good are stored, the bad set aside.
+
+    The damaged lines are counted among the events put: each must come out quarantined.
+    """
+    put = events("sp", count)
+    lines = [event_to_json(e) for e in put]
+    damaged = []
+    for i in range(5, count, 50):
+        kind = i // 50 % 4
+        if kind == 0:
+            lines[i] = lines[i][: len(lines[i]) // 2]  # truncated by a crash
+        elif kind == 1:
+            lines[i] = lines[i].replace('"kind":"message"', '"kind":"telepathy"')
+        elif kind == 2:
+            lines[i] = lines[i].replace("+00:00", "")  # a naive time
+        else:
+            lines[i] = "\x00\x00\x00"
+        damaged.append(i)
+    (folder / SPILL_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        writer = IngestWriter(engine, KEY, spill_path=folder / SPILL_FILE, **WRITER)
+        await writer.start()
+        await writer.close()
+        ledger = await account(Ledger("malformed spill file", engine.dialect.name), engine,
+                               [e.event_id for e in put], folder)  # fmt: skip
+        # A damaged line is no event any more: count it quarantined when its text is set aside.
+        aside = (folder / QUARANTINE_FILE).read_text(encoding="utf-8").splitlines()
+        set_aside = sum(1 for line in aside if json.loads(line).get("line") is not None)
+        ledger.quarantined += set_aside
+        ledger.lost -= set_aside
+        if set_aside != len(damaged):
+            ledger.notes.append(f"{len(damaged)} damaged lines, {set_aside} set aside")
+        ledger.detail = f"{len(damaged)} damaged lines among {count}"
+        return ledger
     finally:
         await engine.dispose()
 
