@@ -19,6 +19,11 @@ from sqlalchemy.ext.asyncio import (
 # Execution option asking SQLite to take the write lock when the transaction begins, so two
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
 IMMEDIATE = "pulse_begin_immediate"
+# How long a SQLite connection waits for another's write lock before failing with "database is
+# locked". Writers that see that failure treat the database as unavailable: the live writer
+# keeps its batch and retries, so a longer hold (an import's batch, a reclassification) delays
+# events but loses none. 30 s outlasts any one transaction Pulse runs on the live path.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_url(url: str) -> str:
@@ -32,8 +37,7 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-# How long a SQLite writer waits for the write lock, and the steps it waits in (see _sqlite_begin).
-BUSY_TIMEOUT_MS = 30_000
+# The steps a SQLite writer waits for the write lock in (see _sqlite_begin).
 _LOCK_STEP_MS = 250
 
 
@@ -44,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # The busy wait first: switching a new file to WAL needs a lock that another process
     # opening the same file at the same moment may hold.
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -60,9 +64,10 @@ def _sqlite_begin(conn) -> None:
     # Wait for the write lock in short busy waits, not one long one: a busy wait runs in the
     # driver's thread where nothing can interrupt it, so a stop (a cancelled task) would wait
     # for it to end. Between steps the cancellation lands.
-    conn.exec_driver_sql(f"PRAGMA busy_timeout={_LOCK_STEP_MS}")
+    step_ms = min(_LOCK_STEP_MS, SQLITE_BUSY_TIMEOUT_MS)
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={step_ms}")
     try:
-        for step in range(BUSY_TIMEOUT_MS // _LOCK_STEP_MS, 0, -1):
+        for step in range(max(1, SQLITE_BUSY_TIMEOUT_MS // step_ms), 0, -1):
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 return
@@ -70,7 +75,7 @@ def _sqlite_begin(conn) -> None:
                 if step == 1 or "locked" not in str(exc.orig):
                     raise
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -2,9 +2,10 @@
 
 Event handlers call ``put`` and return; one task drains the bounded queue in batches (by size,
 by interval, and at shutdown) and writes each batch in one transaction. When the database is
-unreachable the batch is kept and retried with backoff while the full queue pushes back on
-producers. Events still unwritten when shutdown gives up are spilled to a JSON-lines file that
-the next start replays first, so an outage never loses anything.
+unreachable, or does not answer within the write timeout, the batch is kept and retried with
+backoff while the full queue pushes back on producers. Events still unwritten when shutdown
+gives up are spilled to a JSON-lines file that the next start replays first, so an outage never
+loses anything; a shutdown in the middle of a batch spills only what is not yet stored.
 
 A batch the database refuses (or a bug refuses: see storage.faults) is split until the event
 that fails is alone; the rest are stored and that event is set aside, with the reason, in a
@@ -37,6 +38,11 @@ log = logging.getLogger(__name__)
 QUARANTINE_FILE = "pulse-quarantined.jsonl"
 # How many distinct errors the writer logs with a traceback before logging them in one line.
 _TRACEBACKS_LOGGED = 20
+# How long one batch's write may take before the database counts as unavailable. A server that
+# stops answering (frozen, or cut off without a reset) would otherwise hold the writer, unseen,
+# until the operating system gives up on the connection, which can take hours. A batch of
+# hundreds of events takes well under a second; SQLite gives up waiting for its lock at 30 s.
+WRITE_TIMEOUT = 60.0
 
 
 class WriterClosedError(RuntimeError):
@@ -98,6 +104,7 @@ class IngestWriter:
         retry_max: float = 30.0,
         spill_path: Path | None = None,
         quarantine_path: Path | None = None,
+        write_timeout: float | None = WRITE_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.engine = engine
@@ -109,6 +116,7 @@ class IngestWriter:
         if quarantine_path is None and spill_path is not None:
             quarantine_path = spill_path.with_name(QUARANTINE_FILE)
         self.quarantine_path = quarantine_path
+        self.write_timeout = write_timeout
         self.stats = WriterStats()
         self._sleep = sleep
         self._batch_writer = BatchWriter(hash_key)
@@ -116,6 +124,10 @@ class IngestWriter:
         self._task: asyncio.Task | None = None
         self._closing = False
         self._in_flight: list[ActivityEvent] = []
+        # How many events at the head of the in-flight batch are settled (stored or set aside).
+        # A batch split settles its pieces in order, so what is left is always the tail.
+        self._settled = 0
+        self._closed = False
         self._tracebacks: set[tuple[str, str]] = set()
 
     @property
@@ -142,6 +154,12 @@ class IngestWriter:
             raise WriterClosedError("the writer is shutting down")
         self.stats.received += 1
         await self._queue.put(event)
+        if self._closed:
+            # This put waited on a full queue while close() drained it: the writer is gone, so
+            # the event goes where close() put the others instead of staying in a dead queue.
+            self._queue.get_nowait()
+            self._queue.task_done()
+            self._spill([event])
 
     async def put_many(self, events: Sequence[ActivityEvent]) -> None:
         """Queue several events in order."""
@@ -165,11 +183,14 @@ class IngestWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        leftover = list(self._in_flight)
+        # What a split already stored or set aside is not spilled: a replay would only find it
+        # stored, or set the refused event aside a second time.
+        leftover = self._in_flight[self._settled :]
         while not self._queue.empty():
             leftover.append(self._queue.get_nowait())
             self._queue.task_done()
         self._in_flight = []
+        self._closed = True
         if leftover:
             self._spill(leftover)
         stats = self.stats
@@ -192,6 +213,7 @@ class IngestWriter:
         while True:
             batch = await self._next_batch()
             self._in_flight = batch
+            self._settled = 0
             try:
                 await self._write_with_retry(batch)
             finally:
@@ -226,6 +248,7 @@ class IngestWriter:
         while True:
             try:
                 await self._write(batch)
+                self._settled += len(batch)
                 return
             except Exception as exc:
                 if is_unavailable(exc):
@@ -241,6 +264,7 @@ class IngestWriter:
         if len(batch) == 1:
             self._log_refusal(f"event {batch[0].event_id} cannot be stored; quarantined", why, exc)
             self._quarantine_event(batch[0], why)
+            self._settled += 1
             return
         self._log_refusal(f"a batch of {len(batch)} events was refused; splitting it", why, exc)
         # Halving finds a bad event in log2(len) rounds; the good halves are stored as found.
@@ -269,7 +293,7 @@ class IngestWriter:
 
     async def _write(self, batch: Sequence[ActivityEvent]) -> WriteResult:
         try:
-            async with contextlib.AsyncExitStack() as stack:
+            async with asyncio.timeout(self.write_timeout), contextlib.AsyncExitStack() as stack:
                 try:
                     conn = await stack.enter_async_context(self.engine.connect())
                 except Exception as exc:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -30,8 +33,11 @@ def _free_port() -> int:
 class PostgresServer:
     """One server in a temporary directory, owned by an unprivileged user when we are root."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
         self.bin_dir = bin_dir
+        # Fast by default: commits are not waited for, which a crash of the server would undo.
+        # Fault tests that crash it want every acknowledged commit kept, as in production.
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="pulse-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -63,12 +69,19 @@ class PostgresServer:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c full_page_writes=off -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c synchronous_commit=off"
+        self._options = options
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the server again (after halt or kill_postmaster), on the same port."""
         self._run(
             str(self.bin_dir / "pg_ctl"),
             "-D", str(self.data),
-            "-o", options,
+            "-o", self._options,
             "-l", str(self.root / "server.log"),
             "-w", "-t", "60",
             "start",
@@ -77,6 +90,35 @@ class PostgresServer:
     def halt(self, mode: str = "fast") -> None:
         """Stop the server as an operator would (pg_ctl stop -m MODE), keeping its files."""
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def postmaster_pid(self) -> int:
+        """The running postmaster's process id."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def pids(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, ...)."""
+        parent = self.postmaster_pid()
+        found = [parent]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # The command name is in parentheses and may hold spaces: split after it.
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(stat.parent.name))
+        return found
+
+    def signal_all(self, signum: int) -> None:
+        """Send SIGNUM to the postmaster and all its processes (SIGSTOP freezes the server)."""
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    def kill_postmaster(self) -> None:
+        """SIGKILL the postmaster and wait until its processes have noticed and exited."""
+        pids = self.pids()
+        os.kill(pids[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop the server and remove its files."""

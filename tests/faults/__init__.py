@@ -1,0 +1,1 @@
+"""Fault injection: PostgreSQL stopped, frozen and killed under the writer, crashes, bad files."""
