@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.clock import SystemClock
 from community.clock import Clock
 
+from ..waiting import Waiting
 from .constants import API_PREFIX, PRIVILEGED_INTENTS
 from .gateway import _Gateway
 from .interactions import _Interactions
@@ -33,7 +34,9 @@ from .scenarios import _Scenarios
 from .state import _State
 
 
-class FakeDiscord(_State, _Payloads, _Scenarios, _Interactions, _Gateway, _Rest, _RestInteractions):
+class FakeDiscord(
+    Waiting, _State, _Payloads, _Scenarios, _Interactions, _Gateway, _Rest, _RestInteractions
+):
     """An in-memory Discord: REST under /api/v10 and a gateway websocket, on 127.0.0.1."""
 
     def __init__(
@@ -184,35 +187,12 @@ class FakeDiscord(_State, _Payloads, _Scenarios, _Interactions, _Gateway, _Rest,
 
     # ------------------------------------------------------------------ waiting
 
-    def _notify(self) -> None:
-        self._changed.set()
+    def _check_while_waiting(self) -> None:
+        self._raise_if_a_client_died()
 
-    async def wait_for(
-        self,
-        predicate: Callable[[], Any],
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - polls a predicate, so no asyncio.timeout block
-        what: str | None = None,
-    ) -> Any:
-        """Wait until predicate() is truthy and return its value; fail after timeout seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            self._raise_if_a_client_died()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = ", ".join(repr(r) for r in self.requests[-5:]) or "none"
-                raise FakeDiscordError(
-                    f"timed out after {timeout}s waiting for {what or predicate!r}; "
-                    f"last requests: {recent}"
-                )
-            self._changed.clear()
-            # Also poll: client-side state (client.is_ready()) changes without telling the fake.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
+    def _timed_out(self, message: str) -> Exception:
+        recent = ", ".join(repr(r) for r in self.requests[-5:]) or "none"
+        return FakeDiscordError(f"{message}; last requests: {recent}")
 
     async def wait_for_response(
         self,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.clock import SystemClock
 from community.clock import Clock
 
+from ..waiting import Waiting
 from .constants import ACK_DEADLINE, API_PREFIX, DEFAULT_BOT_SCOPES
 from .events_api import _EventsApi
 from .interactivity import _Interactivity
@@ -37,7 +38,9 @@ from .web_api import _WebApi
 from .web_api_chat import _WebApiChat
 
 
-class FakeSlack(_State, _Scenarios, _Interactivity, _EventsApi, _SocketMode, _WebApi, _WebApiChat):
+class FakeSlack(
+    Waiting, _State, _Scenarios, _Interactivity, _EventsApi, _SocketMode, _WebApi, _WebApiChat
+):
     """An in-memory Slack workspace with its Web API, Events API and Socket Mode on 127.0.0.1."""
 
     def __init__(
@@ -209,34 +212,9 @@ class FakeSlack(_State, _Scenarios, _Interactivity, _EventsApi, _SocketMode, _We
 
     # ------------------------------------------------------------------ waiting and checks
 
-    def _notify(self) -> None:
-        self._changed.set()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[], Any],
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - polls a predicate, so no asyncio.timeout block
-        what: str | None = None,
-    ) -> Any:
-        """Wait until predicate() is truthy and return its value; fail after timeout seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = ", ".join(repr(c) for c in self.calls[-6:]) or "none"
-                raise FakeSlackError(
-                    f"timed out after {timeout}s waiting for {what or predicate!r}; "
-                    f"last Web API calls: {recent}"
-                )
-            self._changed.clear()
-            # Also poll: the app's own state changes without telling the fake.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
+    def _timed_out(self, message: str) -> Exception:
+        recent = ", ".join(repr(c) for c in self.calls[-6:]) or "none"
+        return FakeSlackError(f"{message}; last Web API calls: {recent}")
 
     async def wait_for_response(
         self,
