@@ -549,3 +549,11 @@ async def test_a_payload_the_client_cannot_parse_fails_the_test(fake_discord):
         await scenario()
     # wait_for noticed the dead client instead of waiting out its timeout.
     assert isinstance(failure.value.__context__, FakeDiscordError)
+
+
+async def test_a_wait_that_runs_out_names_what_it_waited_for(fake_discord):
+    with pytest.raises(
+        FakeDiscordError, match=r"timed out after 0.05s waiting for 'the moon'; last requests: none"
+    ):
+        await fake_discord.wait_for(lambda: False, timeout=0.05, what="the moon")
+    assert await fake_discord.wait_for(lambda: "here", timeout=0.05) == "here"

@@ -1102,3 +1102,12 @@ async def test_payloads_have_every_key_of_slacks_samples(fake_slack, http_app):
     assert not set(user_sample["profile"]) - set(joined["user"]["profile"]) - profile_situational
     gap = set(_sample("SlashCommandPayload")) - set(command.payload) - NOT_FOR_THIS_WORKSPACE
     assert not gap
+
+
+async def test_a_wait_that_runs_out_names_what_it_waited_for(fake_slack):
+    with pytest.raises(
+        FakeSlackError,
+        match=r"timed out after 0.05s waiting for 'the moon'; last Web API calls: none",
+    ):
+        await fake_slack.wait_for(lambda: False, timeout=0.05, what="the moon")
+    assert await fake_slack.wait_for(lambda: "here", timeout=0.05) == "here"

@@ -1,1 +1,1 @@
-"""Fakes of external platforms for tests; see README.md in this folder."""
+"""Fakes of external platforms for tests; see docs/fakes.md."""
