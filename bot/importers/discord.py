@@ -27,9 +27,12 @@ from ijson.common import ObjectBuilder
 from bot.importers.feed import Chunk
 from bot.importers.files import (
     JSON_STREAM_ERRORS,
+    MAX_VALUE_BYTES,
     UTF8_BOM,
     CountingReader,
     ImportFormatError,
+    ImportLimitError,
+    MiB,
     describe_json_stream_error,
     stream_items,
 )
@@ -243,6 +246,9 @@ class DiscordExportReader:
                         yield Chunk(events, position - reported, _CHUNK_MESSAGES)
                         reported = position
                         events = []
+            except ImportLimitError as exc:
+                after = f"after message {index:,} (id {last_id})" if last_id else "before a message"
+                error = ImportLimitError(f"{file.path}: {after}: {exc}")
             except ImportFormatError as exc:
                 error = exc
             except JSON_STREAM_ERRORS as exc:
@@ -286,6 +292,7 @@ class DiscordExportReader:
                         f"{';'.join(CSV_COLUMNS)}, found {delimiter.join(header)}"
                     )
                 for row in reader:
+                    lines.row_bytes = 0
                     if not row or row == [""]:
                         rows += 1
                         continue
@@ -322,16 +329,28 @@ class DiscordExportReader:
 
 
 class _Lines:
-    """A binary file's lines decoded one by one, so a bad byte is reported with its line."""
+    """A binary file's lines decoded one by one, so a bad byte is reported with its line.
+
+    A row (one line, or several for a quoted field with line breaks) is held to
+    MAX_VALUE_BYTES: the reader sets ``row_bytes`` to 0 at each row.
+    """
 
     def __init__(self, raw, path: Path) -> None:
         self._raw = raw
         self._path = path
         self.number = 0
+        self.row_bytes = 0
 
     def __iter__(self) -> Iterator[str]:
-        for line in self._raw:
+        while line := self._raw.readline(MAX_VALUE_BYTES + 1):
             self.number += 1
+            self.row_bytes += len(line)
+            if self.row_bytes > MAX_VALUE_BYTES:
+                raise ImportLimitError(
+                    f"{self._path}: line {self.number:,}: one row larger than "
+                    f"{MAX_VALUE_BYTES // MiB} MiB (Pulse's limit, which keeps memory bounded; "
+                    "real exports stay far below it)"
+                )
             if self.number == 1 and line.startswith(UTF8_BOM):
                 line = line[len(UTF8_BOM) :]
             try:

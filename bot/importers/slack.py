@@ -3,7 +3,8 @@
 Layout: ``users.json``, ``channels.json`` (and ``groups.json``, ``mpims.json``, ``dms.json`` in
 exports that include private conversations), and one folder per conversation holding a
 ``YYYY-MM-DD.json`` file per day. Day files are small and read one at a time; the user and channel
-lists are streamed, so memory stays bounded by the largest day file.
+lists are streamed, and so is a day file too large to parse whole (bot.importers.files has the
+limits), so memory stays bounded whatever the export holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from bot.importers.feed import Chunk
-from bot.importers.files import ExportSource, ImportFormatError, loads
+from bot.importers.files import (
+    MAX_DAY_FILE_BYTES,
+    MAX_WHOLE_BYTES,
+    ExportSource,
+    ImportFormatError,
+    loads,
+)
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
 from community.mapping import MappingError
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
@@ -23,6 +30,8 @@ from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 # Messages naming a team read to tell the workspace when users.json is missing.
 _TEAM_SAMPLE = 200
+# Messages per chunk of a day file large enough to be streamed.
+_CHUNK_MESSAGES = 2000
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
 _CHANNEL_LISTS = {
     "channels.json": False,
@@ -131,8 +140,7 @@ class SlackExportReader:
         teams: Counter[str] = Counter()
         for _, _, names in plan:
             for name in names:
-                messages = loads(self.source.label(name), self.source.read(name))
-                for msg in messages if isinstance(messages, list) else ():
+                for msg in self._day_messages(name):
                     if not isinstance(msg, dict):
                         continue
                     team = msg.get("team") or msg.get("user_team") or msg.get("source_team")
@@ -198,16 +206,28 @@ class SlackExportReader:
         )
         for _, _, channel_id, channel_name, name in day_files:
             label = self.source.label(name)
-            messages = loads(label, self.source.read(name))
-            if not isinstance(messages, list):
-                raise ImportFormatError(
-                    f"{label}: expected a list of messages, found a JSON "
-                    f"{type(messages).__name__} (unknown layout)"
-                )
             events = []
-            for index, message in enumerate(messages, 1):
+            index = 0
+            for index, message in enumerate(self._day_messages(name), 1):
                 try:
                     events += mapper.events(message, channel_id, channel_name)
                 except MappingError as exc:
                     raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
-            yield Chunk(events, self.source.size(name), len(messages))
+                if index % _CHUNK_MESSAGES == 0:  # a large day file, in pieces
+                    yield Chunk(events, 0, _CHUNK_MESSAGES)
+                    events = []
+            yield Chunk(events, self.source.size(name), index % _CHUNK_MESSAGES)
+
+    def _day_messages(self, name: str) -> Iterator:
+        """The messages of one day file: parsed whole when small, else streamed one by one."""
+        if self.source.size(name) > MAX_WHOLE_BYTES:
+            yield from self.source.stream_json(name, "item", MAX_DAY_FILE_BYTES, of="messages")
+            return
+        label = self.source.label(name)
+        messages = loads(label, self.source.read(name))
+        if not isinstance(messages, list):
+            raise ImportFormatError(
+                f"{label}: expected a list of messages, found a JSON "
+                f"{type(messages).__name__} (unknown layout)"
+            )
+        yield from messages
