@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -80,8 +81,9 @@ class JsonGuard:
             chunk = chunk[1:]
             self._escape = False
         if b"\\" in chunk:
-            # Pairs first, left to right, then escaped quotes: what stays is structure.
-            chunk = chunk.replace(b"\\\\", b"").replace(b'\\"', b"")
+            # Every escape goes, left to right (an escaped backslash, an escaped quote...); a
+            # backslash left at the end escapes the next chunk's first byte.
+            chunk = _ESCAPE.sub(b"", chunk)
             if chunk.endswith(b"\\"):
                 self._escape = True
         residue = chunk.translate(None, _NOT_STRUCTURE)
@@ -142,6 +144,7 @@ class JsonGuard:
 
 
 _PIECE = 64
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP = [0] * 256
 for _open, _close in (b"[]", b"{}"):
@@ -203,8 +206,10 @@ class CountingReader:
         """Read up to SIZE bytes (at most 256 KiB: the guard checks each read whole)."""
         if self._error is not None:
             raise self._error
+        if size == 0:  # ijson asks for nothing first, to tell bytes from text
+            return b""
         data = self._raw.read(_READ_SIZE if size < 0 or size > _READ_SIZE else size)
-        if self._first:
+        if self._first and data:
             self._first = False
             if data[:2] in _UTF16_BOMS:
                 raise ImportFormatError("the file is UTF-16 encoded; exports are UTF-8")
@@ -220,6 +225,8 @@ class CountingReader:
 
 def describe_json_stream_error(exc: Exception) -> str:
     """A short, human reason for an ijson failure (its own message spans several lines)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text (wrong encoding? exports are UTF-8)"
     text = str(exc)
     if "premature EOF" in text or "Incomplete JSON" in text:
         return "the file ends in the middle of the JSON (truncated?)"
@@ -239,7 +246,8 @@ def stream_items(stream: CountingReader, prefix: str) -> Iterator:
     return ijson.items(stream, prefix, use_float=True, buf_size=_READ_SIZE)
 
 
-JSON_STREAM_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError)
+# ijson lets a decoding error through as it is.
+JSON_STREAM_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError)
 
 
 class BoundedReader:
