@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.importers import files
+from community.discord_map import DiscordChannel, DiscordMapper
+from community.mapping import MAX_REACTIONS_PER_MESSAGE
 from tests import exports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +203,15 @@ def test_a_file_whose_size_says_it_is_past_the_limit_fails_before_it_is_read(tmp
         pytest.raises(files.ImportLimitError, match=r"larger than 4 MiB unpacked \(Pulse's limit"),
     ):
         source.read("general/2024-03-04.json")
+
+
+def test_a_reaction_count_past_the_cap_is_counted_as_skipped_not_turned_into_events():
+    mapper = DiscordMapper()
+    mapper.start("900", "Guild", DiscordChannel("500", "general"))
+    message = exports.dce_message("1002", exports.ALICE, 1, "hi")
+    message["reactions"] = [exports.dce_reaction("👍", None, 10**12)]
+    events = mapper.events(message)
+    assert len(events) == 1 + MAX_REACTIONS_PER_MESSAGE
+    assert mapper.skipped[f"reaction past {MAX_REACTIONS_PER_MESSAGE:,} on one message"] == (
+        10**12 - MAX_REACTIONS_PER_MESSAGE
+    )

@@ -24,14 +24,15 @@ from bot.importers.files import (
     loads,
 )
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
-from community.mapping import MappingError
+from community.mapping import MappingError, text_or_none
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 # Messages naming a team read to tell the workspace when users.json is missing.
 _TEAM_SAMPLE = 200
-# Messages per chunk of a day file large enough to be streamed.
+# A day file's messages go in chunks of this many, or fewer when they hold _CHUNK_EVENTS events.
 _CHUNK_MESSAGES = 2000
+_CHUNK_EVENTS = 20_000
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
 _CHANNEL_LISTS = {
     "channels.json": False,
@@ -128,11 +129,13 @@ class SlackExportReader:
         if name not in self.source.names():
             return users, None, False
         for user in self.source.stream_json(name, "item"):
-            if not isinstance(user, dict) or not user.get("id"):
+            user_id = text_or_none(user.get("id")) if isinstance(user, dict) else None
+            if user_id is None:
                 raise ImportFormatError(f"{self.source.label(name)}: a user has no id")
-            users[user["id"]] = user_of(user)
-            if user.get("team_id"):
-                teams[user["team_id"]] += 1
+            users[user_id] = user_of(user)
+            team = text_or_none(user.get("team_id"))
+            if team:
+                teams[team] += 1
         return users, (teams.most_common(1)[0][0] if teams else None), True
 
     def _team_of_messages(self, plan) -> str | None:
@@ -159,10 +162,10 @@ class SlackExportReader:
             if name not in names:
                 continue
             for channel in self.source.stream_json(name, "item"):
-                if not isinstance(channel, dict) or not channel.get("id"):
+                channel_id = text_or_none(channel.get("id")) if isinstance(channel, dict) else None
+                if channel_id is None:
                     raise ImportFormatError(f"{self.source.label(name)}: a channel has no id")
-                channel_id = channel["id"]
-                channel_name = channel.get("name")
+                channel_name = text_or_none(channel.get("name"))
                 folder = channel_id if by_id or not channel_name else channel_name
                 folders[folder] = (channel_id, channel_name)
                 if channel.get("is_general"):
@@ -207,16 +210,17 @@ class SlackExportReader:
         for _, _, channel_id, channel_name, name in day_files:
             label = self.source.label(name)
             events = []
-            index = 0
+            index = counted = 0
             for index, message in enumerate(self._day_messages(name), 1):
                 try:
                     events += mapper.events(message, channel_id, channel_name)
                 except MappingError as exc:
                     raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
-                if index % _CHUNK_MESSAGES == 0:  # a large day file, in pieces
-                    yield Chunk(events, 0, _CHUNK_MESSAGES)
+                if index - counted == _CHUNK_MESSAGES or len(events) >= _CHUNK_EVENTS:
+                    yield Chunk(events, 0, index - counted)
+                    counted = index
                     events = []
-            yield Chunk(events, self.source.size(name), index % _CHUNK_MESSAGES)
+            yield Chunk(events, self.source.size(name), index - counted)
 
     def _day_messages(self, name: str) -> Iterator:
         """The messages of one day file: parsed whole when small, else streamed one by one."""
