@@ -449,3 +449,101 @@ def test_the_discord_mapper_maps_or_rejects_any_message(messages, thread):
     for message in messages:
         assert_mapped(lambda m=message: mapper.events(m))
     assert isinstance(mapper.skipped, Counter)
+
+
+# --- the live Discord mapping: discord.py objects built from fuzzed gateway payloads ------
+
+snowflakes = st.integers(min_value=0, max_value=2**63 - 1).map(str)
+discord_users = st.fixed_dictionaries(
+    {
+        "id": snowflakes,
+        "username": texts,
+        "discriminator": st.sampled_from(["0", "0000", "1234"]),
+        "avatar": st.none(),
+    },
+    optional={"global_name": st.none() | texts, "bot": st.booleans(), "system": st.booleans()},
+)
+
+
+def discord_state():
+    """A discord.py connection state with no connection: enough to build models from payloads."""
+    import discord
+    from discord.state import ConnectionState
+
+    return ConnectionState(
+        dispatch=lambda *a, **k: None,
+        handlers={},
+        hooks={},
+        http=None,
+        intents=discord.Intents.all(),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    guild_name=texts,
+    channel_name=texts,
+    message_id=snowflakes,
+    author=discord_users,
+    content=texts,
+    kind=st.sampled_from([0, 19, 7, 18, 21, 6]),
+    reference=st.none() | snowflakes,
+    mentions=st.lists(discord_users, max_size=2),
+    nick=st.none() | texts,
+    in_thread=st.booleans(),
+)
+def test_the_live_discord_mapping_maps_any_message(
+    guild_name, channel_name, message_id, author, content, kind, reference, mentions, nick,
+    in_thread,
+):  # fmt: skip
+    import discord
+
+    from bot.discord.mapping import join_event, message_event
+
+    state = discord_state()
+    guild = discord.Guild(
+        data={"id": "900", "name": guild_name, "channels": [], "members": [], "roles": []},
+        state=state,
+    )
+    text = discord.TextChannel(
+        state=state,
+        guild=guild,
+        data={"id": "500", "type": 0, "name": channel_name, "position": 0, "guild_id": "900"},
+    )
+    guild._add_channel(text)
+    channel = text
+    if in_thread:
+        channel = discord.Thread(
+            guild=guild,
+            state=state,
+            data={"id": "600", "type": 11, "name": channel_name, "parent_id": "500",
+                  "owner_id": author["id"], "guild_id": "900",
+                  "message_count": 1, "member_count": 1,
+                  "thread_metadata": {"archived": False, "auto_archive_duration": 60,
+                                      "archive_timestamp": "2024-03-04T10:00:00+00:00"}},
+        )  # fmt: skip
+    data = {
+        "id": message_id, "channel_id": str(channel.id), "guild_id": "900", "type": kind,
+        "content": content, "author": author, "member": {"nick": nick, "roles": [], "flags": 0},
+        "mentions": mentions, "mention_roles": [], "attachments": [], "embeds": [],
+        "pinned": False, "tts": False, "mention_everyone": False,
+        "timestamp": "2024-03-04T10:00:00+00:00", "edited_timestamp": None,
+    }  # fmt: skip
+    if reference is not None:
+        data["message_reference"] = {"message_id": reference, "channel_id": "500"}
+    message = discord.Message(state=state, channel=channel, data=data)
+    event = message_event(message, help_channels=["500"], threads=None, roots=None)
+    assert event is None or isinstance(event, ActivityEvent)
+    member = discord.Member(
+        data={
+            "user": author,
+            "nick": nick,
+            "roles": [],
+            "flags": 0,
+            "joined_at": "2024-03-04T10:00:00+00:00",
+        },
+        guild=guild,
+        state=state,
+    )
+    joined = join_event(member)
+    assert joined is None or isinstance(joined, ActivityEvent)
