@@ -254,20 +254,28 @@ class BoundedReader:
     """A member's bytes, stopped with ImportLimitError past LIMIT or, zipped, past MAX_RATIO."""
 
     def __init__(
-        self, raw: BinaryIO, label: str, limit: int, compressed: int | None = None
+        self,
+        raw: BinaryIO,
+        label: str,
+        limit: int,
+        compressed: int | None = None,
+        expected: int = _READ_SIZE,
     ) -> None:
         self._raw = raw
         self._label = label
         self._limit = limit
         self._compressed = compressed
+        self._expected = expected  # the size the header or the folder gives: not trusted
         self.position = 0
 
     def read(self, size: int = -1) -> bytes:
         """Read up to SIZE bytes (all that is left when SIZE is negative)."""
         if size is None or size < 0:
             parts = []
-            while data := self.read(_READ_SIZE):
+            want = self._expected + 1  # most often all there is, in one read
+            while data := self.read(want):
                 parts.append(data)
+                want = _READ_SIZE
             return b"".join(parts)
         # One byte past the limit tells a file that ends there from one that goes on.
         data = self._raw.read(min(size, self._limit + 1 - self.position))
@@ -360,7 +368,7 @@ class ExportSource:
         with self.open(name, limit) as stream, self._reading(name):
             return stream.read()
 
-    def open(self, name: str, limit: int = MAX_MEMBER_BYTES) -> BinaryIO:
+    def open(self, name: str, limit: int = MAX_MEMBER_BYTES) -> BoundedReader:
         """A member as a binary stream that stops with ImportLimitError past LIMIT bytes.
 
         A zip member is also held to MAX_RATIO. Both are counted as it is decompressed, whatever
@@ -375,9 +383,9 @@ class ExportSource:
             if self._zip is not None:
                 info = self._zip.getinfo(name)
                 raw = self._zip.open(info)
-                return BoundedReader(raw, label, limit, info.compress_size)  # type: ignore[return-value]
+                return BoundedReader(raw, label, limit, info.compress_size, info.file_size)
             raw = (self.path / PurePosixPath(name)).open("rb")
-            return BoundedReader(raw, label, limit)  # type: ignore[return-value]
+            return BoundedReader(raw, label, limit, expected=self._sizes[name])
 
     @contextlib.contextmanager
     def _reading(self, name: str) -> Iterator[None]:
