@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.importers import discord as discord_importer
 from bot.importers import files
+from bot.importers import slack as slack_importer
+from bot.importers.discord import DiscordExportReader
+from bot.importers.slack import SlackExportReader
 from community.discord_map import DiscordChannel, DiscordMapper
 from community.mapping import MAX_REACTIONS_PER_MESSAGE
 from tests import exports
@@ -215,3 +219,46 @@ def test_a_reaction_count_past_the_cap_is_counted_as_skipped_not_turned_into_eve
     assert mapper.skipped[f"reaction past {MAX_REACTIONS_PER_MESSAGE:,} on one message"] == (
         10**12 - MAX_REACTIONS_PER_MESSAGE
     )
+
+
+def slack_events(root: Path) -> tuple[list, int]:
+    """Every event a Slack export's reader yields, and the messages it says it covered."""
+    reader = SlackExportReader(root)
+    try:
+        chunks = list(reader.chunks())
+    finally:
+        reader.close()
+    return [e for c in chunks for e in c.events], sum(c.messages for c in chunks)
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["folder", "zip"])
+def test_a_day_file_too_large_to_parse_whole_is_streamed_to_the_same_events(
+    tmp_path, monkeypatch, as_zip
+):
+    root = exports.write_slack(tmp_path / "export", as_zip=as_zip)
+    whole = slack_events(root)
+    monkeypatch.setattr(slack_importer, "MAX_WHOLE_BYTES", 10)  # every day file is "large"
+    monkeypatch.setattr(slack_importer, "_CHUNK_MESSAGES", 1)
+    assert slack_events(root) == whole
+    assert whole[1] == 10  # the export's messages, each counted once
+
+
+def test_a_streamed_day_file_that_is_not_a_list_is_an_unknown_layout(tmp_path, monkeypatch):
+    root = exports.write_slack(tmp_path / "export")
+    (root / "help" / "2024-03-05.json").write_text('{"messages": []}')
+    monkeypatch.setattr(slack_importer, "MAX_WHOLE_BYTES", 10)
+    with pytest.raises(files.ImportFormatError, match=r"2024-03-05.json: expected a list of mes"):
+        slack_events(root)
+
+
+def test_chunks_of_many_reactions_hold_the_same_events_in_smaller_pieces(tmp_path, monkeypatch):
+    path = exports.write_json(tmp_path / "general.json", exports.dce_general())
+
+    def read() -> tuple[list, int]:
+        chunks = list(DiscordExportReader([path]).chunks())
+        return [e for c in chunks for e in c.events], sum(c.messages for c in chunks)
+
+    whole = read()
+    monkeypatch.setattr(discord_importer, "_CHUNK_EVENTS", 2)
+    assert read() == whole
+    assert whole[1] == 8
