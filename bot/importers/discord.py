@@ -34,6 +34,7 @@ from bot.importers.files import (
     ImportLimitError,
     MiB,
     describe_json_stream_error,
+    limit_note,
     stream_items,
 )
 from community import ids
@@ -356,9 +357,8 @@ class _Lines:
             self.row_bytes += len(line)
             if self.row_bytes > MAX_VALUE_BYTES:
                 raise ImportLimitError(
-                    f"{self._path}: line {self.number:,}: one row larger than "
-                    f"{MAX_VALUE_BYTES // MiB} MiB (Pulse's limit, which keeps memory bounded; "
-                    "real exports stay far below it)"
+                    f"{self._path}: line {self.number:,}: "
+                    + limit_note(f"one row larger than {MAX_VALUE_BYTES // MiB} MiB")
                 )
             if self.number == 1 and line.startswith(UTF8_BOM):
                 line = line[len(UTF8_BOM) :]

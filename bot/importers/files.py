@@ -51,7 +51,8 @@ class ImportLimitError(ImportFormatError):
     """An export beyond one of the limits that keep an import's memory bounded."""
 
 
-def _limit_note(what: str) -> str:
+def limit_note(what: str) -> str:
+    """WHAT went past a limit, with a word on why Pulse has it (for ImportLimitError)."""
     return f"{what} (Pulse's limit, which keeps memory bounded; real exports stay far below it)"
 
 
@@ -101,7 +102,7 @@ class JsonGuard:
             deepest, self.depth = max(run), run[-1]
             if deepest > MAX_DEPTH:
                 raise ImportLimitError(
-                    _limit_note(
+                    limit_note(
                         f"nested deeper than {MAX_DEPTH} levels, within its first "
                         f"{self.position:,} bytes"
                     )
@@ -115,7 +116,7 @@ class JsonGuard:
         self._value += size
         if self._value > MAX_VALUE_BYTES:
             raise ImportLimitError(
-                _limit_note(
+                limit_note(
                     f"one value larger than {MAX_VALUE_BYTES // MiB} MiB, "
                     f"within its first {self.position:,} bytes"
                 )
@@ -282,7 +283,7 @@ class BoundedReader:
         self.position += len(data)
         if self.position > self._limit:
             raise ImportLimitError(
-                f"{self._label}: " + _limit_note(f"larger than {_size(self._limit)} unpacked")
+                f"{self._label}: " + limit_note(f"larger than {_size(self._limit)} unpacked")
             )
         if (
             self._compressed is not None
@@ -291,7 +292,7 @@ class BoundedReader:
         ):
             raise ImportLimitError(
                 f"{self._label}: "
-                + _limit_note(
+                + limit_note(
                     f"unpacks to more than {MAX_RATIO} times its packed size "
                     f"({self._compressed:,} bytes), as a zip bomb does"
                 )
@@ -377,7 +378,7 @@ class ExportSource:
         label = self.label(name)
         if self._sizes[name] > limit:  # what the header or the folder says: fail before reading
             raise ImportLimitError(
-                f"{label}: " + _limit_note(f"larger than {_size(limit)} unpacked")
+                f"{label}: " + limit_note(f"larger than {_size(limit)} unpacked")
             )
         with self._reading(name):
             if self._zip is not None:
