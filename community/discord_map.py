@@ -18,7 +18,15 @@ from datetime import UTC, datetime
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.helpgraph import BOT_STARTER, DEFAULT_ACCEPT_KEYS, is_accept, judge_reply
-from community.mapping import MappingError, RecentMap, ThreadTracker
+from community.mapping import (
+    MAX_REACTIONS_PER_MESSAGE,
+    MappingError,
+    RecentMap,
+    ThreadTracker,
+    id_or_none,
+    shown,
+    text_or_none,
+)
 from community.text import message_features
 
 POSTING_TYPES = frozenset({"Default", "Reply"})
@@ -40,7 +48,7 @@ def not_a_person(author: Mapping) -> str | None:
         isinstance(author.get("name"), str) and _USERNAME.fullmatch(author["name"])
     ):
         return "webhook message"
-    if str(author.get("id")) == DELETED_USER_ID:
+    if id_or_none(author.get("id")) == DELETED_USER_ID:
         return "message by a deleted account"
     return None
 
@@ -57,11 +65,11 @@ class DiscordChannel:
 def parse_time(value: object) -> datetime:
     """A DiscordChatExporter timestamp as an aware datetime (naive ones are taken as UTC)."""
     if not isinstance(value, str):
-        raise MappingError(f"timestamp {value!r} is not a date")
+        raise MappingError(f"timestamp {shown(value)} is not a date")
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise MappingError(f"timestamp {value!r} is not an ISO 8601 date") from None
+        raise MappingError(f"timestamp {shown(value)} is not an ISO 8601 date") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
@@ -112,25 +120,26 @@ class DiscordMapper:
         """The events one exported message stands for (none when it is skipped)."""
         if not isinstance(msg, dict):  # exact dicts: an ABC check costs more than the rest
             raise MappingError(f"expected a message object, got {type(msg).__name__}")
-        message_id = msg.get("id")
+        message_id = id_or_none(msg.get("id"))
         author = msg.get("author")
-        if not message_id or not isinstance(author, Mapping) or not author.get("id"):
+        author_id = id_or_none(author.get("id")) if isinstance(author, Mapping) else None
+        if message_id is None or author_id is None:
             raise MappingError("message has no id or author id")
-        message_id = str(message_id)
         when = parse_time(msg.get("timestamp"))
-        author_id = str(author["id"])
         not_person = not_a_person(author)
         is_bot = not_person is not None
         self._authors[message_id] = (_BOT, _BOT) if is_bot else (author_id, author_id)
         member = None if is_bot else author_id
-        name = author.get("nickname") or author.get("name")
+        name = _name_of(author)
         kind = msg.get("type") or "Default"
+        if kind.__class__ is not str:
+            raise MappingError(f"type {shown(kind)} is not a string")
         out: list[ActivityEvent] = []
         thread = self._channel.thread_id
         if kind == "ThreadStarterMessage":
             # A placeholder for the message the thread grew from, which lives in the parent
             # channel: it tells us who started the thread, and is not a post of its own.
-            parent = str((msg.get("reference") or {}).get("messageId") or "")
+            parent = _referenced(msg, "messageId") or ""
             known = self._authors.get(parent) if parent else None
             starter = known[0] if known is not None else (BOT_STARTER if is_bot else None)
             if thread:
@@ -141,15 +150,14 @@ class DiscordMapper:
             if kind == "ThreadCreated" or (thread and message_id == thread):
                 # A thread a bot opened (its notice in the parent channel, or its forum post):
                 # replies in it help nobody in particular.
-                opened = str((msg.get("reference") or {}).get("channelId") or message_id)
+                opened = _referenced(msg, "channelId") or message_id
                 self.threads.start(opened, BOT_STARTER, ids.discord_thread(opened))
         elif kind in POSTING_TYPES:
             out.append(self._posting(msg, message_id, author_id, name, when))
         elif kind == "GuildMemberJoin":
             out.append(self._event(ActivityKind.MEMBER_JOINED, message_id, author_id, name, when))
         elif kind == "ThreadCreated":
-            reference = msg.get("reference") or {}
-            thread_id = str(reference.get("channelId") or message_id)
+            thread_id = _referenced(msg, "channelId") or message_id
             out.append(
                 self._event(
                     ActivityKind.THREAD_STARTED,
@@ -174,11 +182,11 @@ class DiscordMapper:
         reference = msg.get("reference")
         replied_to = None
         if isinstance(reference, Mapping) and reference.get("type", "Default") == "Default":
-            replied_to = reference.get("messageId")
+            replied_to = id_or_none(reference.get("messageId"))
         starter = last_other = referenced = parent = None
         root = author_id
         if replied_to:
-            known = self._authors.get(str(replied_to))
+            known = self._authors.get(replied_to)
             if known is None:
                 self.unresolved_replies += 1
             else:
@@ -190,7 +198,7 @@ class DiscordMapper:
             root = starter or author_id
         elif replied_to:
             kind = ActivityKind.REPLY
-            parent = str(replied_to)
+            parent = replied_to
             root = starter or author_id
         else:
             kind = ActivityKind.MESSAGE
@@ -253,28 +261,36 @@ class DiscordMapper:
         if not isinstance(reactions, list):
             raise MappingError("reactions is not a list")
         channel = self._channel
+        credited = 0
+        past = f"reaction past {MAX_REACTIONS_PER_MESSAGE:,} on one message"
         for reaction in reactions:
             emoji = reaction.get("emoji") if isinstance(reaction, Mapping) else None
             if not isinstance(emoji, Mapping):
                 raise MappingError("a reaction has no emoji")
-            key = str(emoji.get("id") or emoji.get("name") or "")
+            key = id_or_none(emoji.get("id")) or text_or_none(emoji.get("name"))
             if not key:
                 raise MappingError("a reaction's emoji has neither id nor name")
-            accepting = is_accept(str(emoji.get("name") or ""), self.accept) or is_accept(
+            accepting = is_accept(text_or_none(emoji.get("name")) or "", self.accept) or is_accept(
                 key, self.accept
             )
             users = reaction.get("users") or []
+            if not isinstance(users, list):
+                raise MappingError("a reaction's users is not a list")
             for user in users:
-                if not isinstance(user, Mapping) or not user.get("id") or not_a_person(user):
+                user_id = id_or_none(user.get("id")) if isinstance(user, Mapping) else None
+                if user_id is None or not_a_person(user):
                     self.skipped["reaction by a bot"] += 1
                     continue
-                user_id = str(user["id"])
+                if credited == MAX_REACTIONS_PER_MESSAGE:
+                    self.skipped[past] += 1
+                    continue
+                credited += 1
                 out.append(
                     self._event(
                         ActivityKind.REACTION_GIVEN,
                         ids.discord_reaction(message_id, key, user_id),
                         user_id,
-                        user.get("nickname") or user.get("name"),
+                        _name_of(user),
                         # Exports give reactions no time of their own: the message's.
                         when,
                         channel_id=channel.id,
@@ -285,12 +301,16 @@ class DiscordMapper:
                     )
                 )
             count = reaction.get("count")
-            unnamed = count - len(users) if isinstance(count, int) else 0
+            unnamed = count - len(users) if count.__class__ is int else 0
             if unnamed <= 0:
                 continue
             if author is None:
                 self.skipped["unattributed reaction to a bot message"] += unnamed
                 continue
+            if credited + unnamed > MAX_REACTIONS_PER_MESSAGE:
+                self.skipped[past] += credited + unnamed - MAX_REACTIONS_PER_MESSAGE
+                unnamed = MAX_REACTIONS_PER_MESSAGE - credited
+            credited += unnamed
             # Older exports hold only a count: the author still received these reactions.
             for n in range(1, unnamed + 1):
                 out.append(
@@ -312,8 +332,18 @@ def _first_mention(mentions, author_id: str) -> str | None:
     if not isinstance(mentions, list):
         return None
     for mention in mentions:
-        if isinstance(mention, Mapping) and mention.get("id") and not not_a_person(mention):
-            member = str(mention["id"])
-            if member != author_id:
+        if isinstance(mention, Mapping) and not not_a_person(mention):
+            member = id_or_none(mention.get("id"))
+            if member is not None and member != author_id:
                 return member
     return None
+
+
+def _name_of(author: Mapping) -> str | None:
+    return text_or_none(author.get("nickname")) or text_or_none(author.get("name"))
+
+
+def _referenced(msg: Mapping, key: str) -> str | None:
+    """The id under KEY of the message's reference, if it has one."""
+    reference = msg.get("reference")
+    return id_or_none(reference.get(key)) if isinstance(reference, Mapping) else None

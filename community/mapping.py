@@ -6,14 +6,42 @@ keep the little state that takes (recent authors, who started each thread) in bo
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Hashable
 from typing import Any
 
 _MISSING: Any = object()
+# Reactions one message is credited with at most: a count or a list of reactors is the input's
+# word, and one message must not turn into millions of events (real messages: hundreds).
+MAX_REACTIONS_PER_MESSAGE = 10_000
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlevel = 2
 
 
 class MappingError(ValueError):
     """A record that cannot be mapped: a required field is missing or malformed."""
+
+
+def shown(value: object) -> str:
+    """VALUE's repr, clipped to a few dozen characters, for an error message."""
+    text = _SHOWN.repr(value)  # a clipped repr, however large or deep VALUE is
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def text_or_none(value: object) -> str | None:
+    """VALUE when it is a non-empty string (a name, a ts, a type); None for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
+def id_or_none(value: object) -> str | None:
+    """A platform id as a string: VALUE when it is a non-empty string or an integer, else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 class RecentMap:

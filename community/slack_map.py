@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from community import ids
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.helpgraph import BOT_STARTER, DEFAULT_ACCEPT_KEYS, is_accept, judge_reply
-from community.mapping import MappingError, ThreadTracker
+from community.mapping import (
+    MAX_REACTIONS_PER_MESSAGE,
+    MappingError,
+    ThreadTracker,
+    id_or_none,
+    shown,
+    text_or_none,
+)
 from community.text import message_features
 
 # Subtypes that are a member posting something; everything else is bookkeeping or an edit.
@@ -40,7 +47,7 @@ def parse_ts(ts: object) -> datetime:
     try:
         return datetime.fromtimestamp(float(ts), UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
-        raise MappingError(f"ts {ts!r} is not a Slack timestamp") from None
+        raise MappingError(f"ts {shown(ts)} is not a Slack timestamp") from None
 
 
 class SlackMapper:
@@ -67,13 +74,15 @@ class SlackMapper:
         self.accept = accept  # reactions that accept an answer (community.helpgraph)
         self.skipped: Counter[str] = Counter()
 
-    def _is_bot(self, user: str) -> bool:
+    def _is_bot(self, user: object) -> bool:
+        if user.__class__ is not str:
+            return False
         if user == SLACKBOT:
             return True
         known = self.users.get(user)
         return known is not None and known.is_bot
 
-    def _name(self, user: str) -> str | None:
+    def _name(self, user: str) -> str | None:  # USER: a string
         known = self.users.get(user)
         return known.name if known is not None else None
 
@@ -84,6 +93,8 @@ class SlackMapper:
         if not isinstance(msg, dict):  # exact dicts: an ABC check costs more than the rest
             raise MappingError(f"expected a message object, got {type(msg).__name__}")
         subtype = msg.get("subtype")
+        if subtype is not None and subtype.__class__ is not str:
+            raise MappingError(f"subtype {shown(subtype)} is not a string")
         if subtype in EDIT_SUBTYPES:
             self.skipped[f"edit or deletion ({subtype})"] += 1
             return []
@@ -136,14 +147,14 @@ class SlackMapper:
         return out
 
     def _posting(self, msg, author, name, channel_id, channel_name, ts, when) -> ActivityEvent:
-        thread_ts = msg.get("thread_ts")
+        thread_ts = text_or_none(msg.get("thread_ts"))
         text = msg.get("text")
         text = text if isinstance(text, str) else ""
         event_id = f"{channel_id}:{ts}"  # ids.slack_message, inlined: it runs per message
         target = parent = starter = last_other = root = None
         if thread_ts and thread_ts != ts:
             kind = ActivityKind.REPLY
-            parent_user = msg.get("parent_user_id")
+            parent_user = text_or_none(msg.get("parent_user_id"))
             root = ids.slack_message(channel_id, thread_ts)
             starter, parent, last_other = self.threads.reply(
                 root,
@@ -210,18 +221,25 @@ class SlackMapper:
     def _reactions(self, out, reactions, author, channel_id, channel_name, ts, when) -> None:
         if not isinstance(reactions, list):
             raise MappingError("reactions is not a list")
+        credited = 0
         for reaction in reactions:
-            if not isinstance(reaction, Mapping) or not reaction.get("name"):
+            if not isinstance(reaction, Mapping) or not text_or_none(reaction.get("name")):
                 raise MappingError("a reaction has no name")
             emoji = reaction["name"]
             accepting = is_accept(emoji, self.accept)
             users = reaction.get("users") or []
+            if not isinstance(users, list):
+                raise MappingError("a reaction's users is not a list")
             named = 0
             for user in users:
                 named += 1
                 if not isinstance(user, str) or not user or self._is_bot(user):
                     self.skipped["reaction by a bot"] += 1
                     continue
+                if credited == MAX_REACTIONS_PER_MESSAGE:
+                    self.skipped[f"reaction past {MAX_REACTIONS_PER_MESSAGE:,} on one message"] += 1
+                    continue
+                credited += 1
                 out.append(
                     ActivityEvent(
                         platform=Platform.SLACK,
@@ -241,7 +259,7 @@ class SlackMapper:
                     )
                 )
             count = reaction.get("count")
-            if isinstance(count, int) and count > named:
+            if count.__class__ is int and count > named:
                 self.skipped["reaction whose member the export does not name"] += count - named
 
 
@@ -263,8 +281,8 @@ def reaction_event(
     emoji = event.get("reaction")
     if not isinstance(item, Mapping) or item.get("type") != "message" or reactor_is_bot:
         return None
-    channel, ts = item.get("channel"), item.get("ts")
-    if not (isinstance(user, str) and user and emoji and channel and ts):
+    channel, ts = text_or_none(item.get("channel")), text_or_none(item.get("ts"))
+    if not (text_or_none(user) and text_or_none(emoji) and channel and ts):
         return None
     added = event.get("type") == "reaction_added"
     # Same id as the reaction listed on the message in an export or in conversations.history,
@@ -279,11 +297,11 @@ def reaction_event(
         event_id=base if added else base + ":removed",
         kind=ActivityKind.REACTION_GIVEN if added else ActivityKind.REACTION_REMOVED,
         member_id=user,
-        occurred_at=parse_ts(event.get("event_ts") or ts),
+        occurred_at=parse_ts(text_or_none(event.get("event_ts")) or ts),
         channel_id=channel,
         target_member_id=aimed,
         parent_event_id=ids.slack_message(channel, ts),
-        is_thanks=added and is_accept(str(emoji), accept),
+        is_thanks=added and is_accept(emoji, accept),
         space_name=space_name,
     )
 
@@ -292,10 +310,10 @@ def user_of(profile: Mapping) -> SlackUser:
     """A users.info / team_join user object as the mapping's SlackUser."""
     inner = profile.get("profile") if isinstance(profile.get("profile"), Mapping) else {}
     name = (
-        inner.get("display_name")
-        or inner.get("real_name")
-        or profile.get("real_name")
-        or profile.get("name")
+        text_or_none(inner.get("display_name"))
+        or text_or_none(inner.get("real_name"))
+        or text_or_none(profile.get("real_name"))
+        or text_or_none(profile.get("name"))
     )
     is_bot = bool(profile.get("is_bot")) or profile.get("id") == SLACKBOT
     return SlackUser(name or None, is_bot=is_bot)
@@ -306,7 +324,7 @@ def team_join_event(
 ) -> ActivityEvent | None:
     """A ``team_join`` at AT: someone joined the workspace (bots and apps are not members)."""
     profile = event.get("user")
-    if not isinstance(profile, Mapping) or not profile.get("id"):
+    if not isinstance(profile, Mapping) or not id_or_none(profile.get("id")):
         return None
     user = user_of(profile)
     if user.is_bot:
@@ -315,9 +333,9 @@ def team_join_event(
         platform=Platform.SLACK,
         space_id=team_id,
         # One workspace join per member: a redelivery collapses onto the first.
-        event_id=f"team_join:{profile['id']}",
+        event_id=f"team_join:{id_or_none(profile['id'])}",
         kind=ActivityKind.MEMBER_JOINED,
-        member_id=str(profile["id"]),
+        member_id=id_or_none(profile["id"]),
         occurred_at=parse_ts(event["event_ts"]) if event.get("event_ts") else at,
         member_name=user.name,
         space_name=space_name,

@@ -27,22 +27,35 @@ from ijson.common import ObjectBuilder
 from bot.importers.feed import Chunk
 from bot.importers.files import (
     JSON_STREAM_ERRORS,
+    MAX_VALUE_BYTES,
     UTF8_BOM,
     CountingReader,
     ImportFormatError,
+    ImportLimitError,
+    MiB,
     describe_json_stream_error,
+    limit_note,
     stream_items,
 )
 from community import ids
 from community.discord_map import DiscordChannel, DiscordMapper
 from community.events import ActivityEvent, ActivityKind, Platform
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
-from community.mapping import MappingError, RecentMap
+from community.mapping import (
+    MAX_REACTIONS_PER_MESSAGE,
+    MappingError,
+    RecentMap,
+    id_or_none,
+    shown,
+    text_or_none,
+)
 from community.text import message_features
 
 CSV_COLUMNS = ["AuthorID", "Author", "Date", "Content", "Attachments", "Reactions"]
 # Chunks of a streamed JSON file: small enough for a smooth progress bar.
 _CHUNK_MESSAGES = 2000
+# ...or fewer, when they hold this many events (reactions): a chunk's memory stays bounded.
+_CHUNK_EVENTS = 20_000
 # "[123]" in a file name; the last one is the channel ("[part 2]" may follow it).
 _ID_IN_NAME = re.compile(r"\[(\d+)\]")
 _CSV_REACTION = re.compile(r"\s*([^,]+?)\s*\((\d+)\)\s*(?:,|$)")
@@ -128,18 +141,18 @@ def _json_file(path: Path) -> _JsonFile:
             f"{path}: not a DiscordChatExporter JSON export (unknown layout): it does not "
             "start with guild and channel objects"
         )
-    if not guild.get("id") or not channel.get("id"):
+    guild_id, channel_id = id_or_none(guild.get("id")), id_or_none(channel.get("id"))
+    if guild_id is None or channel_id is None:
         raise ImportFormatError(f"{path}: the export names no guild id or channel id")
-    channel_id = str(channel["id"])
-    is_thread = any(t in str(channel.get("type") or "") for t in _THREAD_TYPES)
-    if is_thread and channel.get("categoryId"):
+    is_thread = any(t in (text_or_none(channel.get("type")) or "") for t in _THREAD_TYPES)
+    parent = id_or_none(channel.get("categoryId"))
+    if is_thread and parent:
         # A thread's "category" is its parent channel: activity is credited there.
-        where = DiscordChannel(
-            str(channel["categoryId"]), channel.get("category"), thread_id=channel_id
-        )
+        where = DiscordChannel(parent, text_or_none(channel.get("category")), thread_id=channel_id)
     else:
-        where = DiscordChannel(channel_id, channel.get("name"))
-    return _JsonFile(path, path.stat().st_size, str(guild["id"]), guild.get("name"), where)
+        where = DiscordChannel(channel_id, text_or_none(channel.get("name")))
+    guild_name = text_or_none(guild.get("name"))
+    return _JsonFile(path, path.stat().st_size, guild_id, guild_name, where)
 
 
 def _csv_file(path: Path, channel_id: str | None) -> _CsvFile:
@@ -223,7 +236,7 @@ class DiscordExportReader:
         mapper = self.mapper
         mapper.start(file.guild_id, file.guild_name, file.channel)
         events: list[ActivityEvent] = []
-        index = reported = 0
+        index = reported = counted = 0
         last_id = None
         error: ImportFormatError | None = None
         with _open(file.path) as raw:
@@ -238,11 +251,14 @@ class DiscordExportReader:
                             f"{file.path}: message {index:,}{after}: {exc}"
                         ) from None
                     last_id = message.get("id")
-                    if index % _CHUNK_MESSAGES == 0:
+                    if index - counted == _CHUNK_MESSAGES or len(events) >= _CHUNK_EVENTS:
                         position = min(reader.position, file.size)
-                        yield Chunk(events, position - reported, _CHUNK_MESSAGES)
-                        reported = position
+                        yield Chunk(events, position - reported, index - counted)
+                        reported, counted = position, index
                         events = []
+            except ImportLimitError as exc:
+                after = f"after message {index:,} (id {last_id})" if last_id else "before a message"
+                error = ImportLimitError(f"{file.path}: {after}: {exc}")
             except ImportFormatError as exc:
                 error = exc
             except JSON_STREAM_ERRORS as exc:
@@ -253,9 +269,9 @@ class DiscordExportReader:
                 )
         if error is not None:
             # The messages before the damage are whole: store them, then stop.
-            yield Chunk(events, 0, index % _CHUNK_MESSAGES)
+            yield Chunk(events, 0, index - counted)
             raise error
-        yield Chunk(events, file.size - reported, index % _CHUNK_MESSAGES)
+        yield Chunk(events, file.size - reported, index - counted)
 
     def _csv_chunks(self, file: _CsvFile) -> Iterator[Chunk]:
         mapper = _CsvMapper(self.guild_id or "", file.channel, self.mapper, self.skipped)
@@ -270,7 +286,7 @@ class DiscordExportReader:
                 )
             raw.seek(0)
             lines = _Lines(raw, file.path)
-            rows = reported = 0
+            rows = reported = counted = 0
             try:
                 first = next(iter(lines), "")
                 delimiter = _csv_delimiter(file.path, first)
@@ -286,6 +302,7 @@ class DiscordExportReader:
                         f"{';'.join(CSV_COLUMNS)}, found {delimiter.join(header)}"
                     )
                 for row in reader:
+                    lines.row_bytes = 0
                     if not row or row == [""]:
                         rows += 1
                         continue
@@ -301,10 +318,10 @@ class DiscordExportReader:
                             f"{file.path}: line {lines.number:,}: {exc}"
                         ) from None
                     rows += 1
-                    if rows % _CHUNK_MESSAGES == 0:
+                    if rows - counted == _CHUNK_MESSAGES or len(events) >= _CHUNK_EVENTS:
                         position = min(raw.tell(), file.size)
-                        yield Chunk(events, position - reported, _CHUNK_MESSAGES)
-                        reported = position
+                        yield Chunk(events, position - reported, rows - counted)
+                        reported, counted = position, rows
                         events = []
             except ImportFormatError as exc:
                 error = exc
@@ -316,22 +333,33 @@ class DiscordExportReader:
                 error = ImportFormatError(f"{file.path}: line {lines.number:,}: {reason}")
         if error is not None:
             # The rows before the damage are whole: store them, then stop.
-            yield Chunk(events, 0, rows % _CHUNK_MESSAGES)
+            yield Chunk(events, 0, rows - counted)
             raise error
-        yield Chunk(events, file.size - reported, rows % _CHUNK_MESSAGES)
+        yield Chunk(events, file.size - reported, rows - counted)
 
 
 class _Lines:
-    """A binary file's lines decoded one by one, so a bad byte is reported with its line."""
+    """A binary file's lines decoded one by one, so a bad byte is reported with its line.
+
+    A row (one line, or several for a quoted field with line breaks) is held to
+    MAX_VALUE_BYTES: the reader sets ``row_bytes`` to 0 at each row.
+    """
 
     def __init__(self, raw, path: Path) -> None:
         self._raw = raw
         self._path = path
         self.number = 0
+        self.row_bytes = 0
 
     def __iter__(self) -> Iterator[str]:
-        for line in self._raw:
+        while line := self._raw.readline(MAX_VALUE_BYTES + 1):
             self.number += 1
+            self.row_bytes += len(line)
+            if self.row_bytes > MAX_VALUE_BYTES:
+                raise ImportLimitError(
+                    f"{self._path}: line {self.number:,}: "
+                    + limit_note(f"one row larger than {MAX_VALUE_BYTES // MiB} MiB")
+                )
             if self.number == 1 and line.startswith(UTF8_BOM):
                 line = line[len(UTF8_BOM) :]
             try:
@@ -367,7 +395,7 @@ def parse_csv_date(value: str) -> datetime:
             except ValueError:
                 continue
         else:
-            raise MappingError(f"Date {value!r} is not a date this importer knows") from None
+            raise MappingError(f"Date {shown(value)} is not a date this importer knows") from None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
@@ -414,8 +442,14 @@ class _CsvMapper:
                 **common,
             )
         ]
+        credited = 0
         for match in _CSV_REACTION.finditer(reactions or ""):
             emoji, count = match.group(1), int(match.group(2))
+            if credited + count > MAX_REACTIONS_PER_MESSAGE:
+                past = credited + count - MAX_REACTIONS_PER_MESSAGE
+                self.skipped[f"reaction past {MAX_REACTIONS_PER_MESSAGE:,} on one message"] += past
+                count = MAX_REACTIONS_PER_MESSAGE - credited
+            credited += count
             for n in range(1, count + 1):
                 out.append(
                     ActivityEvent(

@@ -3,7 +3,8 @@
 Layout: ``users.json``, ``channels.json`` (and ``groups.json``, ``mpims.json``, ``dms.json`` in
 exports that include private conversations), and one folder per conversation holding a
 ``YYYY-MM-DD.json`` file per day. Day files are small and read one at a time; the user and channel
-lists are streamed, so memory stays bounded by the largest day file.
+lists are streamed, and so is a day file too large to parse whole (bot.importers.files has the
+limits), so memory stays bounded whatever the export holds.
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from bot.importers.feed import Chunk
-from bot.importers.files import ExportSource, ImportFormatError, loads
+from bot.importers.files import (
+    MAX_DAY_FILE_BYTES,
+    MAX_WHOLE_BYTES,
+    ExportSource,
+    ImportFormatError,
+    loads,
+)
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
-from community.mapping import MappingError
+from community.mapping import MappingError, text_or_none
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of
 
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 # Messages naming a team read to tell the workspace when users.json is missing.
 _TEAM_SAMPLE = 200
+# A day file's messages go in chunks of this many, or fewer when they hold _CHUNK_EVENTS events.
+_CHUNK_MESSAGES = 2000
+_CHUNK_EVENTS = 20_000
 # Channel list -> whether its conversations' folders are named by id (DMs) rather than name.
 _CHANNEL_LISTS = {
     "channels.json": False,
@@ -119,11 +129,13 @@ class SlackExportReader:
         if name not in self.source.names():
             return users, None, False
         for user in self.source.stream_json(name, "item"):
-            if not isinstance(user, dict) or not user.get("id"):
+            user_id = text_or_none(user.get("id")) if isinstance(user, dict) else None
+            if user_id is None:
                 raise ImportFormatError(f"{self.source.label(name)}: a user has no id")
-            users[user["id"]] = user_of(user)
-            if user.get("team_id"):
-                teams[user["team_id"]] += 1
+            users[user_id] = user_of(user)
+            team = text_or_none(user.get("team_id"))
+            if team:
+                teams[team] += 1
         return users, (teams.most_common(1)[0][0] if teams else None), True
 
     def _team_of_messages(self, plan) -> str | None:
@@ -131,8 +143,7 @@ class SlackExportReader:
         teams: Counter[str] = Counter()
         for _, _, names in plan:
             for name in names:
-                messages = loads(self.source.label(name), self.source.read(name))
-                for msg in messages if isinstance(messages, list) else ():
+                for msg in self._day_messages(name):
                     if not isinstance(msg, dict):
                         continue
                     team = msg.get("team") or msg.get("user_team") or msg.get("source_team")
@@ -151,10 +162,10 @@ class SlackExportReader:
             if name not in names:
                 continue
             for channel in self.source.stream_json(name, "item"):
-                if not isinstance(channel, dict) or not channel.get("id"):
+                channel_id = text_or_none(channel.get("id")) if isinstance(channel, dict) else None
+                if channel_id is None:
                     raise ImportFormatError(f"{self.source.label(name)}: a channel has no id")
-                channel_id = channel["id"]
-                channel_name = channel.get("name")
+                channel_name = text_or_none(channel.get("name"))
                 folder = channel_id if by_id or not channel_name else channel_name
                 folders[folder] = (channel_id, channel_name)
                 if channel.get("is_general"):
@@ -198,16 +209,29 @@ class SlackExportReader:
         )
         for _, _, channel_id, channel_name, name in day_files:
             label = self.source.label(name)
-            messages = loads(label, self.source.read(name))
-            if not isinstance(messages, list):
-                raise ImportFormatError(
-                    f"{label}: expected a list of messages, found a JSON "
-                    f"{type(messages).__name__} (unknown layout)"
-                )
             events = []
-            for index, message in enumerate(messages, 1):
+            index = counted = 0
+            for index, message in enumerate(self._day_messages(name), 1):
                 try:
                     events += mapper.events(message, channel_id, channel_name)
                 except MappingError as exc:
                     raise ImportFormatError(f"{label}: message {index:,}: {exc}") from None
-            yield Chunk(events, self.source.size(name), len(messages))
+                if index - counted == _CHUNK_MESSAGES or len(events) >= _CHUNK_EVENTS:
+                    yield Chunk(events, 0, index - counted)
+                    counted = index
+                    events = []
+            yield Chunk(events, self.source.size(name), index - counted)
+
+    def _day_messages(self, name: str) -> Iterator:
+        """The messages of one day file: parsed whole when small, else streamed one by one."""
+        if self.source.size(name) > MAX_WHOLE_BYTES:
+            yield from self.source.stream_json(name, "item", MAX_DAY_FILE_BYTES, of="messages")
+            return
+        label = self.source.label(name)
+        messages = loads(label, self.source.read(name))
+        if not isinstance(messages, list):
+            raise ImportFormatError(
+                f"{label}: expected a list of messages, found a JSON "
+                f"{type(messages).__name__} (unknown layout)"
+            )
+        yield from messages
