@@ -17,18 +17,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from community import ids
+from community.events import POSTING_KINDS
 from storage.engine import create_engine
 from tests.fakes.discord import started_fake
 from tests.fakes.slack import started_fake_slack
 from tests.faults.scenarios import stored_ids
 from tests.pulse_process import PulseProcess, eventually, run_config
 
-# Before the kill, events are committed 40 at a time and never on a timer: whatever the last
-# full batch left (up to 39) and whatever is still queued sits in memory when the kill comes.
+# Before the kill, events are committed 50 at a time and never on a timer. A stream holds
+# between 50 and 100 events, so exactly one batch is stored and the last rounds of every kind
+# are only in memory when the kill comes.
 # The restart writes as `pulse run` does by default: its catch-up waits until what it read is
 # written, which a 600 s flush interval would hold up.
 INGEST = {
-    "batch_size": 40,
+    "batch_size": 50,
     "flush_interval_seconds": 600,
     "shutdown_timeout_seconds": 2,
     "retry_initial_seconds": 0.2,
@@ -40,8 +42,12 @@ RESTART_INGEST = {**INGEST, "batch_size": 500, "flush_interval_seconds": 0.1}
 # question from earlier in the day gets its answer.
 EARLIER = timedelta(hours=1)
 # What catch-up cannot bring back: Discord's history gives a message's reaction counts, not
-# who reacted.
-UNRECOVERABLE = {"discord": {"reaction", "reaction to an older message"}, "slack": set()}
+# who reacted, and neither platform's history shows a reaction taken back.
+POSTING = "(" + ", ".join(f"'{k.value}'" for k in sorted(POSTING_KINDS)) + ")"
+UNRECOVERABLE = {
+    "discord": {"reaction", "reaction to an older message", "reaction taken back"},
+    "slack": {"reaction taken back"},
+}
 
 
 @dataclass
@@ -66,6 +72,7 @@ class RunLedger:
     backend: str
     kinds: list[KindLedger] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)  # stored ids nothing delivered
+    rollups_match: bool = True
 
     def of(self, kind: str) -> KindLedger:
         """The ledger of KIND."""
@@ -102,6 +109,10 @@ async def discord_stream(fake, rounds: int) -> dict[str, list[str]]:
         delivered["reaction to an older message"].append(
             ids.discord_reaction(older[i]["id"], "👍", w.carol)
         )
+        await fake.add_reaction(message, w.carol, "🎉")
+        await fake.remove_reaction(message, w.carol, "🎉")
+        taken_back = ids.discord_reaction(message["id"], "🎉", w.carol) + ":removed"
+        delivered["reaction taken back"].append(taken_back)
         user = await fake.member_join(f"newcomer{i}")
         joined = datetime.fromisoformat(fake.members[w.guild][user["id"]]["joined_at"])
         delivered["join"].append(f"join:{user['id']}:{int(joined.timestamp())}")
@@ -135,6 +146,10 @@ async def slack_stream(fake, rounds: int) -> dict[str, list[str]]:
         delivered["reaction to an older message"].append(
             ids.slack_reaction(w.help, older[i]["ts"], "thumbsup", w.carol)
         )
+        await fake.add_reaction(w.general, message["ts"], w.carol, "tada")
+        await fake.remove_reaction(w.general, message["ts"], w.carol, "tada")
+        taken_back = ids.slack_reaction(w.general, message["ts"], "tada", w.carol) + ":removed"
+        delivered["reaction taken back"].append(taken_back)
         user = fake.add_user(f"newcomer{i}")
         join = await fake.join_channel(user["id"], w.general)
         delivered["join"].append(ids.slack_message(w.general, join["ts"]))
@@ -178,6 +193,29 @@ async def _stored(url: str) -> Counter:
         await engine.dispose()
 
 
+async def _rollups_match(url: str) -> bool:
+    """Whether the daily rollups add up to the stored activities of every kind streamed."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rolled = await conn.exec_driver_sql(
+                "SELECT coalesce(sum(messages), 0), coalesce(sum(questions), 0), "
+                "coalesce(sum(threads_started), 0), coalesce(sum(reactions_given), 0) "
+                "FROM member_daily_rollups"
+            )
+            counted = await conn.exec_driver_sql(
+                "SELECT "
+                f"coalesce(sum(CASE WHEN kind IN {POSTING} THEN 1 ELSE 0 END), 0), "
+                f"coalesce(sum(CASE WHEN kind IN {POSTING} AND is_question THEN 1 ELSE 0 END), 0), "
+                "coalesce(sum(CASE WHEN kind = 'thread_started' THEN 1 ELSE 0 END), 0), "
+                "coalesce(sum(CASE kind WHEN 'reaction_given' THEN 1 "
+                "WHEN 'reaction_removed' THEN -1 ELSE 0 END), 0) FROM activities"
+            )
+            return tuple(rolled.one()) == tuple(counted.one())
+    finally:
+        await engine.dispose()
+
+
 async def killed_run(platform: str, url: str, folder: Path, *, rounds: int = 8) -> RunLedger:
     """Stream ROUNDS of every kind into `pulse run` on PLATFORM, SIGKILL it, start it again."""
     stream = discord_stream if platform == "discord" else slack_stream
@@ -216,6 +254,7 @@ async def killed_run(platform: str, url: str, folder: Path, *, rounds: int = 8) 
         k.duplicated = sum(after[i] - 1 for i in put if after[i] > 1)
         ledger.kinds.append(k)
     ledger.extra = sorted(i for i in after if i not in everything)
+    ledger.rollups_match = await _rollups_match(url)
     return ledger
 
 

@@ -27,4 +27,5 @@ async def test_a_killed_pulse_run_gets_back_what_it_held_through_catch_up(
         else:
             assert kind.lost_ids == [], kind
             assert kind.stored == kind.put, kind
+    assert ledger.rollups_match
     assert {k.kind for k in ledger.kinds} >= {"message", "reply", "thread reply", "join"}
