@@ -175,7 +175,10 @@ def main() -> None:
     by_kind: list[str] = []
     rows = asyncio.run(run(postgres, args.seed, by_kind))
     print(f"\n{KILLED_RUN}, by kind:\n")
-    print("| platform | backend | kind | " + " | ".join(KIND_COLUMNS) + " |")
+    print(
+        "| platform | backend | kind | put | only in memory at the kill | stored after the "
+        "restart | lost | duplicated |"
+    )
     print("|---|---|---|" + "---|" * len(KIND_COLUMNS))
     print("\n".join(by_kind))
     killed = ("kill -9 live writer", KILLED_RUN)
