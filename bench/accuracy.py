@@ -46,7 +46,7 @@ from bot.importers.slack import SlackExportReader
 from bot.settings import parse_settings
 from storage.engine import create_engine
 from storage.models import Activity, HelpEdge, Member, Space, TierAssignment
-from storage.queries import hero_candidates
+from storage.tiers import hero_candidates
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PLATFORMS = ("slack", "discord")

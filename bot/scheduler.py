@@ -32,7 +32,7 @@ from community.digest import Audience, SpaceRef
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
 from storage.engine import begin_write
 from storage.outreach import mark_re_engaged
-from storage.queries import purge_activities
+from storage.privacy import purge_activities
 from storage.runs import RunStatus, claim_run, finish_run
 from storage.uow import UnitOfWork
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.tasks import log_failure
 from community.events import Platform
-from storage.actions import mark_staff
 from storage.engine import begin_write
+from storage.members import mark_staff
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from bot.tasks import Background, log_failure
 from community.clock import Clock
 from community.events import ActivityEvent, Platform
 from community.mapping import RecentMap, ThreadTracker
-from storage.queries import last_activity_at
+from storage.spaces import last_activity_at
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)

@@ -47,8 +47,9 @@ from community.slack_map import (
     team_join_event,
     user_of,
 )
+from storage.members import joined_near
 from storage.models import Activity, Space
-from storage.queries import joined_near, last_activity_at
+from storage.spaces import last_activity_at
 from storage.writer import IngestWriter
 
 log = logging.getLogger(__name__)
