@@ -11,12 +11,17 @@ from sqlalchemy.orm import aliased
 
 from community.events import day_number, day_start
 from community.quiet import (
+    WATCHED_TIERS,
+    ActiveSpan,
     FlagStatus,
+    LiveFlag,
     QuietContext,
     QuietPolicy,
     ScanResult,
+    flag_tier,
     gap_from_span,
-    is_quiet,
+    next_status,
+    opens_flag,
 )
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef, QuietEntry
@@ -34,8 +39,6 @@ from storage.models import (
     TierChange,
 )
 
-ACTIVE_TIERS = (Tier.ACTIVE.value, Tier.HERO.value)
-
 
 async def scan_quiet(
     conn: AsyncConnection,
@@ -45,7 +48,11 @@ async def scan_quiet(
     policy: QuietPolicy,
     last_active: dict[int, int] | None = None,
 ) -> ScanResult:
-    """Open flags for members who went quiet; close flags of members who came back."""
+    """Open flags for members who went quiet; close flags of members who came back.
+
+    The rules are `community.quiet` (`watched`, `next_status`, `opens_flag`); the SQL below
+    narrows the community to the members `watched` accepts who were active in the lookback.
+    """
     today = day_number(now)
     r = DailyRollup
     if last_active is None:
@@ -64,17 +71,19 @@ async def scan_quiet(
     returned = expired = reopened = 0
     still_live: set[int] = set()
     for member, flag in live.items():
-        last = last_active.get(member)
-        if last is not None and last >= day_number(flag.opened_at):
-            await _close_flag(conn, flag.id, FlagStatus.RETURNED, now)
-            returned += 1
-            continue
-        if flag.opened_at <= now - timedelta(days=policy.expiry_days):
-            await _close_flag(conn, flag.id, FlagStatus.EXPIRED, now)
-            expired += 1
+        status = next_status(
+            LiveFlag(FlagStatus(flag.status), flag.opened_at, flag.snoozed_until),
+            last_active.get(member),
+            now,
+            policy,
+        )
+        if status is FlagStatus.RETURNED or status is FlagStatus.EXPIRED:
+            await _close_flag(conn, flag.id, status, now)
+            returned += status is FlagStatus.RETURNED
+            expired += status is FlagStatus.EXPIRED
             continue
         still_live.add(member)
-        if flag.status == FlagStatus.SNOOZED and flag.snoozed_until and flag.snoozed_until <= now:
+        if status is FlagStatus.OPEN:
             await conn.execute(
                 update(QuietFlag)
                 .where(QuietFlag.id == flag.id)
@@ -87,12 +96,12 @@ async def scan_quiet(
         select(TierChange.member_id)
         .where(
             TierChange.space_id == space_id,
-            TierChange.from_tier.in_(ACTIVE_TIERS),
+            TierChange.from_tier.in_(sorted(WATCHED_TIERS)),
             TierChange.changed_at > now - timedelta(days=policy.expiry_days),
         )
         .scalar_subquery()
     )
-    lookback = 2 * tier_policy.window_days
+    lookback = policy.lookback_days(tier_policy.window_days)
     engaged_days = (
         select(r.member_id, func.min(r.day), func.max(r.day), func.count())
         .join(Member, Member.id == r.member_id)
@@ -105,7 +114,7 @@ async def scan_quiet(
             eligible_members(space_id),
             Member.left_at.is_(None),
             or_(Member.away_until.is_(None), Member.away_until <= now),
-            or_(TierAssignment.tier.in_(ACTIVE_TIERS), r.member_id.in_(recently_demoted)),
+            or_(TierAssignment.tier.in_(sorted(WATCHED_TIERS)), r.member_id.in_(recently_demoted)),
         )
         .group_by(r.member_id)
         .having(func.max(r.day) <= today - policy.min_days)
@@ -134,17 +143,18 @@ async def scan_quiet(
     )
     opened: list[int] = []
     for member, first, last, n in await conn.execute(engaged_days):
-        if member in still_live:
-            continue
-        if member in closed_since and last < day_number(closed_since[member]):
+        quiet = opens_flag(
+            ActiveSpan(first, last, n),
+            today,
+            policy,
+            has_live_flag=member in still_live,
+            last_closed_at=closed_since.get(member),
+        )
+        if not quiet:
             continue
         gap = gap_from_span(first, last, n)
         silent = today - last
-        if not is_quiet(silent, gap, policy):
-            continue
-        tier = tiers.get(member, Tier.PASSIVE.value)
-        if tier not in ACTIVE_TIERS:
-            tier = Tier.ACTIVE.value  # demoted while quiet: they were active before
+        tier = flag_tier(tiers.get(member, Tier.PASSIVE.value))
         context = await outreach_context(conn, space_id, member, last, silent, gap, tier)
         await conn.execute(
             QuietFlag.__table__.insert().values(
