@@ -3,8 +3,8 @@
 The flag lifecycle is stated here, once: which members the daily scan watches (`watched`),
 what it does to a live flag (`next_status`) and whom it flags (`opens_flag`). The scan in
 `storage/quiet.py` is the same concept at the storage layer: SQL narrows 100,000 members to
-the few the rules need to see, then calls these; tests/test_quiet_lifecycle.py checks the SQL
-against them on generated histories.
+the few the rules need to see, then calls these; tests/storage/test_quiet_lifecycle.py checks
+the SQL against them on generated histories.
 """
 
 from __future__ import annotations

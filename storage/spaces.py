@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.digest import SpaceRef
-from community.events import Platform
+from community.events import ActivityKind, Platform
 from storage.models import Activity, Space
 
 
@@ -82,3 +82,22 @@ async def space_name(conn: AsyncConnection, space_id: int) -> str:
         await conn.execute(select(Space.name, Space.platform_id).where(Space.id == space_id))
     ).one()
     return row.name or row.platform_id
+
+
+async def replied_to_since(
+    conn: AsyncConnection, platform: Platform, platform_id: str, prefix: str, since: datetime
+) -> set[str]:
+    """Event ids, starting with PREFIX and without it, that stored replies since SINCE answer."""
+    rows = await conn.execute(
+        select(Activity.parent_event_id)
+        .join(Space, Space.id == Activity.space_id)
+        .where(
+            Space.platform == platform.value,
+            Space.platform_id == platform_id,
+            Activity.kind == ActivityKind.REPLY.value,
+            Activity.occurred_at >= since,
+            Activity.parent_event_id.startswith(prefix),
+        )
+        .distinct()
+    )
+    return {parent[len(prefix) :] for (parent,) in rows if parent}

@@ -12,7 +12,7 @@ from storage.ingest import BatchWriter
 from storage.migrate import upgrade
 from storage.writer import QUARANTINE_FILE, IngestWriter, WriterClosedError
 from tests.faults import scenarios
-from tests.test_writer_faults import quarantined, refuse_event_ids_starting_with_poison
+from tests.storage.test_writer_faults import quarantined, refuse_event_ids_starting_with_poison
 
 
 async def test_shutdown_in_the_middle_of_a_split_spills_only_what_is_unsettled(
