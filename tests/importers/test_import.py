@@ -14,7 +14,7 @@ from community.events import Platform
 from storage.engine import create_engine
 from storage.ingest import BatchWriter
 from storage.models import Activity, Channel, DailyRollup, Member, Space, TierAssignment
-from storage.queries import forget_member
+from storage.privacy import forget_member
 from tests import exports
 from tests.factories import T0, ev, stored_kinds
 

@@ -38,7 +38,7 @@ from storage.history import rebuild_history
 from storage.ingest import BatchWriter
 from storage.migrate import upgrade
 from storage.models import Space
-from storage.queries import forget_member
+from storage.privacy import forget_member
 from storage.records import event_record, event_records
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
