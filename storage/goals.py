@@ -6,14 +6,14 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from community.digest import split_moves
 from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
 from community.tiers import Tier
-from storage.helpgraph import answers_to, not_indexed
+from storage.helpgraph import first_answers
 from storage.models import Activity
 from storage.outreach import outreach_stats
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves
@@ -25,20 +25,21 @@ async def reply_hours(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[float]:
     """Hours from each question asked between START and END to its first reply by someone else."""
-    q, reply = Activity, aliased(Activity)
+    q = aliased(Activity)
     rows = await conn.execute(
-        select(q.occurred_at, func.min(reply.occurred_at))
-        .join(reply, answers_to(q, reply))
-        .where(
+        select(q.occurred_at, *first_answers(q, before=end)).where(
             q.space_id == space_id,
             q.is_question.is_(True),
             q.occurred_at >= start,
             q.occurred_at < end,
-            not_indexed(reply.occurred_at) < end,
         )
-        .group_by(q.id, q.occurred_at)
     )
-    return [max((first - asked).total_seconds() / 3600, 0.0) for asked, first in rows]
+    hours = []
+    for asked, *firsts in rows:
+        answered_at = [first for first in firsts if first is not None]
+        if answered_at:
+            hours.append(max((min(answered_at) - asked).total_seconds() / 3600, 0.0))
+    return hours
 
 
 async def goal_value(

@@ -30,25 +30,67 @@ def not_indexed(column):
     return func.coalesce(column, column)
 
 
-def answers_to(question, reply):
-    """The condition under which the activity REPLY answers the question QUESTION (aliases)."""
+def _by_reference(question, reply):
+    """REPLY is another person's reply whose parent is QUESTION itself."""
     return and_(
         reply.space_id == question.space_id,
+        reply.parent_event_id == question.event_id,
+        reply.kind == _REPLY,
+        reply.member_id != question.member_id,
+    )
+
+
+def _later_in_thread(question, reply):
+    """QUESTION was asked inside a thread and REPLY is another person's later reply in it."""
+    return and_(
+        question.kind == _REPLY,
+        reply.space_id == question.space_id,
+        reply.parent_event_id == question.parent_event_id,
         reply.kind == _REPLY,
         reply.member_id != question.member_id,
         or_(
-            reply.parent_event_id == question.event_id,
-            and_(
-                question.kind == _REPLY,
-                reply.parent_event_id == question.parent_event_id,
-                or_(
-                    not_indexed(reply.occurred_at) > question.occurred_at,
-                    # Messages a millisecond apart share a time: the order stored breaks ties.
-                    and_(reply.occurred_at == question.occurred_at, reply.id > question.id),
-                ),
-            ),
+            not_indexed(reply.occurred_at) > question.occurred_at,
+            # Messages a millisecond apart share a time: the order stored breaks ties.
+            and_(reply.occurred_at == question.occurred_at, reply.id > question.id),
         ),
     )
+
+
+# The rule's two ways of answering are kept apart in the SQL on purpose: each then finds its
+# replies through the (space, parent event) index, where one condition joined by OR made
+# SQLite scan every activity of the space once per question.
+_WAYS = (_by_reference, _later_in_thread)
+
+
+def answers_to(question, reply):
+    """The condition under which the activity REPLY answers the question QUESTION (aliases)."""
+    return or_(*(way(question, reply) for way in _WAYS))
+
+
+def _before(reply, before):
+    return () if before is None else (not_indexed(reply.occurred_at) < before,)
+
+
+def answered(question, *, before=None):
+    """Whether QUESTION has an answer (given before BEFORE, when one is given), as SQL."""
+    clauses = []
+    for way in _WAYS:
+        reply = aliased(Activity)
+        clauses.append(exists().where(way(question, reply), *_before(reply, before)))
+    return or_(*clauses)
+
+
+def first_answers(question, *, before=None):
+    """Scalar subqueries: the time of QUESTION's first answer each way (NULL when none)."""
+    firsts = []
+    for way in _WAYS:
+        reply = aliased(Activity)
+        firsts.append(
+            select(func.min(reply.occurred_at))
+            .where(way(question, reply), *_before(reply, before))
+            .scalar_subquery()
+        )
+    return firsts
 
 
 def replies_seen(question):
@@ -58,15 +100,6 @@ def replies_seen(question):
     them unanswered.
     """
     return ~question.event_id.startswith(ids.CSV_PREFIX)
-
-
-def answered(question, *, before=None):
-    """EXISTS clause: QUESTION has an answer (given before BEFORE, when one is given)."""
-    reply = aliased(Activity)
-    condition = answers_to(question, reply)
-    if before is not None:
-        condition = and_(condition, not_indexed(reply.occurred_at) < before)
-    return exists().where(condition)
 
 
 async def answered_questions(conn: AsyncConnection, space_id: int) -> dict[str, bool]:
