@@ -12,7 +12,7 @@ from bot.tasks import log_failure
 from community.events import Platform
 from storage.actions import mark_staff
 from storage.engine import begin_write
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy import distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityEvent, Platform, day_number
-from storage.ingest import BatchWriter, dialect_insert
+from storage.engine import dialect_insert
 from storage.models import (
     Activity,
     Contribution,
@@ -22,6 +22,7 @@ from storage.models import (
     TierAssignment,
 )
 from storage.queries import NotFoundError, is_recognized_hero, tier_counts
+from storage.writer.batch import BatchWriter
 
 
 async def space_id_for(conn: AsyncConnection, platform: Platform, platform_id: str) -> int | None:

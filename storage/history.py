@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from community.events import day_number, day_start
 from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
 from community.views import Candidate, MemberProfile, MemberRef, TierRow
-from storage.ingest import dialect_insert
+from storage.engine import dialect_insert
 from storage.intelligence import (
     contribution_kinds,
     eligible_members,

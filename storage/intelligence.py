@@ -33,8 +33,8 @@ from community.tiers import (
     decide,
     reasons,
 )
+from storage.engine import dialect_insert
 from storage.helpgraph import answered, replies_seen
-from storage.ingest import dialect_insert
 from storage.models import (
     Activity,
     Channel,

@@ -15,7 +15,7 @@ from community.privacy import member_hash
 from community.quiet import FlagStatus, QuietContext
 from community.tiers import Tier, TierPolicy, trend
 from community.views import Candidate, MemberProfile, MemberRef, QuietEntry, TierRow
-from storage.ingest import NAME_IF_UNNAMED, dialect_insert
+from storage.engine import dialect_insert
 from storage.intelligence import eligible_members, helped_members
 from storage.models import (
     Activity,
@@ -32,6 +32,7 @@ from storage.models import (
     TierAssignment,
     TierChange,
 )
+from storage.writer.statements import NAME_IF_UNNAMED
 
 
 class NotFoundError(LookupError):

@@ -16,8 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import begin_write
-from storage.ingest import dialect_insert
+from storage.engine import begin_write, dialect_insert
 from storage.models import DigestRun
 
 

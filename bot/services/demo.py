@@ -15,7 +15,7 @@ from storage.history import rebuild_history
 from storage.migrate import upgrade
 from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 
 class DemoPathError(RuntimeError):

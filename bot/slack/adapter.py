@@ -49,7 +49,7 @@ from community.slack_map import (
 )
 from storage.models import Activity, Space
 from storage.queries import joined_near, last_activity_at
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 
