@@ -97,16 +97,18 @@ async def serve(
     engine = engine_for(settings)
     try:
         step = ["upgrading the database schema"]
+        log.info("starting: %s", step[0])
         try:
             # Every step of start-up waits on the database: a signal ends them too.
             writer, key = await unless_stopped(_start_writer(settings, engine, step), stop)
         except Stopped:
             log.warning("stopped during start-up while %s; no platform was connected", step[0])
             return
-        service = CommandService(UnitOfWork(engine), settings, key, clock)
+        uow = UnitOfWork(engine)
+        service = CommandService(uow, settings, key, clock)
         try:
-            platforms, posters = _platforms(settings, writer, service, engine, stop)
-            scheduler = build_scheduler(engine, settings, PlatformPoster(posters), clock=clock)
+            platforms, posters = _platforms(settings, writer, service, uow, stop)
+            scheduler = build_scheduler(uow, settings, PlatformPoster(posters), clock=clock)
             scheduler.start()
             try:
                 await _run_all(platforms, stop, budget)
@@ -173,7 +175,7 @@ class ShutdownBudget:
         return max(floor, self._since + self.seconds - asyncio.get_running_loop().time())
 
 
-def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event):
+def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     """The platform runs to start and their digest posters, from what is configured."""
     platforms: dict[str, object] = {}
     posters: dict[str, object] = {}
@@ -184,7 +186,7 @@ def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event)
 
         poster = posters["discord"] = DiscordPoster(settings.discord)
         platforms["discord"] = run_discord(
-            settings.discord, token, writer, service, engine, stop, poster
+            settings.discord, token, writer, service, uow, stop, poster
         )
     secrets = slack_secrets(settings)
     if secrets is not None:
@@ -192,9 +194,7 @@ def _platforms(settings: Settings, writer, service, engine, stop: asyncio.Event)
         from bot.slack.poster import SlackPoster
 
         poster = posters["slack"] = SlackPoster(settings.slack)
-        platforms["slack"] = run_slack(
-            settings.slack, secrets, writer, service, engine, stop, poster
-        )
+        platforms["slack"] = run_slack(settings.slack, secrets, writer, service, uow, stop, poster)
     elif settings.secret(settings.slack.bot_token_env):
         missing = "; ".join(missing_slack_settings(settings))
         log.warning("Slack is not started (%s mode): set %s", settings.slack.mode, missing)

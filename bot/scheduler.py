@@ -19,20 +19,15 @@ from datetime import UTC, time, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.clock import SystemClock
 from bot.digest_render import RenderedDigest
-from bot.services.classification import reclassify_and_scan, space_ids
+from bot.services.classification import purge_old_activities, reclassify_and_scan, space_ids
 from bot.services.digests import build_digest, space_ref
 from bot.settings import Settings
 from bot.tasks import is_outage, log_failure, one_line
 from community.clock import Clock
 from community.digest import Audience, SpaceRef
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
-from storage.engine import begin_write
 from storage.outreach import mark_re_engaged
-from storage.queries import purge_activities
 from storage.runs import RunStatus, claim_run, finish_run
 from storage.uow import UnitOfWork
 
@@ -124,7 +119,7 @@ def weekly_trigger(settings: Settings) -> CronTrigger:
 
 
 async def weekly_digest_job(
-    engine: AsyncEngine,
+    uow: UnitOfWork,
     settings: Settings,
     poster: DigestPoster,
     clock: Clock,
@@ -136,32 +131,43 @@ async def weekly_digest_job(
     slot = latest_weekly_slot(now, Weekday[d.weekday.upper()], d.time, d.zone())
     grace = timedelta(hours=d.grace_hours)
     outcomes = []
-    for space_id in await space_ids(UnitOfWork(engine)):
+    for space_id in await space_ids(uow):
         for audience in Audience.ALL:
             outcomes.append(
                 await _digest_run(
-                    engine, settings, poster, clock, space_id, audience, slot, grace, claimed_by
+                    uow, settings, poster, clock, space_id, audience, slot, grace, claimed_by
                 )
             )
     return outcomes
 
 
-async def _digest_run(engine, settings, poster, clock, space_id, audience, slot, grace, claimed_by):
+async def _claim(uow: UnitOfWork, *args, **kwargs) -> int | None:
+    """Claim a run in a transaction of its own, committed before any work happens."""
+    async with uow.write() as conn:
+        return await claim_run(conn, *args, **kwargs)
+
+
+async def _finish(uow: UnitOfWork, *args) -> None:
+    async with uow.write() as conn:
+        await finish_run(conn, *args)
+
+
+async def _digest_run(uow, settings, poster, clock, space_id, audience, slot, grace, claimed_by):
     now = clock.now()
     key = slot.week_start
     if not is_due(slot, now, grace):
         # Past the grace period: mark the week missed so no later start posts it either.
-        got = await claim_run(
-            engine, space_id, audience, key, now, slot.at, claimed_by, status=RunStatus.MISSED
+        got = await _claim(
+            uow, space_id, audience, key, now, slot.at, claimed_by, status=RunStatus.MISSED
         )
         return RunOutcome(space_id, audience, key, RunStatus.MISSED if got else None)
-    run_id = await claim_run(engine, space_id, audience, key, now, slot.at, claimed_by)
+    run_id = await _claim(uow, space_id, audience, key, now, slot.at, claimed_by)
     if run_id is None:
         return RunOutcome(space_id, audience, key, None)
     try:
-        built = await build_digest(UnitOfWork(engine), settings, space_id, audience, slot.at)
+        built = await build_digest(uow, settings, space_id, audience, slot.at)
         where = await poster.post_digest(
-            await space_ref(UnitOfWork(engine), space_id), audience, built.rendered, built.chart_png
+            await space_ref(uow, space_id), audience, built.rendered, built.chart_png
         )
         status, detail = RunStatus.POSTED, where
     except DigestSkipped as exc:
@@ -169,7 +175,7 @@ async def _digest_run(engine, settings, poster, clock, space_id, audience, slot,
     except Exception as exc:
         log_failure(log, exc, "posting the %s digest for space %s failed", audience, space_id)
         status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-    await finish_run(engine, run_id, status, clock.now(), detail)
+    await _finish(uow, run_id, status, clock.now(), detail)
     log.info("%s digest for space %s, week %s: %s", audience, space_id, key, status.value)
     return RunOutcome(space_id, audience, key, status, detail)
 
@@ -185,7 +191,7 @@ def daily_trigger(at: time, zone: ZoneInfo) -> CronTrigger:
 
 
 async def daily_job(
-    engine: AsyncEngine, settings: Settings, clock: Clock, claimed_by: str
+    uow: UnitOfWork, settings: Settings, clock: Clock, claimed_by: str
 ) -> list[RunOutcome]:
     """Reclassify tiers, scan for quiet members and mark re-engaged members, once a day."""
     now = clock.now()
@@ -194,17 +200,17 @@ async def daily_job(
     if not is_due(slot, now, timedelta(hours=j.grace_hours)):
         return []
     outcomes = []
-    for space_id in await space_ids(UnitOfWork(engine)):
+    for space_id in await space_ids(uow):
         # Reclassifying twice in a day would count two evaluations toward a demotion.
-        run_id = await claim_run(engine, space_id, DAILY, slot.day, now, slot.at, claimed_by)
+        run_id = await _claim(uow, space_id, DAILY, slot.day, now, slot.at, claimed_by)
         if run_id is None:
             outcomes.append(RunOutcome(space_id, DAILY, slot.day, None))
             continue
         try:
             result, scan = await reclassify_and_scan(
-                UnitOfWork(engine), space_id, now, settings.tiers.policy(), settings.quiet.policy()
+                uow, space_id, now, settings.tiers.policy(), settings.quiet.policy()
             )
-            async with begin_write(engine) as conn:
+            async with uow.write() as conn:
                 back = await mark_re_engaged(conn, space_id, now)
             status = RunStatus.DONE
             detail = (
@@ -214,7 +220,7 @@ async def daily_job(
         except Exception as exc:
             log_failure(log, exc, "the daily job for space %s failed", space_id)
             status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        await finish_run(engine, run_id, status, now, detail)
+        await _finish(uow, run_id, status, now, detail)
         outcomes.append(RunOutcome(space_id, DAILY, slot.day, status, detail))
     return outcomes
 
@@ -222,11 +228,10 @@ async def daily_job(
 # --- the retention purge -----------------------------------------------------------------------
 
 
-async def purge_job(engine: AsyncEngine, settings: Settings, clock: Clock) -> int:
+async def purge_job(uow: UnitOfWork, settings: Settings, clock: Clock) -> int:
     """Delete raw activities past the retention period (idempotent: two processes may both run)."""
     cutoff = clock.now() - timedelta(days=settings.privacy.retention_days)
-    async with begin_write(engine) as conn:
-        removed = await purge_activities(conn, cutoff)
+    removed = await purge_old_activities(uow, cutoff)
     log.info("purged %d activities older than %s", removed, cutoff.date())
     return removed
 
@@ -235,16 +240,15 @@ async def purge_job(engine: AsyncEngine, settings: Settings, clock: Clock) -> in
 
 
 def build_scheduler(
-    engine: AsyncEngine,
+    uow: UnitOfWork,
     settings: Settings,
     poster: DigestPoster,
-    clock: Clock | None = None,
+    clock: Clock,
     name: str | None = None,
 ) -> AsyncIOScheduler:
     """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    clock = clock or SystemClock()
     name = name or process_name()
     # The jobs decide themselves whether they are due, so APScheduler may run them however late
     # (misfire_grace_time None), once (coalesce), never overlapping (max_instances 1).
@@ -259,7 +263,7 @@ def build_scheduler(
     )
     j = settings.jobs
     if settings.digest.enabled:
-        digest_args = (engine, settings, poster, clock, name)
+        digest_args = (uow, settings, poster, clock, name)
         scheduler.add_job(
             weekly_digest,
             weekly_trigger(settings),
@@ -275,7 +279,7 @@ def build_scheduler(
             id="weekly-digest-catch-up",
             name="weekly digests missed while down",
         )
-    daily_args = (engine, settings, clock, name)
+    daily_args = (uow, settings, clock, name)
     scheduler.add_job(
         daily,
         daily_trigger(j.daily_time, j.zone()),
@@ -293,7 +297,7 @@ def build_scheduler(
     scheduler.add_job(
         purge,
         daily_trigger(j.purge_time, j.zone()),
-        (engine, settings, clock),
+        (uow, settings, clock),
         id="purge",
         name="retention purge",
     )

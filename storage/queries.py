@@ -123,6 +123,25 @@ async def joined_near(
     return found is not None
 
 
+async def replied_to_since(
+    conn: AsyncConnection, platform: Platform, platform_id: str, prefix: str, since: datetime
+) -> set[str]:
+    """Event ids, starting with PREFIX and without it, that stored replies since SINCE answer."""
+    rows = await conn.execute(
+        select(Activity.parent_event_id)
+        .join(Space, Space.id == Activity.space_id)
+        .where(
+            Space.platform == platform.value,
+            Space.platform_id == platform_id,
+            Activity.kind == ActivityKind.REPLY.value,
+            Activity.occurred_at >= since,
+            Activity.parent_event_id.startswith(prefix),
+        )
+        .distinct()
+    )
+    return {parent[len(prefix) :] for (parent,) in rows if parent}
+
+
 async def resolve_space(conn: AsyncConnection, hint: str | None) -> int:
     """The space a question is about: the only one, or the one HINT names (id or name)."""
     spaces = await list_spaces(conn)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.engine import begin_write, dialect_insert
+from storage.engine import dialect_insert
 from storage.models import DigestRun
 
 
@@ -48,7 +48,7 @@ class RunRecord:
 
 
 async def claim_run(
-    engine: AsyncEngine,
+    conn: AsyncConnection,
     space_id: int,
     audience: str,
     key: int,
@@ -57,38 +57,42 @@ async def claim_run(
     claimed_by: str,
     status: RunStatus = RunStatus.CLAIMED,
 ) -> int | None:
-    """Insert the run row and commit; return its id, or None when another process has it."""
-    # SQLite: take the write lock up front so racing claims queue instead of failing.
-    async with begin_write(engine) as conn:
-        return (
-            await conn.execute(
-                dialect_insert(conn, DigestRun)
-                .values(
-                    space_id=space_id,
-                    audience=audience,
-                    week_start=key,
-                    status=status.value,
-                    claimed_at=now,
-                    claimed_by=claimed_by[:64],
-                    due_at=due_at,
-                    posted_at=now if status is not RunStatus.CLAIMED else None,
-                )
-                .on_conflict_do_nothing(index_elements=["space_id", "audience", "week_start"])
-                .returning(DigestRun.id)
+    """Insert the run row; its id, or None when another process has it.
+
+    The caller commits at once, in a write transaction of its own, before any work happens.
+    """
+    return (
+        await conn.execute(
+            dialect_insert(conn, DigestRun)
+            .values(
+                space_id=space_id,
+                audience=audience,
+                week_start=key,
+                status=status.value,
+                claimed_at=now,
+                claimed_by=claimed_by[:64],
+                due_at=due_at,
+                posted_at=now if status is not RunStatus.CLAIMED else None,
             )
-        ).scalar_one_or_none()
+            .on_conflict_do_nothing(index_elements=["space_id", "audience", "week_start"])
+            .returning(DigestRun.id)
+        )
+    ).scalar_one_or_none()
 
 
 async def finish_run(
-    engine: AsyncEngine, run_id: int, status: RunStatus, now: datetime, detail: str | None = None
+    conn: AsyncConnection,
+    run_id: int,
+    status: RunStatus,
+    now: datetime,
+    detail: str | None = None,
 ) -> None:
     """Record how a claimed run ended."""
-    async with begin_write(engine) as conn:
-        await conn.execute(
-            update(DigestRun)
-            .where(DigestRun.id == run_id)
-            .values(status=status.value, posted_at=now, detail=(detail or None) and detail[:2000])
-        )
+    await conn.execute(
+        update(DigestRun)
+        .where(DigestRun.id == run_id)
+        .values(status=status.value, posted_at=now, detail=(detail or None) and detail[:2000])
+    )
 
 
 async def runs_for(engine: AsyncEngine, space_id: int | None = None) -> list[RunRecord]:

@@ -49,7 +49,7 @@ async def pulse_bot(fake, engine, **kwargs):
     await writer.start()
     service = CommandService(UnitOfWork(engine), Settings(), KEY, clock)
     client = PulseClient(
-        discord_settings(fake), writer, service, engine, guild_ready_timeout=0.1, **kwargs
+        discord_settings(fake), writer, service, service.uow, guild_ready_timeout=0.1, **kwargs
     )
     try:
         async with fake.running(client):
@@ -296,7 +296,7 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         service = CommandService(UnitOfWork(sqlite_engine), Settings(), KEY, FixedClock(NOW))
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
-            run_discord(discord_settings(fake), fake.token, writer, service, sqlite_engine, stop)
+            run_discord(discord_settings(fake), fake.token, writer, service, service.uow, stop)
         )
         with caplog.at_level(logging.WARNING):
             await fake.wait_for(lambda: len(fake.sessions) >= 1, timeout=15, what="a session")

@@ -293,8 +293,9 @@ async def test_stopped_while_sqlite_is_locked_at_start(tmp_path):
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as locker:
         locker.execute("BEGIN IMMEDIATE")
         async with on_discord(tmp_path) as (_, pulse):
-            # Nothing to watch for while it waits: give it time to get there.
-            await asyncio.sleep(2)
+            # Its signal handlers are in place once it says it is starting; then it waits.
+            await pulse.wait_for_line("starting: upgrading the database schema")
+            await asyncio.sleep(0.5)
             code, took = await pulse.stop(signal.SIGINT)
         locker.execute("ROLLBACK")
     assert_stopped(pulse, code, took)

@@ -68,7 +68,7 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     stop, ready = asyncio.Event(), asyncio.Event()
     secrets = secrets or SlackSecrets(fake.bot_token, fake.app_token, fake.signing_secret)
     runner = asyncio.create_task(
-        run_slack(settings, secrets, writer, service, engine, stop, poster, ready=ready)
+        run_slack(settings, secrets, writer, service, service.uow, stop, poster, ready=ready)
     )
     try:
         waiter = asyncio.create_task(ready.wait())

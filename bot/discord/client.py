@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 import discord
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PlatformSetupError
-from bot.clock import SystemClock
 from bot.commands.replies import Reply
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
 from bot.discord import mapping, render
 from bot.discord.logs import one_line_reconnects
+from bot.platforms import ANSWER_WITHIN, StaffMarks
+from bot.services.catch_up import catch_up_from
 from bot.settings import DiscordSettings
-from bot.staff import StaffMarks
 from bot.tasks import Background, log_failure
 from community.clock import Clock
 from community.events import ActivityEvent, Platform
 from community.mapping import RecentMap, ThreadTracker
-from storage.queries import last_activity_at
+from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
@@ -35,10 +33,6 @@ log = logging.getLogger(__name__)
 # server admins can widen or narrow that per command in Server Settings → Integrations. Pulse
 # checks the configured staff roles itself whatever that setting says.
 STAFF_DEFAULT_PERMISSIONS = str(discord.Permissions(manage_messages=True).value)
-# Discord wants an answer to an interaction within 3 seconds; past this, defer and follow up.
-ANSWER_WITHIN = 2.0
-# Catch-up starts a little before the last stored event, in case the last batch was partial.
-CATCH_UP_OVERLAP = timedelta(minutes=5)
 CONTENT_WARNING = (
     "Discord refused the Message Content intent, so messages arrive without text: Pulse keeps "
     "logging messages, replies, reactions, threads and joins, but cannot tell questions and "
@@ -86,7 +80,7 @@ class PulseClient(discord.Client):
         settings: DiscordSettings,
         writer: IngestWriter,
         service: CommandService,
-        engine: AsyncEngine,
+        uow: UnitOfWork,
         *,
         message_content: bool = True,
         clock: Clock | None = None,
@@ -106,14 +100,14 @@ class PulseClient(discord.Client):
         self.settings = settings
         self.writer = writer
         self.service = service
-        self.engine = engine
-        self.clock = clock or SystemClock()
+        self.uow = uow
+        self.clock = clock or service.clock
         self.help_channels = frozenset(settings.help_channel_ids)
         self.staff_roles = frozenset(settings.staff_role_ids)
         self.catch_up_task: asyncio.Task | None = None
         self.caught_up = asyncio.Event()
         self.background = Background()
-        self.staff_marks = StaffMarks(engine, writer, Platform.DISCORD)
+        self.staff_marks = StaffMarks(uow, writer, Platform.DISCORD)
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
@@ -190,12 +184,9 @@ class PulseClient(discord.Client):
             self.caught_up.set()
 
     async def _catch_up_guild(self, guild: discord.Guild) -> int:
-        now = self.clock.now()
-        after = now - timedelta(days=self.settings.catch_up_days)
-        async with self.engine.connect() as conn:
-            last = await last_activity_at(conn, Platform.DISCORD, str(guild.id))
-        if last is not None:
-            after = max(after, last - CATCH_UP_OVERLAP)
+        after = await catch_up_from(
+            self.uow, Platform.DISCORD, str(guild.id), self.clock.now(), self.settings.catch_up_days
+        )
         me = guild.me
         channels = [
             c
@@ -368,7 +359,7 @@ async def run_discord(
     token: str,
     writer: IngestWriter,
     service: CommandService,
-    engine: AsyncEngine,
+    uow: UnitOfWork,
     stop: asyncio.Event,
     poster=None,
 ) -> None:
@@ -376,7 +367,7 @@ async def run_discord(
     point_at(settings)
     one_line_reconnects()
     for message_content in (True, False):
-        client = PulseClient(settings, writer, service, engine, message_content=message_content)
+        client = PulseClient(settings, writer, service, uow, message_content=message_content)
         if poster is not None:
             poster.client = client  # digests go out through whichever client is live
         runner = asyncio.create_task(client.start(token), name="discord-client")

@@ -23,18 +23,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import PlatformSetupError
-from bot.clock import SystemClock
 from bot.commands.replies import Reply
 from bot.commands.service import CommandService, Invocation
 from bot.commands.spec import COMMANDS
+from bot.platforms import ANSWER_WITHIN, StaffMarks
+from bot.services.catch_up import catch_up_from, join_stored_near, threads_replied_to
 from bot.settings import SlackSettings
 from bot.slack import render
 from bot.slack.logs import withhold_request_bodies
-from bot.staff import StaffMarks
 from bot.tasks import Background, Stopped, log_failure, unless_stopped
 from community import ids
 from community.clock import Clock
@@ -47,16 +45,11 @@ from community.slack_map import (
     team_join_event,
     user_of,
 )
-from storage.models import Activity, Space
-from storage.queries import joined_near, last_activity_at
+from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 
-# Slack wants every request answered within 3 seconds; past this, acknowledge and follow up.
-ANSWER_WITHIN = 2.0
-# Catch-up starts a little before the last stored event, in case the last batch was partial.
-CATCH_UP_OVERLAP = timedelta(minutes=5)
 # A team_join and the channel_join in #general that Slack posts with it are one join: two join
 # records of a member this close together are the same join, whichever is seen first.
 SAME_JOIN = timedelta(minutes=10)
@@ -105,7 +98,7 @@ class PulseSlack:
         client: AsyncWebClient,
         writer: IngestWriter,
         service: CommandService,
-        engine: AsyncEngine,
+        uow: UnitOfWork,
         *,
         signing_secret: str | None = None,
         clock: Clock | None = None,
@@ -114,8 +107,8 @@ class PulseSlack:
         self.client = client
         self.writer = writer
         self.service = service
-        self.engine = engine
-        self.clock = clock or SystemClock()
+        self.uow = uow
+        self.clock = clock or service.clock
         self.help_channels = frozenset(settings.help_channel_ids)
         self.users: RecentMap = RecentMap(50_000)
         self.threads = ThreadTracker()
@@ -125,7 +118,7 @@ class PulseSlack:
         self.general: str | None = None
         self.mapper: SlackMapper | None = None
         self.staff: frozenset[str] = frozenset(settings.staff_user_ids)
-        self.staff_marks = StaffMarks(engine, writer, Platform.SLACK)
+        self.staff_marks = StaffMarks(uow, writer, Platform.SLACK)
         # Joins queued by this process, by member, until the writer has surely stored them;
         # whether a member already joined is otherwise read from the database (see _is_new_join).
         self.joins_queued: RecentMap = RecentMap(10_000)
@@ -378,15 +371,14 @@ class PulseSlack:
             if queued is not None and abs(queued - activity.occurred_at) <= SAME_JOIN:
                 return False
             try:
-                async with self.engine.connect() as conn:
-                    stored = await joined_near(
-                        conn,
-                        Platform.SLACK,
-                        self.team_id,
-                        activity.member_id,
-                        activity.occurred_at,
-                        SAME_JOIN,
-                    )
+                stored = await join_stored_near(
+                    self.uow,
+                    Platform.SLACK,
+                    self.team_id,
+                    activity.member_id,
+                    activity.occurred_at,
+                    SAME_JOIN,
+                )
             except Exception as exc:
                 # The writer keeps events through an outage; a join must not be lost to the
                 # check. At worst it is stored twice.
@@ -491,12 +483,9 @@ class PulseSlack:
             self.caught_up.set()
 
     async def _catch_up_from(self) -> datetime:
-        after = self.clock.now() - timedelta(days=self.settings.catch_up_days)
-        async with self.engine.connect() as conn:
-            last = await last_activity_at(conn, Platform.SLACK, self.team_id)
-        if last is not None:
-            after = max(after, last - CATCH_UP_OVERLAP)
-        return after
+        return await catch_up_from(
+            self.uow, Platform.SLACK, self.team_id, self.clock.now(), self.settings.catch_up_days
+        )
 
     async def _catch_up_channel(self, channel: str, oldest: datetime) -> int:
         history = self._paged(
@@ -541,22 +530,9 @@ class PulseSlack:
 
     async def _recent_threads(self, channel: str, oldest: datetime) -> set[str]:
         """Threads Pulse saw replies in lately: replies may have come while it was down."""
+        since = self.clock.now() - timedelta(days=self.settings.catch_up_days)
         prefix = ids.slack_message(channel, "")
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(Activity.parent_event_id)
-                .join(Space, Space.id == Activity.space_id)
-                .where(
-                    Space.platform == Platform.SLACK.value,
-                    Space.platform_id == self.team_id,
-                    Activity.kind == ActivityKind.REPLY.value,
-                    Activity.occurred_at
-                    >= self.clock.now() - timedelta(days=self.settings.catch_up_days),
-                    Activity.parent_event_id.startswith(prefix),
-                )
-                .distinct()
-            )
-            return {parent[len(prefix) :] for (parent,) in rows if parent}
+        return await threads_replied_to(self.uow, Platform.SLACK, self.team_id, prefix, since)
 
     async def _put_all(self, events: list[ActivityEvent]) -> int:
         for event in events:
@@ -606,7 +582,7 @@ async def run_slack(
     secrets: SlackSecrets,
     writer: IngestWriter,
     service: CommandService,
-    engine: AsyncEngine,
+    uow: UnitOfWork,
     stop: asyncio.Event,
     poster=None,
     *,
@@ -620,7 +596,7 @@ async def run_slack(
         client,
         writer,
         service,
-        engine,
+        uow,
         signing_secret=secrets.signing_secret,
         clock=clock,
     )

@@ -1,4 +1,4 @@
-"""Keeping members.is_staff in step with who each platform says is staff."""
+"""What the Discord and Slack adapters share: the answer deadline and the staff marks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Collection
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.tasks import log_failure
 from community.events import Platform
 from storage.actions import mark_staff
-from storage.engine import begin_write
+from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
+
+# Both platforms want an answer within 3 seconds; past this, acknowledge (or defer) and follow up.
+ANSWER_WITHIN = 2.0
 
 
 class StaffMarks:
@@ -25,8 +26,8 @@ class StaffMarks:
     until the next restart. Seeing them schedules one more marking, after the writer stored them.
     """
 
-    def __init__(self, engine: AsyncEngine, writer: IngestWriter, platform: Platform) -> None:
-        self.engine = engine
+    def __init__(self, uow: UnitOfWork, writer: IngestWriter, platform: Platform) -> None:
+        self.uow = uow
         self.writer = writer
         self.platform = platform
         self.stored: dict[str, set[str]] = {}  # space platform id -> staff ids with a row
@@ -34,7 +35,7 @@ class StaffMarks:
 
     async def mark(self, space: str, staff: Collection[str]) -> None:
         """Set exactly STAFF as staff in SPACE (a guild or workspace id)."""
-        async with begin_write(self.engine) as conn:  # reads, then writes beside the writer
+        async with self.uow.write() as conn:  # reads, then writes beside the writer
             self.stored[space] = await mark_staff(conn, self.platform, space, staff)
 
     def seen(
