@@ -4,8 +4,9 @@ Event handlers call ``put`` and return; one task drains the bounded queue in bat
 by interval, and at shutdown) and writes each batch in one transaction. When the database is
 unreachable, or does not answer within the write timeout, the batch is kept and retried with
 backoff while the full queue pushes back on producers. Events still unwritten when shutdown
-gives up are spilled to a JSON-lines file that the next start replays first, so an outage never
-loses anything; a shutdown in the middle of a batch spills only what is not yet stored.
+gives up are spilled to a JSON-lines file (storage.writer.spill) that the next start replays
+first, so an outage never loses anything; a shutdown in the middle of a batch spills only what
+is not yet stored.
 
 A batch the database refuses (or a bug refuses: see storage.faults) is split until the event
 that fails is alone; the rest are stored and that event is set aside, with the reason, in a
