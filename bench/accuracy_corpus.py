@@ -7,8 +7,8 @@ writes beside them what the templates' labels say about this cast: the help edge
 and the unanswered questions, the accepted answers, and the tier each member is meant to hold
 (from personas whose tier is clear by a margin; the generator checks that margin).
 
-Regenerate the committed corpus after changing a template (tests/test_accuracy.py checks that the
-committed files are exactly what this writes)::
+Regenerate the committed corpus after changing a template (tests/e2e/test_accuracy.py checks
+that the committed files are exactly what this writes)::
 
     python -m bench.accuracy_corpus            # writes bench/corpus/
 """

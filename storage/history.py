@@ -3,8 +3,8 @@
 The daily job evaluates every member once a day, with hysteresis: a tier is kept until the
 figures stay below it for `demotion_evaluations` evaluations in a row. That memory is short:
 two runs of daily evaluations that start from different tiers agree after at most
-2 x (N - 1) days (tests/test_history.py checks every sequence of earned tiers). So the tiers at
-the end of any day are those of daily evaluations over the 2N days before it and the day
+2 x (N - 1) days (tests/storage/test_history.py checks every sequence of earned tiers). So the
+tiers at the end of any day are those of daily evaluations over the 2N days before it and the day
 itself, started from the tiers the figures alone earn; an import needs to replay only the days
 its history figures show (plus that warm-up), and a read `--as-of` a past day only those days.
 Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);

@@ -12,12 +12,12 @@ import logging
 import discord
 
 from bot.app import PlatformSetupError
-from bot.commands.replies import Reply
-from bot.commands.service import CommandService, Invocation
+from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
-from bot.discord import mapping, render
+from bot.discord._commands import _Commands
+from bot.discord._listeners import _Listeners
 from bot.discord.logs import one_line_reconnects
-from bot.platforms import ANSWER_WITHIN, StaffMarks
+from bot.platforms import StaffMarks
 from bot.services.catch_up import catch_up_from
 from bot.settings import DiscordSettings
 from bot.tasks import Background, log_failure
@@ -72,7 +72,7 @@ def _payload(spec: CommandSpec) -> dict:
     }
 
 
-class PulseClient(discord.Client):
+class PulseClient(_Listeners, _Commands, discord.Client):
     """discord.py client wired to the ingest writer and the command layer."""
 
     def __init__(
@@ -211,147 +211,6 @@ class PulseClient(discord.Client):
 
     async def _sync_staff(self, guild: discord.Guild) -> None:
         await self.staff_marks.mark(str(guild.id), self._staff_of(guild))
-
-    # --- logging -----------------------------------------------------------------------------
-
-    def _message_event(self, message: discord.Message):
-        return mapping.message_event(
-            message,
-            help_channels=self.help_channels,
-            bot_user_id=self.user.id,
-            threads=self.threads,
-            roots=self.roots,
-        )
-
-    async def on_message(self, message: discord.Message) -> None:
-        """Log a message, reply or forum post."""
-        if self._wanted(message.guild):
-            await self._log(self._message_event(message))
-
-    async def on_thread_create(self, thread: discord.Thread) -> None:
-        """Log a thread started in a text channel."""
-        if self._wanted(thread.guild):
-            await self._log(mapping.thread_event(thread, help_channels=self.help_channels))
-
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        """Log a reaction, cached message or not."""
-        await self._reaction(payload)
-
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        """Log a reaction taken back."""
-        await self._reaction(payload)
-
-    async def _reaction(self, payload: discord.RawReactionActionEvent) -> None:
-        guild = self.get_guild(payload.guild_id) if payload.guild_id else None
-        if not self._wanted(guild):
-            return
-        actor = (
-            payload.member or guild.get_member(payload.user_id) or self.get_user(payload.user_id)
-        )
-        is_bot = actor.bot if actor is not None else False
-        await self._log(
-            mapping.reaction_event(
-                payload, guild, actor_is_bot=is_bot, at=self.clock.now(), accept=self.accept
-            )
-        )
-
-    async def on_member_join(self, member: discord.Member) -> None:
-        """Log a member joining."""
-        if self._wanted(member.guild):
-            await self._log(mapping.join_event(member))
-
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        """Log a member leaving."""
-        guild = self.get_guild(payload.guild_id)
-        if self._wanted(guild):
-            await self._log(mapping.leave_event(payload, guild, self.clock.now()))
-
-    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        """Keep the staff flag right when roles change (off the gateway's path)."""
-        if self._wanted(after.guild) and self.is_staff(before) != self.is_staff(after):
-            self.background.spawn(self._sync_staff(after.guild), "discord-staff-sync")
-
-    # --- commands and buttons ----------------------------------------------------------------
-
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Answer slash commands and button presses through the command layer."""
-        if interaction.type is discord.InteractionType.application_command:
-            await self._answer(interaction, self._command(interaction), update=False)
-        elif interaction.type is discord.InteractionType.component:
-            custom_id = str((interaction.data or {}).get("custom_id", ""))
-            if custom_id.startswith("pulse:"):
-                paging = custom_id.startswith("pulse:page:")
-                await self._answer(interaction, self._press(interaction, custom_id), paging)
-
-    def _invocation(self, interaction: discord.Interaction) -> Invocation | None:
-        if interaction.guild_id is None:
-            return None
-        return Invocation(
-            Platform.DISCORD,
-            str(interaction.guild_id),
-            str(interaction.user.id),
-            self.is_staff(interaction.user),
-        )
-
-    async def _command(self, interaction: discord.Interaction) -> Reply:
-        inv = self._invocation(interaction)
-        if inv is None:
-            return _outside_server()
-        data = interaction.data or {}
-        options = {o["name"]: o.get("value") for o in data.get("options", [])}
-        return await self.service.run(inv, str(data.get("name", "")), options)
-
-    async def _press(self, interaction: discord.Interaction, custom_id: str) -> Reply:
-        inv = self._invocation(interaction)
-        if inv is None:
-            return _outside_server()
-        return await self.service.press(inv, custom_id)
-
-    async def _answer(self, interaction: discord.Interaction, work, update: bool) -> None:
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
-        if not done:
-            # Slow database: acknowledge now (Discord's 3-second rule), answer when ready.
-            if update:
-                await interaction.response.defer()
-            else:
-                await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = await task
-        kwargs = {"embeds": render.embeds(reply)}
-        panel = render.view(reply)
-        if panel is not None:
-            kwargs["view"] = panel
-        elif update:
-            kwargs["view"] = None
-        file = render.attachment(reply)
-        try:
-            if interaction.response.is_done():
-                if update:
-                    await interaction.edit_original_response(**kwargs)
-                else:
-                    if file is not None:
-                        kwargs["file"] = file
-                    await interaction.followup.send(ephemeral=not reply.public, **kwargs)
-            elif update:
-                await interaction.response.edit_message(**kwargs)
-            else:
-                if file is not None:
-                    kwargs["file"] = file
-                await interaction.response.send_message(ephemeral=not reply.public, **kwargs)
-            for more in reply.followups:
-                extra = {"embeds": render.embeds(more)}
-                file = render.attachment(more)
-                if file is not None:
-                    extra["file"] = file
-                await interaction.followup.send(ephemeral=not more.public, **extra)
-        except discord.HTTPException as exc:
-            log.error("could not answer %s: %s", interaction.id, exc)
-
-
-def _outside_server() -> Reply:
-    from bot.commands.replies import error
-
-    return error("Pulse's commands work inside a server, not in direct messages.")
 
 
 async def run_discord(

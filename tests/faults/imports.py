@@ -1,8 +1,8 @@
 """Kill an import with SIGKILL at seeded points, run it again, and compare with a clean import.
 
 Shared by tests/faults/test_import_kill.py and bench/faults.py. The comparison is the one
-tests/test_import_bulk.py makes between import paths: every table an import writes, row ids
-mapped to platform ids, tiers and quiet flags included.
+tests/importers/test_import_bulk.py makes between import paths: every table an import writes,
+row ids mapped to platform ids, tiers and quiet flags included.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from storage.engine import create_engine
 from tests.faults.scenarios import Ledger
-from tests.test_import_bulk import (
+from tests.importers.test_import_bulk import (
     HELP,
     KEY,
     NOW,

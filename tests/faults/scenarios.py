@@ -386,7 +386,7 @@ async def killed_writer(url: str, folder: Path, *, count: int = 3000, seed: int 
 
 async def poison(url: str, folder: Path, *, count: int = 1000, every: int = 97) -> Ledger:
     """Every EVERY-th event is one the database refuses (a trigger, as a constraint would)."""
-    from tests.test_writer_faults import refuse_event_ids_starting_with_poison
+    from tests.storage.test_writer_faults import refuse_event_ids_starting_with_poison
 
     engine = create_engine(url)
     try:

@@ -1,7 +1,7 @@
 """An import killed with SIGKILL at seeded points, then run again, equals a clean import."""
 
 from tests.faults.imports import killed_imports
-from tests.test_import_bulk import busy, hash_key, other_url  # noqa: F401 - fixtures
+from tests.importers.test_import_bulk import busy, hash_key, other_url  # noqa: F401 - fixtures
 
 # ruff: noqa: F811 - the fixtures imported above, as test arguments
 

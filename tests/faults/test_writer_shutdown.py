@@ -13,7 +13,7 @@ from storage.writer.batch import BatchWriter
 from storage.writer.queue import IngestWriter, WriterClosedError
 from storage.writer.spill import QUARANTINE_FILE
 from tests.faults import scenarios
-from tests.test_writer_faults import quarantined, refuse_event_ids_starting_with_poison
+from tests.storage.test_writer_faults import quarantined, refuse_event_ids_starting_with_poison
 
 
 async def test_shutdown_in_the_middle_of_a_split_spills_only_what_is_unsettled(

@@ -7,7 +7,7 @@ import pytest
 
 from tests import exports
 from tests.factories import pulse
-from tests.test_import import facts
+from tests.importers.test_import import facts
 
 KEY = "import-test-hash-key"
 

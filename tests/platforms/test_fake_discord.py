@@ -19,7 +19,7 @@ from tests.fakes.discord import (
     started_fake,
 )
 
-SHARED_PAYLOADS = Path(__file__).resolve().parents[1] / ".." / "shared" / "payloads" / "discord"
+SHARED_PAYLOADS = Path(__file__).resolve().parents[2] / ".." / "shared" / "payloads" / "discord"
 
 
 class PromptsView(discord.ui.View):

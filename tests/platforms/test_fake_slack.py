@@ -36,7 +36,7 @@ from tests.fakes.slack import (
     ts_datetime,
 )
 
-SHARED_PAYLOADS = Path(__file__).resolve().parents[1] / ".." / "shared" / "payloads" / "slack"
+SHARED_PAYLOADS = Path(__file__).resolve().parents[2] / ".." / "shared" / "payloads" / "slack"
 
 
 def web_client(fake: FakeSlack, **options: Any) -> AsyncWebClient:

@@ -25,7 +25,7 @@ from tests.hostile_names import (
     assert_terminal_inert,
     discord_texts,
 )
-from tests.test_slack import texts
+from tests.platforms.test_slack import texts
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ async def test_discord_embeds_and_digests_neither_format_nor_ping(fake_discord, 
     from bot.services.digests import build_digest, space_ref
     from bot.settings import Settings
     from storage.uow import UnitOfWork
-    from tests.test_discord import discord_settings, pulse_bot
+    from tests.platforms.test_discord import discord_settings, pulse_bot
 
     fake, w = fake_discord, fake_discord.world
     async with pulse_bot(fake, sqlite_engine) as client:
@@ -158,7 +158,7 @@ async def test_slack_blocks_and_digests_neither_format_nor_ping(fake_slack, sqli
     from bot.settings import Settings
     from bot.slack.poster import SlackPoster
     from storage.uow import UnitOfWork
-    from tests.test_slack import pulse_slack
+    from tests.platforms.test_slack import pulse_slack
 
     fake, w = fake_slack, fake_slack.world
     channels = {"staff_channel_id": w.staff, "community_channel_id": w.general}

@@ -23,7 +23,7 @@ from storage.writer.batch import BatchWriter
 from storage.writer.records import event_record, event_records
 from storage.writer.spill import QUARANTINE_FILE, event_to_json
 from tests.factories import ev
-from tests.test_ingest import KEY, count, writer_for
+from tests.storage.test_ingest import KEY, count, writer_for
 
 DROPPED = {"Cc", "Cs", "Zl", "Zp"}
 

@@ -24,7 +24,7 @@ from community.discord_map import DiscordChannel, DiscordMapper
 from community.mapping import MAX_REACTIONS_PER_MESSAGE
 from tests import exports
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Runs the command given as its arguments; prints its exit code and its peak RSS (KiB) as JSON.
 _MEASURE = (
     "import json, resource, subprocess, sys\n"

@@ -22,9 +22,9 @@ from tests.factories import ev
 from tests.fakes.discord import started_fake
 from tests.fakes.slack import started_fake_slack
 from tests.pulse_process import PulseProcess, eventually, run_config
-from tests.test_ingest import _set_outage
+from tests.storage.test_ingest import _set_outage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def closed_port() -> int:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot.settings import Settings, parse_settings
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 # A commented-out setting or table header; prose comments never have this shape.
 _COMMENTED = re.compile(r"^# ?(\[\[?[a-z_.]+\]\]?|[a-z_]+ = .+)$")

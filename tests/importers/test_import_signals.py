@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IMPORT = [sys.executable, "-c", "from bot.cli import main; main()", "import", "slack-export"]
 
 

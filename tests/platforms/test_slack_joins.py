@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from storage.models import Activity, Member
 from tests.factories import settle
-from tests.test_slack import pulse_slack
+from tests.platforms.test_slack import pulse_slack
 
 
 async def joins_of(engine, user_id: str) -> tuple[list, object]:

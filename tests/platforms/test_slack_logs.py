@@ -7,7 +7,7 @@ import time
 from bot.slack.logs import WithholdBodies
 from tests.factories import settle
 from tests.fakes.slack import signed_headers
-from tests.test_slack import free_port, pulse_slack
+from tests.platforms.test_slack import free_port, pulse_slack
 
 FORGED_TEXT = "forged-zebra-7731 my password is hunter2"
 SIGNED_TEXT = "signed-okapi-4410 please keep this private"

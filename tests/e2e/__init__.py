@@ -1,0 +1,1 @@
+"""The `pulse` command end to end: processes, signals, clocks, hostile names, accuracy."""

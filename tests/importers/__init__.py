@@ -1,0 +1,1 @@
+"""Export readers and `pulse import`, on real files and the shared samples."""

@@ -1,0 +1,1 @@
+"""The Discord and Slack adapters, real libraries against the local fakes, and their renderers."""

@@ -1,0 +1,1 @@
+"""Application services and the command layer, on real databases."""

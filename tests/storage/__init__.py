@@ -1,0 +1,1 @@
+"""The storage layer on real SQLite and PostgreSQL: writer, migrations, queries, locks."""
