@@ -6,7 +6,9 @@ still spilled (waiting for the next start), lost, or duplicated (a second row or
 scenarios are those of tests/faults (tests/faults/scenarios.py and imports.py), which assert
 the same ledgers; this script runs them once more and prints the table. The target is 0 lost
 and 0 duplicated everywhere, with one stated exception: a process killed with SIGKILL loses
-what it had accepted into memory and not yet committed (only a shutdown spills).
+what it had accepted into memory and not yet committed (only a shutdown spills). For `pulse run`
+(tests/faults/killed_run.py) the restart's catch-up reads most of that again from the platform:
+its rows say, kind by kind, what came back.
 
 PostgreSQL scenarios run on a throwaway server this script starts (initdb + pg_ctl on a free
 loopback port, as the tests do), configured to keep every acknowledged commit.
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import exports  # noqa: E402 - after the path is set
-from tests.faults import imports, scenarios  # noqa: E402
+from tests.faults import imports, killed_run, scenarios  # noqa: E402
 from tests.pg import PostgresServer, find_pg_bin  # noqa: E402
 
 COLUMNS = ("put", "stored", "quarantined", "spilled", "lost", "duplicated")
@@ -50,8 +52,34 @@ def row(ledger: scenarios.Ledger, seconds: float) -> str:
     )
 
 
-async def run(postgres: bool, seed: int) -> list[str]:
-    """Run every scenario; return the table's rows."""
+KILLED_RUN = "kill -9 pulse run, then restart with catch-up"
+KIND_COLUMNS = ("put", "in_memory", "stored", "lost", "duplicated")
+
+
+def killed_run_ledger(run: killed_run.RunLedger) -> scenarios.Ledger:
+    """RUN's kinds added up as one row of the table, what was lost named by kind."""
+    ledger = scenarios.Ledger(f"{KILLED_RUN} ({run.platform})", run.backend)
+    for column in ("put", "stored", "lost", "duplicated"):
+        setattr(ledger, column, sum(getattr(k, column) for k in run.kinds))
+    ledger.rollups_match = run.rollups_match
+    held = sum(k.in_memory for k in run.kinds)
+    lost = ", ".join(f"{k.lost} {k.kind}" for k in run.kinds if k.lost)
+    ledger.detail = f"{held} only in memory at the kill; lost: {lost or 'none'}"
+    return ledger
+
+
+def kind_rows(run: killed_run.RunLedger) -> list[str]:
+    """One row per kind of RUN for the by-kind table."""
+    return [
+        f"| {run.platform} | {run.backend} | {k.kind} | "
+        + " | ".join(str(getattr(k, c)) for c in KIND_COLUMNS)
+        + " |"
+        for k in run.kinds
+    ]
+
+
+async def run(postgres: bool, seed: int, by_kind: list[str]) -> list[str]:
+    """Run every scenario; return the table's rows (and add the killed runs' to BY_KIND)."""
     os.environ["PULSE_HASH_KEY"] = imports.KEY
     work = Path(tempfile.mkdtemp(prefix="pulse-faults-bench-"))
     server = None
@@ -113,6 +141,17 @@ async def run(postgres: bool, seed: int) -> list[str]:
             await timed(
                 scenarios.killed_writer(await url(f"writer-{backend}"), folder(f"w-{backend}"))
             )
+            for platform in ("discord", "slack"):
+
+                async def killed(platform=platform, backend=backend, url=url):
+                    name = f"run-{platform}-{backend}"
+                    ran = await killed_run.killed_run(
+                        platform, await url(name), folder(f"k-{name}")
+                    )
+                    by_kind.extend(kind_rows(ran))
+                    return killed_run_ledger(ran)
+
+                await timed(killed())
     finally:
         if server is not None:
             server.signal_all(signal.SIGCONT)
@@ -133,10 +172,23 @@ def main() -> None:
     header = "| scenario | backend | " + " | ".join(COLUMNS) + " | rollups add up | s | notes |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    rows = asyncio.run(run(postgres, args.seed))
-    lost = sum(int(r.split(" | ")[6]) for r in rows if "kill -9 live writer" not in r)
+    by_kind: list[str] = []
+    rows = asyncio.run(run(postgres, args.seed, by_kind))
+    print(f"\n{KILLED_RUN}, by kind:\n")
+    print(
+        "| platform | backend | kind | put | only in memory at the kill | stored after the "
+        "restart | lost | duplicated |"
+    )
+    print("|---|---|---|" + "---|" * len(KIND_COLUMNS))
+    print("\n".join(by_kind))
+    killed = ("kill -9 live writer", KILLED_RUN)
+    lost = sum(int(r.split(" | ")[6]) for r in rows if not any(k in r for k in killed))
+    after_restart = sum(int(r.split(" | ")[6]) for r in rows if KILLED_RUN in r)
     duplicated = sum(int(r.split(" | ")[7]) for r in rows)
-    print(f"\nlost (outside a SIGKILLed live writer)={lost} duplicated={duplicated}")
+    print(
+        f"\nlost (outside a SIGKILLed process)={lost} duplicated={duplicated} "
+        f"lost (SIGKILLed pulse run, after its restart's catch-up)={after_restart}"
+    )
 
 
 if __name__ == "__main__":

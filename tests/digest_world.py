@@ -5,6 +5,8 @@ Every person has a role the digests must treat in a particular way; the names sa
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -164,3 +166,15 @@ async def build_world(engine) -> World:
         quiet_flag=flags[ids["quiet"]],
         silent_flag=flags[ids["silent"]],
     )
+
+
+@contextlib.contextmanager
+def renamed(names: Mapping[str, str]) -> Iterator[None]:
+    """Build the world with NAMES for some of its roles inside the block; NAMES as before after."""
+    saved = dict(NAMES)
+    NAMES.update(names)
+    try:
+        yield
+    finally:
+        NAMES.clear()
+        NAMES.update(saved)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import discord
 
 from bot.app import PlatformSetupError
 from bot.commands.service import CommandService
 from bot.commands.spec import COMMANDS, ArgKind, CommandSpec
+from bot.discord import mapping
 from bot.discord._commands import _Commands
 from bot.discord._listeners import _Listeners
 from bot.discord.logs import one_line_reconnects
@@ -203,8 +205,23 @@ class PulseClient(_Listeners, _Commands, discord.Client):
                         count += 1
             except discord.Forbidden:
                 log.info("no access to the history of #%s; skipped", channel)
+        await self._catch_up_beyond_history(guild, after)
         await self.writer.flush()
         return count
+
+    async def _catch_up_beyond_history(self, guild: discord.Guild, after: datetime) -> None:
+        """Threads started and members who joined since AFTER: no channel history holds them.
+
+        A restart after a crash finds them here (the member list and the active threads come
+        with the guild), with the ids the live events had, so what was stored collapses.
+        """
+        for thread in guild.threads:
+            created = thread.created_at or discord.utils.snowflake_time(thread.id)
+            if created >= after:
+                await self._log(mapping.thread_event(thread, help_channels=self.help_channels))
+        for member in guild.members:
+            if member.joined_at is not None and member.joined_at >= after:
+                await self._log(mapping.join_event(member))
 
     def _staff_of(self, guild: discord.Guild) -> list[str]:
         return [str(m.id) for m in guild.members if self.is_staff(m)]

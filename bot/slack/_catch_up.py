@@ -42,8 +42,14 @@ class _CatchUp:
         )
 
     async def _catch_up_channel(self, channel: str, oldest: datetime) -> int:
+        # The whole window is read, not only what came after OLDEST: an older message is where
+        # a reply to it since OLDEST shows (latest_reply), and who reacted to it since.
+        window = self.clock.now() - timedelta(days=self.settings.catch_up_days)
         history = self._paged(
-            self.client.conversations_history, "messages", channel=channel, oldest=_ts(oldest)
+            self.client.conversations_history,
+            "messages",
+            channel=channel,
+            oldest=_ts(min(window, oldest)),
         )
         try:
             messages = [msg async for msg in history]
@@ -59,7 +65,11 @@ class _CatchUp:
         threads.update(await self._recent_threads(channel, oldest))
         count = 0
         for msg in messages:
-            count += await self._put_all(await self._events_of_message(msg, channel))
+            events = await self._events_of_message(msg, channel)
+            if float(msg.get("ts", 0)) < oldest.timestamp():
+                # Stored before OLDEST already; only its reactions may be new.
+                events = [e for e in events if e.kind is ActivityKind.REACTION_GIVEN]
+            count += await self._put_all(events)
         for thread_ts in sorted(threads, key=float):
             count += await self._catch_up_thread(channel, thread_ts, oldest)
         return count

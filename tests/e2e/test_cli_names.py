@@ -40,13 +40,8 @@ def world_db(tmp_path_factory):
         finally:
             await engine.dispose()
 
-    saved = dict(digest_world.NAMES)
-    digest_world.NAMES.update(names)
-    try:
+    with digest_world.renamed(names):
         asyncio.run(go())
-    finally:
-        digest_world.NAMES.clear()
-        digest_world.NAMES.update(saved)
     return f"sqlite:///{path}"
 
 

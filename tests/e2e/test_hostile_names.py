@@ -50,13 +50,8 @@ def hostile_db(tmp_path_factory):
         finally:
             await engine.dispose()
 
-    saved = dict(digest_world.NAMES)
-    digest_world.NAMES.update(WORLD_NAMES)
-    try:
+    with digest_world.renamed(WORLD_NAMES):
         asyncio.run(go())
-    finally:
-        digest_world.NAMES.clear()
-        digest_world.NAMES.update(saved)
     return f"sqlite:///{path}"
 
 

@@ -13,8 +13,23 @@ class Waiting:
 
     _changed: asyncio.Event
 
+    # What never answers (see stall), and the event close() sets to let those requests end.
+    stalled: set[str]
+    _release: asyncio.Event
+
     def _notify(self) -> None:
         self._changed.set()
+
+    def stall(self, *names: str) -> None:
+        """Never answer NAMES until close(): on Discord REST route names (see _ROUTES) or
+        "hello" (the gateway accepts and sends nothing); on Slack Web API methods or "socket"
+        (a Socket Mode link never opens)."""
+        self.stalled.update(names)
+
+    async def _stall_if(self, name: str) -> None:
+        if name in self.stalled:
+            self._notify()
+            await self._release.wait()
 
     def _check_while_waiting(self) -> None:
         """Raise at once when waiting can no longer succeed; a fake overrides this."""

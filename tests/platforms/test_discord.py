@@ -239,6 +239,24 @@ async def _no_wait(shard_id, *, initial=False) -> None:
     return None
 
 
+async def test_catch_up_logs_threads_started_and_members_joined_while_down(
+    fake_discord, sqlite_engine
+):
+    fake, w = fake_discord, fake_discord.world
+    # While Pulse was down (or held them in memory when it was killed): no history holds these.
+    thread = fake.add_thread(w.general, w.bob, "while down")
+    newcomer = fake.add_user("dana")
+    member = fake.add_member(w.guild, newcomer["id"])
+    async with pulse_bot(fake, sqlite_engine) as client:
+        await settle(fake, client, 2)
+    rows = {(r.kind, r.event_id) for r in await activities(sqlite_engine)}
+    joined = int(datetime.fromisoformat(member["joined_at"]).timestamp())
+    assert rows == {
+        ("thread_started", f"thread:{thread['id']}"),
+        ("member_joined", f"join:{newcomer['id']}:{joined}"),  # the id the live event has
+    }
+
+
 async def test_privacy_opt_out_through_the_button(fake_discord, sqlite_engine):
     fake, w = fake_discord, fake_discord.world
     async with pulse_bot(fake, sqlite_engine) as client:

@@ -414,6 +414,28 @@ async def test_catch_up_reads_history_and_threads_and_collapses(fake_slack, sqli
     assert len(await activities(sqlite_engine)) == len(rows)
 
 
+async def test_catch_up_finds_replies_and_reactions_to_messages_before_where_it_starts(
+    fake_slack, sqlite_engine
+):
+    fake, w = fake_slack, fake_slack.world
+    now = fake.now()
+    async with pulse_slack(fake, sqlite_engine) as pulse:
+        older = await fake.post_message(w.help, w.alice, "Older?", at=now - timedelta(hours=2))
+        await fake.post_message(w.general, w.bob, "the last message stored")
+        await settle(fake, pulse, 2)
+    # While Pulse is down: the question's first reply and a reaction. Catch-up starts 5 minutes
+    # before the last message stored, after the question, and no reply of its thread is stored.
+    reply = await fake.post_message(w.help, w.bob, "Answer", thread_ts=older["ts"], deliver=False)
+    await fake.add_reaction(w.help, older["ts"], w.carol, "eyes", deliver=False)
+    async with pulse_slack(fake, sqlite_engine, catch_up_days=7) as pulse:
+        await settle(fake, pulse, 2)
+    rows = await activities(sqlite_engine)
+    ids = [r.event_id for r in rows]
+    assert len(ids) == len(set(ids)) == 4
+    assert f"{w.help}:{reply['ts']}" in ids
+    assert f"{w.help}:{older['ts']}:eyes:{w.carol}" in ids
+
+
 async def test_invited_to_a_channel_reads_its_recent_history(fake_slack, sqlite_engine):
     fake, w = fake_slack, fake_slack.world
     await fake.post_message(w.not_joined, w.alice, "before Pulse came", deliver=False)

@@ -124,15 +124,6 @@ class FakeDiscord(
         await site.start()
         self.port = self._runner.addresses[0][1]
 
-    def stall(self, *names: str) -> None:
-        """Never answer NAMES: REST route names (see _ROUTES), or "hello" (accept, send nothing)."""
-        self.stalled.update(names)
-
-    async def _stall_if(self, name: str) -> None:
-        if name in self.stalled:
-            self._notify()
-            await self._release.wait()  # set at close, so the server can stop
-
     async def close(self) -> None:
         """Close every websocket and stop listening."""
         self._release.set()

@@ -181,15 +181,6 @@ class FakeSlack(
         self.port = self._runner.addresses[0][1]
         self._session = aiohttp.ClientSession()
 
-    def stall(self, *names: str) -> None:
-        """Never answer NAMES: Web API methods, or "socket" (a Socket Mode link never opens)."""
-        self.stalled.update(names)
-
-    async def _stall_if(self, name: str) -> None:
-        if name in self.stalled:
-            self._notify()
-            await self._release.wait()  # set at close, so the server can stop
-
     async def close(self) -> None:
         """Cancel pending deliveries, close every websocket and stop listening."""
         self._release.set()
