@@ -1,10 +1,11 @@
 """Accuracy benchmark: Pulse's help graph, answered questions and tiers against labelled chat.
 
-The corpus in bench/corpus/ (written by bench/accuracy_corpus.py from the hand-written templates
-of bench/accuracy_templates.py) holds a Slack export and DiscordChatExporter files of one help
-community each, and beside them what is true of them (labels-<platform>.json). Each export is
-imported into a fresh SQLite database through Pulse's own import path (``run_import``, as
-``pulse import`` runs it, with the help channels configured and "now" the corpus's end), and
+The corpus in bench/corpus/ (written by bench/accuracy_corpus.py from the hand-written
+conversations of bench/accuracy_help_conversations.py and accuracy_chat_conversations.py) holds
+a Slack export and DiscordChatExporter files of one help community each, and beside them what is
+true of them (labels-<platform>.json). Each export is imported into a fresh SQLite database
+through Pulse's own import path (bench/accuracy_stored.py: ``run_import``, as ``pulse import``
+runs it, with the help channels configured and "now" the corpus's end), and
 what Pulse stored is compared with the labels:
 
 * help edges (table help_edges, helper -> helped): precision and recall;
@@ -34,19 +35,12 @@ import json
 import os
 import tempfile
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased
-
-from bot.importers.discord import DiscordExportReader
-from bot.importers.run import run_import
-from bot.importers.slack import SlackExportReader
-from bot.settings import parse_settings
-from storage.engine import create_engine
-from storage.models import Activity, HelpEdge, Member, Space, TierAssignment
-from storage.queries import hero_candidates
+try:
+    from bench.accuracy_stored import import_corpus, read_stored
+except ImportError:  # run as a script: bench/ itself is on sys.path
+    from accuracy_stored import import_corpus, read_stored  # type: ignore[no-redef]
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PLATFORMS = ("slack", "discord")
@@ -77,112 +71,6 @@ def score(predicted: set, truth: set) -> dict:
 def load_labels(corpus: Path, platform: str) -> dict:
     """The labels written beside PLATFORM's export."""
     return json.loads((corpus / f"labels-{platform}.json").read_text(encoding="utf-8"))
-
-
-async def _import(platform: str, corpus: Path, labels: dict, url: str) -> None:
-    help_channels = labels["help_channel_ids"]
-    settings = parse_settings(
-        {"database": {"url": url}, platform: {"help_channel_ids": help_channels}}
-    )
-    if platform == "slack":
-        reader = SlackExportReader(corpus / "slack", help_channels=help_channels)
-    else:
-        reader = DiscordExportReader([corpus / "discord"], help_channels=help_channels)
-    try:
-        now = datetime.fromisoformat(labels["now"])
-        await run_import(settings, reader, now, in_process=False)
-    finally:
-        close = getattr(reader, "close", None)
-        if close is not None:
-            close()
-
-
-async def _answered(conn, space_id: int) -> dict[str, bool]:
-    from storage.helpgraph import answered_questions
-
-    return await answered_questions(conn, space_id)
-
-
-async def _accepted(conn, space_id: int) -> set[str] | None:
-    """Event ids of the replies Pulse records as accepted answers; None until it records them."""
-    try:
-        from storage.helpgraph import accepted_answers  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return set(await accepted_answers(conn, space_id))
-
-
-async def _read(url: str, labels: dict) -> dict:
-    """What Pulse stored for the labelled space."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            space_id = (
-                await conn.execute(
-                    select(Space.id).where(
-                        Space.platform == labels["platform"],
-                        Space.platform_id == labels["space_id"],
-                    )
-                )
-            ).scalar_one()
-            helper, helped = aliased(Member), aliased(Member)
-            edges = {
-                (a, b)
-                for a, b in await conn.execute(
-                    select(helper.platform_id, helped.platform_id)
-                    .select_from(HelpEdge)
-                    .join(helper, helper.id == HelpEdge.helper_id)
-                    .join(helped, helped.id == HelpEdge.helped_id)
-                    .where(HelpEdge.space_id == space_id)
-                )
-            }
-            # Which stored replies make each edge, to say which conversations a wrong edge is from.
-            replier, target = aliased(Member), aliased(Member)
-            edge_events: dict[tuple[str, str], list[str]] = {}
-            for a, b, event_id in await conn.execute(
-                select(replier.platform_id, target.platform_id, Activity.event_id)
-                .join(replier, replier.id == Activity.member_id)
-                .join(target, target.id == Activity.target_member_id)
-                .where(
-                    and_(
-                        Activity.space_id == space_id,
-                        Activity.kind == "reply",
-                        Activity.is_thanks.is_(False),
-                        Activity.member_id != Activity.target_member_id,
-                    )
-                )
-                .order_by(Activity.event_id)
-            ):
-                edge_events.setdefault((a, b), []).append(event_id)
-            members = {
-                pid: {"name": name, "tier": tier, "helped": helped_n, "reasons": reasons}
-                for pid, name, tier, helped_n, reasons in await conn.execute(
-                    select(
-                        Member.platform_id,
-                        Member.display_name,
-                        TierAssignment.tier,
-                        TierAssignment.helped_members,
-                        TierAssignment.reasons,
-                    )
-                    .outerjoin(TierAssignment, TierAssignment.member_id == Member.id)
-                    .where(Member.space_id == space_id)
-                )
-            }
-            settings = parse_settings({})
-            candidates = [
-                c.member.platform_id
-                for c in await hero_candidates(conn, space_id, settings.tiers.policy(), 1000)
-            ]
-            return {
-                "edges": edges,
-                "edge_events": edge_events,
-                "answered": await _answered(conn, space_id),
-                "accepted": await _accepted(conn, space_id),
-                "members": members,
-                "candidates": candidates,
-            }
-    finally:
-        await engine.dispose()
 
 
 def compare(labels: dict, stored: dict) -> dict:
@@ -293,8 +181,8 @@ async def measure_platform(platform: str, corpus: Path = CORPUS) -> dict:
     labels = load_labels(corpus, platform)
     with tempfile.TemporaryDirectory(prefix="pulse-accuracy-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'pulse.db'}"
-        await _import(platform, corpus, labels, url)
-        stored = await _read(url, labels)
+        await import_corpus(platform, corpus, labels, url)
+        stored = await read_stored(url, labels)
     return compare(labels, stored)
 
 

@@ -7,7 +7,7 @@ project's own functions as the scheduler runs them, each several times (median /
 * the community digest (``storage.digest.community_digest``);
 * the staff digest without goals and with one goal of each of the five metrics
   (``storage.digest.staff_digest``; each goal is measured at nine weekly points);
-* rendering both to Discord, Slack and text (``bot.digest_render.render``);
+* rendering both to Discord, Slack and text (``bot.digest_render.rendered.render``);
 * drawing the chart (``bot.chart.weekly_active_chart``).
 
 The digest job runs once a week in the background, so there is no hard target; it should stay
@@ -34,7 +34,7 @@ from rich.table import Table
 from sqlalchemy import delete, select
 
 from bot.chart import weekly_active_chart
-from bot.digest_render import render
+from bot.digest_render.rendered import render
 from community.goals import Goal, GoalMetric
 from community.tiers import TierPolicy
 from storage.digest import community_digest, staff_digest, week_ending

@@ -4,7 +4,7 @@ It writes one DiscordChatExporter JSON file of --messages messages (indented as 
 it: authors, replies, reactions, empty embeds) and measures, each on its own:
 
 1. parse:     ijson's C backend over ``messages.item`` alone (no limits: the floor);
-2. guard:     the reader's limit checks (bot.importers.files.JsonGuard) over the same bytes;
+2. guard:     the reader's limit checks (bot.importers.limits.JsonGuard) over the same bytes;
 3. read+map:  DiscordExportReader.chunks(): the guarded stream and the mapping to events.
 
     python bench/discord_read.py                 # 300,000 messages
@@ -77,7 +77,7 @@ def parse_only(path: Path) -> float:
 
 def guard_only(path: Path) -> float:
     """Seconds for the reader's limit checks over the file's bytes."""
-    from bot.importers.files import JsonGuard
+    from bot.importers.limits import JsonGuard
 
     guard = JsonGuard(2)
     start = time.perf_counter()

@@ -19,7 +19,7 @@ from datetime import UTC, time, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.digest_render import RenderedDigest
+from bot.digest_render.rendered import RenderedDigest
 from bot.services.classification import purge_old_activities, reclassify_and_scan, space_ids
 from bot.services.digests import build_digest, space_ref
 from bot.settings import Settings

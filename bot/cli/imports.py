@@ -88,7 +88,7 @@ def import_discord(
 
 
 def _run_import(settings: Settings, what: str, open_reader, batch_size: int) -> None:
-    from bot.importers.files import ImportFormatError
+    from bot.importers.limits import ImportFormatError
     from bot.importers.run import ImportFailed, run_import
 
     started = time.monotonic()

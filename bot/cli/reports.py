@@ -261,7 +261,8 @@ def digest_preview(
     With --as-of, the seven days up to the end of that day, from the tier history stored.
     Nothing is posted and no digest run is recorded.
     """
-    from bot.digest_render import community_doc, rich_digest, staff_doc
+    from bot.digest_render.layout import community_doc, staff_doc
+    from bot.digest_render.terminal import rich_digest
     from bot.services.digests import build_digest, space_ref
     from community.digest import Audience
 

@@ -7,7 +7,7 @@ import io
 
 import discord
 
-from bot.digest_render import RenderedDigest
+from bot.digest_render.rendered import RenderedDigest
 from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import DiscordSettings
 from community.digest import SpaceRef

@@ -8,7 +8,7 @@ from dataclasses import replace
 import discord
 
 from bot.commands.replies import Reply, Style, Tone
-from bot.digest_render import discord_escape
+from bot.digest_render.discord_embeds import discord_escape
 
 # Discord's limits: 25 fields, 256 a field name, 1,024 a field value, 4,096 a description,
 # 6,000 in all; 5 rows of 5 buttons, labels of 80 characters.

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.importers.files import ImportFormatError
+from bot.importers.limits import ImportFormatError
 from community.events import ActivityEvent, ActivityKind
 from storage.writer.records import event_records
 

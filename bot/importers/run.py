@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot.app import engine_for, upgrade_database
 from bot.importers.feed import ImportStats, bulk_gc, reading
-from bot.importers.files import ImportFormatError
+from bot.importers.limits import ImportFormatError
 from bot.importers.stream import write_stream
 from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings

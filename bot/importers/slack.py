@@ -3,7 +3,7 @@
 Layout: ``users.json``, ``channels.json`` (and ``groups.json``, ``mpims.json``, ``dms.json`` in
 exports that include private conversations), and one folder per conversation holding a
 ``YYYY-MM-DD.json`` file per day. Day files are small and read one at a time; the user and channel
-lists are streamed, and so is a day file too large to parse whole (bot.importers.files has the
+lists are streamed, and so is a day file too large to parse whole (bot.importers.limits has the
 limits), so memory stays bounded whatever the export holds.
 """
 
@@ -16,13 +16,9 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from bot.importers.feed import Chunk
-from bot.importers.files import (
-    MAX_DAY_FILE_BYTES,
-    MAX_WHOLE_BYTES,
-    ExportSource,
-    ImportFormatError,
-    loads,
-)
+from bot.importers.files import ExportSource
+from bot.importers.json_reading import loads
+from bot.importers.limits import MAX_DAY_FILE_BYTES, MAX_WHOLE_BYTES, ImportFormatError
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
 from community.mapping import MappingError, text_or_none
 from community.slack_map import SLACKBOT, SlackMapper, SlackUser, user_of

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.chart import weekly_active_chart
-from bot.digest_render import RenderedDigest, render
+from bot.digest_render.rendered import RenderedDigest, render
 from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
 from community.goals import Goal, GoalMetric

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from bot.digest_render import RenderedDigest
+from bot.digest_render.rendered import RenderedDigest
 from bot.scheduler import DigestSkipped, audience_channel
 from bot.settings import SlackSettings
 from bot.slack.render import notification_text

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from bot.importers.feed import PIECE, Chunk, ReaderFailed, reading
-from bot.importers.files import ImportFormatError
+from bot.importers.limits import ImportFormatError
 from bot.importers.run import ImportFailed, run_import
 from bot.importers.slack import SlackExportReader
 from bot.services.classification import reclassify_and_scan

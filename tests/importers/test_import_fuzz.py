@@ -21,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.importers import files
-from bot.importers.discord import CSV_COLUMNS, DiscordExportReader
-from bot.importers.files import ImportFormatError, ImportLimitError, JsonGuard
+from bot.importers import json_reading, limits
+from bot.importers.discord import DiscordExportReader
+from bot.importers.discord_csv import CSV_COLUMNS
+from bot.importers.limits import ImportFormatError, ImportLimitError, JsonGuard
 from bot.importers.slack import SlackExportReader
 from community.discord_map import DiscordChannel, DiscordMapper
 from community.events import ActivityEvent
@@ -99,7 +100,7 @@ def test_the_guard_knows_the_depth_exactly_however_the_bytes_are_cut(
     value, style, past, cuts, wrappers
 ):
     # Around VALUE, enough levels to reach the limit exactly, or one more.
-    levels = files.MAX_DEPTH - depth_of(value) + past
+    levels = limits.MAX_DEPTH - depth_of(value) + past
     opener, closer = (b"[", b"]") if wrappers == "[" else (b'{"k":', b"}")
     document = opener * levels + dumps(value, style) + closer * levels
     guard = JsonGuard()
@@ -112,7 +113,7 @@ def test_the_guard_knows_the_depth_exactly_however_the_bytes_are_cut(
             break
     if past:
         assert raised is not None
-        assert f"nested deeper than {files.MAX_DEPTH} levels" in str(raised)
+        assert f"nested deeper than {limits.MAX_DEPTH} levels" in str(raised)
     else:
         assert raised is None
         assert guard.depth == 0
@@ -127,11 +128,11 @@ def test_take_hands_the_parser_everything_before_the_limit(value, style, cuts):
         expected = list(ijson.items(head + b"]", "item", use_float=True))
     except (ijson.JSONError, UnicodeDecodeError):
         return
-    deep = b"[" * (files.MAX_DEPTH + 5) + b"]" * (files.MAX_DEPTH + 5)
-    reader = files.CountingReader(_Chunks(split(head + b", " + deep + b"]", cuts)))
+    deep = b"[" * (limits.MAX_DEPTH + 5) + b"]" * (limits.MAX_DEPTH + 5)
+    reader = json_reading.CountingReader(_Chunks(split(head + b", " + deep + b"]", cuts)))
     items = []
     with pytest.raises(ImportLimitError):
-        items.extend(files.stream_items(reader, "item"))
+        items.extend(json_reading.stream_items(reader, "item"))
     assert items == expected
 
 
@@ -153,7 +154,7 @@ class _Chunks(io.RawIOBase):
 def encoded(text: bytes, encoding: str) -> bytes:
     """TEXT (UTF-8) as a file in ENCODING, the ways exports get mangled."""
     if encoding == "utf-8-bom":
-        return files.UTF8_BOM + text
+        return json_reading.UTF8_BOM + text
     if encoding == "utf-16":
         return text.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass")
     if encoding == "latin-1":

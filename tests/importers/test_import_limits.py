@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.importers import discord as discord_importer
-from bot.importers import files
+from bot.importers import files, limits
 from bot.importers import slack as slack_importer
 from bot.importers.discord import DiscordExportReader
 from bot.importers.slack import SlackExportReader
@@ -88,7 +88,7 @@ def test_embeds_nested_200k_deep_stop_at_the_depth_limit(tmp_path):
     export.write_bytes(dce_with(message))
     code, err, peak = run_import("discord-export", export, tmp_path / "pulse.db")
     assert code == 1
-    assert_one_clear_line(err, str(export), f"nested deeper than {files.MAX_DEPTH} levels")
+    assert_one_clear_line(err, str(export), f"nested deeper than {limits.MAX_DEPTH} levels")
     assert "after message 2 (id 1003)" in err
     assert "Nothing was lost" in err
     assert {"1002", "1003"} <= event_ids(tmp_path / "pulse.db")
@@ -103,7 +103,7 @@ def test_a_tiny_zip_with_a_deep_users_json_stops_at_the_depth_limit(tmp_path):
     assert path.stat().st_size < 2000
     code, err, peak = run_import("slack-export", path, tmp_path / "pulse.db")
     assert code == 1
-    assert_one_clear_line(err, f"{path}:users.json", f"nested deeper than {files.MAX_DEPTH}")
+    assert_one_clear_line(err, f"{path}:users.json", f"nested deeper than {limits.MAX_DEPTH}")
     assert peak < PEAK_MB
 
 
@@ -134,7 +134,7 @@ def test_a_zip_holding_a_900_mb_day_file_stops_at_the_day_file_limit(tmp_path):
     code, err, peak = run_import("slack-export", path, tmp_path / "pulse.db")
     assert code == 1
     assert_one_clear_line(
-        err, f"{path}:general/2024-03-05.json", f"larger than {files.MAX_DAY_FILE_BYTES >> 20} MiB"
+        err, f"{path}:general/2024-03-05.json", f"larger than {limits.MAX_DAY_FILE_BYTES >> 20} MiB"
     )
     assert "CGEN:" + exports.slack_ts(4, 10) in event_ids(tmp_path / "pulse.db")
     assert peak < PEAK_MB
@@ -155,20 +155,20 @@ def test_a_day_file_that_unpacks_past_the_ratio_stops_while_decompressing(tmp_pa
     code, err, peak = run_import("slack-export", path, tmp_path / "pulse.db")
     assert code == 1
     assert_one_clear_line(
-        err, f"{path}:general/2024-03-05.json", f"more than {files.MAX_RATIO} times"
+        err, f"{path}:general/2024-03-05.json", f"more than {limits.MAX_RATIO} times"
     )
     assert "CGEN:" + exports.slack_ts(4, 10) in event_ids(tmp_path / "pulse.db")
     assert peak < PEAK_MB
 
 
 def test_one_message_past_the_value_limit_stops_after_the_messages_before_it(tmp_path):
-    content = b"x" * (files.MAX_VALUE_BYTES + 1024 * 1024)
+    content = b"x" * (limits.MAX_VALUE_BYTES + 1024 * 1024)
     message = b'{"id": "1009", "type": "Default", "content": "' + content + b'"}'
     export = tmp_path / "general.json"
     export.write_bytes(dce_with(message))
     code, err, peak = run_import("discord-export", export, tmp_path / "pulse.db")
     assert code == 1
-    assert_one_clear_line(err, str(export), f"one value larger than {files.MAX_VALUE_BYTES >> 20}")
+    assert_one_clear_line(err, str(export), f"one value larger than {limits.MAX_VALUE_BYTES >> 20}")
     assert {"1002", "1003"} <= event_ids(tmp_path / "pulse.db")
     assert peak < PEAK_MB
 
@@ -177,7 +177,7 @@ def test_a_csv_row_past_the_value_limit_stops_with_its_line(tmp_path):
     rows = [*exports.CSV_ROWS[:2], ["101", "Alice", "2024-03-04T10:05:00+00:00", "y", "", ""]]
     export = exports.write_csv(tmp_path / "general [500].csv", rows=rows)
     with export.open("ab") as out:
-        out.write(b"101;Alice;2024-03-04T10:06:00+00:00;" + b"z" * (files.MAX_VALUE_BYTES + 10))
+        out.write(b"101;Alice;2024-03-04T10:06:00+00:00;" + b"z" * (limits.MAX_VALUE_BYTES + 10))
     code, err, _ = run_import_csv(export, tmp_path / "pulse.db")
     assert code == 1
     assert_one_clear_line(err, str(export), "line 6", "one row larger than")
@@ -201,10 +201,10 @@ def run_import_csv(export: Path, db: Path) -> tuple[int, str, float]:
 
 def test_a_file_whose_size_says_it_is_past_the_limit_fails_before_it_is_read(tmp_path):
     root = exports.write_slack(tmp_path / "export")
-    (root / "general" / "2024-03-04.json").write_bytes(b" " * (files.MAX_WHOLE_BYTES + 1))
+    (root / "general" / "2024-03-04.json").write_bytes(b" " * (limits.MAX_WHOLE_BYTES + 1))
     with (
         files.ExportSource(root) as source,
-        pytest.raises(files.ImportLimitError, match=r"larger than 4 MiB unpacked \(Pulse's limit"),
+        pytest.raises(limits.ImportLimitError, match=r"larger than 4 MiB unpacked \(Pulse's limit"),
     ):
         source.read("general/2024-03-04.json")
 
@@ -247,7 +247,7 @@ def test_a_streamed_day_file_that_is_not_a_list_is_an_unknown_layout(tmp_path, m
     root = exports.write_slack(tmp_path / "export")
     (root / "help" / "2024-03-05.json").write_text('{"messages": []}')
     monkeypatch.setattr(slack_importer, "MAX_WHOLE_BYTES", 10)
-    with pytest.raises(files.ImportFormatError, match=r"2024-03-05.json: expected a list of mes"):
+    with pytest.raises(limits.ImportFormatError, match=r"2024-03-05.json: expected a list of mes"):
         slack_events(root)
 
 

@@ -4,22 +4,22 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.digest_render import (
+from bot.digest_render.discord_embeds import (
     EMBED_DESCRIPTION,
     EMBED_FIELD_NAME,
     EMBED_FIELD_VALUE,
     EMBED_FIELDS,
     EMBED_TITLE,
     EMBED_TOTAL,
+    discord_embeds,
+    embed_length,
+)
+from bot.digest_render.layout import DigestDoc, Section, fit_list
+from bot.digest_render.rendered import render
+from bot.digest_render.slack_blocks import (
     SLACK_BLOCKS,
     SLACK_HEADER,
     SLACK_TEXT,
-    DigestDoc,
-    Section,
-    discord_embeds,
-    embed_length,
-    fit_list,
-    render,
     slack_block_text,
     slack_blocks,
 )

@@ -1,7 +1,7 @@
 import json
 from datetime import timedelta
 
-from bot.digest_render import render
+from bot.digest_render.rendered import render
 from storage.digest import (
     community_digest,
     staff_digest,
