@@ -18,7 +18,7 @@ from bot.importers.slack import SlackExportReader
 from bot.settings import parse_settings
 from storage.engine import create_engine
 from storage.models import Activity, HelpEdge, Member, Space, TierAssignment
-from storage.queries import hero_candidates
+from storage.tiers import hero_candidates
 
 
 async def import_corpus(platform: str, corpus: Path, labels: dict, url: str) -> None:

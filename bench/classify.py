@@ -4,10 +4,10 @@ It builds one SQLite community of 100,000 members and 5,000,000 activities over 
 ending at a fixed "now" (2026-11-22 12:00 UTC), then times the project's own functions on the
 async engine, as the bot runs them:
 
-* full reclassification, ``storage.intelligence.reclassify`` in one ``engine.begin()``
+* full reclassification, ``storage.tiers.reclassify`` in one ``engine.begin()``
   transaction, twice: the first run writes every tier assignment, the second is the
   steady-state daily run (target: each under 15 s on this 2-core machine);
-* the quiet scan, ``storage.intelligence.scan_quiet``, twice: the first opens every flag the
+* the quiet scan, ``storage.quiet.scan_quiet``, twice: the first opens every flag the
   year of history calls for, the second is the steady-state daily scan;
 * the daily job ``bot.services.classification.reclassify_and_scan`` (both steps in one
   transaction), steady state;
@@ -48,8 +48,10 @@ from rich.table import Table
 from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from storage.engine import create_engine
-from storage.intelligence import reclassify, scan_quiet
-from storage.queries import hero_candidates, member_profile, quiet_list, resolve_space
+from storage.profiles import member_profile
+from storage.quiet import quiet_list, scan_quiet
+from storage.spaces import resolve_space
+from storage.tiers import hero_candidates, reclassify
 from storage.uow import UnitOfWork
 
 try:

@@ -4,9 +4,9 @@ It reuses the database `bench/classify.py` builds (100,000 members, 5,000,000 ac
 year, tiers and quiet flags computed), adds a few hundred outreach actions, then times the
 project's own functions as the scheduler runs them, each several times (median / max):
 
-* the community digest (``storage.digest.community_digest``);
+* the community digest (``storage.digests.community_digest``);
 * the staff digest without goals and with one goal of each of the five metrics
-  (``storage.digest.staff_digest``; each goal is measured at nine weekly points);
+  (``storage.digests.staff_digest``; each goal is measured at nine weekly points);
 * rendering both to Discord, Slack and text (``bot.digest_render.rendered.render``);
 * drawing the chart (``bot.chart.weekly_active_chart``).
 
@@ -37,7 +37,7 @@ from bot.chart import weekly_active_chart
 from bot.digest_render.rendered import render
 from community.goals import Goal, GoalMetric
 from community.tiers import TierPolicy
-from storage.digest import community_digest, staff_digest, week_ending
+from storage.digests import community_digest, staff_digest, week_ending
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.models import Outreach, QuietFlag, Space

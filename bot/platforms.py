@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 
 from bot.tasks import log_failure
 from community.events import Platform
-from storage.actions import mark_staff
+from storage.members import mark_staff
 from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 

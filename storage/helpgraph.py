@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from community import ids
 from community.events import ActivityKind
-from storage.models import Activity
+from storage.models import Activity, HelpEdge, Member
 
 _REPLY = ActivityKind.REPLY.value
 
@@ -86,3 +86,22 @@ async def accepted_answers(conn: AsyncConnection, space_id: int) -> set[str]:
         )
     )
     return set(rows.scalars())
+
+
+async def helped_members(conn: AsyncConnection, member_id: int) -> tuple[tuple[str, ...], int]:
+    """The (up to) three members MEMBER_ID helped most, by name, and how many they helped."""
+    names = (
+        await conn.execute(
+            select(func.coalesce(Member.display_name, Member.platform_id))
+            .join(HelpEdge, HelpEdge.helped_id == Member.id)
+            .where(HelpEdge.helper_id == member_id)
+            .order_by(HelpEdge.replies.desc(), Member.id)
+            .limit(3)
+        )
+    ).scalars()
+    count = (
+        await conn.execute(
+            select(func.count()).select_from(HelpEdge).where(HelpEdge.helper_id == member_id)
+        )
+    ).scalar_one()
+    return tuple(names), count

@@ -27,8 +27,8 @@ from community.outreach import (
     OutreachStats,
 )
 from community.quiet import LIVE_STATUSES, FlagStatus
-from storage.intelligence import set_flag_status
 from storage.models import Activity, Outreach, QuietFlag
+from storage.quiet import set_flag_status
 
 # What counts as being active again: posting or a logged contribution, as for tiers and quiet.
 ENGAGED_KINDS = (

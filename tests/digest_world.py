@@ -16,8 +16,9 @@ from community.events import ActivityKind
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
 from storage import models
-from storage.intelligence import reclassify, scan_quiet
-from storage.queries import forget_member
+from storage.privacy import forget_member
+from storage.quiet import scan_quiet
+from storage.tiers import reclassify
 from tests.factories import ev, ingest
 
 # A Monday 09:30 in Berlin, the day after the spring daylight-saving change (CEST, UTC+2).

@@ -134,7 +134,7 @@ async def open_store(settings: Settings, *, upgrade: bool = False) -> AsyncItera
 
 async def community_id(uow, hint: str | None) -> int:
     """The stored community HINT names (platform id or name; None when there is one only)."""
-    from storage.queries import NotFoundError, resolve_space
+    from storage.spaces import NotFoundError, resolve_space
 
     async with uow.read() as conn:
         try:

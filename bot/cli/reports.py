@@ -104,7 +104,7 @@ def limit_option(func: Callable) -> Callable:
 
 async def _read(settings: Settings, space_hint: str | None, query):
     """QUERY(conn, space id) on the community SPACE_HINT names, in one read transaction."""
-    from storage.queries import NotFoundError
+    from storage.spaces import NotFoundError
 
     async with open_store(settings) as uow:
         space_id = await community_id(uow, space_hint)
@@ -132,8 +132,8 @@ def tiers(
 ):
     """Members per tier (passive, active, hero), and optionally who is in one."""
     from community.tiers import Tier
-    from storage.history import members_in_tier_as_of, snapshot
-    from storage.queries import members_in_tier, tier_counts
+    from storage.as_of import members_in_tier_as_of, snapshot
+    from storage.tiers import members_in_tier, tier_counts
 
     policy = settings.tiers.policy()
 
@@ -169,8 +169,8 @@ def hero_candidates_cmd(
     settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None
 ):
     """Members at or near hero level who are not recognized heroes yet, and rising actives."""
-    from storage.history import hero_candidates_as_of, rising_actives_as_of, snapshot
-    from storage.queries import hero_candidates, rising_actives
+    from storage.as_of import hero_candidates_as_of, rising_actives_as_of, snapshot
+    from storage.tiers import hero_candidates, rising_actives
 
     policy = settings.tiers.policy()
 
@@ -202,7 +202,7 @@ def hero_candidates_cmd(
 @as_of_option
 def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_of: AsOf | None):
     """Members who went quiet, with what you need to reach out help-first."""
-    from storage.queries import quiet_list
+    from storage.quiet import quiet_list
 
     moment = as_of.moment if as_of is not None else now()
 
@@ -223,8 +223,7 @@ def quiet(settings: Settings, space: str | None, as_json: bool, limit: int, as_o
 @as_of_option
 def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of: AsOf | None):
     """One member's tier, reasons, history and quiet flag (WHO: id, mention or name)."""
-    from storage.history import member_profile_as_of
-    from storage.queries import member_profile
+    from storage.profiles import member_profile, member_profile_as_of
 
     moment = now()
 

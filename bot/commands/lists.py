@@ -7,7 +7,8 @@ from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Button, Entry, Reply, Style
 from bot.render import TREND_MARK
 from community.views import QuietEntry
-from storage.queries import hero_candidates, quiet_list
+from storage.quiet import quiet_list
+from storage.tiers import hero_candidates
 
 PAGE_SIZE = 5
 QUIET_PAGE_SIZE = 4  # each quiet member brings a row of three buttons; Discord allows 5 rows

@@ -9,8 +9,8 @@ from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
 from community.events import ActivityEvent, ActivityKind
 from community.views import MemberProfile
-from storage import actions
-from storage.queries import member_profile
+from storage.profiles import member_profile
+from storage.recognition import log_contribution, set_hero
 
 
 @handles("member")
@@ -40,7 +40,7 @@ async def contribution_command(ctx: Context, args: dict) -> Reply:
             occurred_at=now,
             contribution_kind=args["kind"],
         )
-        await actions.log_contribution(
+        await log_contribution(
             conn, ctx.hash_key, event, space, member.id, args["title"], ctx.inv.user_id
         )
     name = member.display_name or member.platform_id
@@ -59,9 +59,7 @@ async def hero_command(ctx: Context, args: dict) -> Reply:
     async with ctx.uow.write() as conn:
         space = await space_of(conn, ctx)
         member = await member_of(conn, space, args["user"])
-        changed = await actions.set_hero(
-            conn, space, member.id, confirm, ctx.inv.user_id, ctx.clock.now()
-        )
+        changed = await set_hero(conn, space, member.id, confirm, ctx.inv.user_id, ctx.clock.now())
     name = member.display_name or member.platform_id
     if not changed:
         state = "already a recognized hero" if confirm else "not a recognized hero"

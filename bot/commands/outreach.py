@@ -10,7 +10,7 @@ from bot.commands.parse import CommandError
 from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
 from community.outreach import OutreachAction, OutreachError
-from storage.actions import member_name
+from storage.members import member_name
 from storage.outreach import live_flag_id, record_outreach
 
 CHOICES = {

@@ -11,8 +11,9 @@ from bot.commands.actions import DeleteMyData, encode
 from bot.commands.parse import CommandError
 from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Button, Reply, Style, Tone
-from storage import actions
-from storage.queries import NotFoundError, forget_member
+from storage.members import member_row, set_away
+from storage.privacy import forget_member, privacy_summary
+from storage.spaces import NotFoundError
 
 
 @handles("privacy")
@@ -21,7 +22,7 @@ async def privacy_command(ctx: Context, args: dict) -> Reply:
     async with ctx.uow.read() as conn:
         space = await space_of(conn, ctx)
         try:
-            kept = await actions.privacy_summary(conn, space, ctx.inv.user_id)
+            kept = await privacy_summary(conn, space, ctx.inv.user_id)
         except NotFoundError:
             return Reply(
                 title="What Pulse keeps about you",
@@ -78,13 +79,13 @@ async def away_command(ctx: Context, args: dict) -> Reply:
     async with ctx.uow.write() as conn:
         space = await space_of(conn, ctx)
         try:
-            member = await actions.member_row(conn, space, ctx.inv.user_id)
+            member = await member_row(conn, space, ctx.inv.user_id)
         except NotFoundError:
             return Reply(
                 title="Nothing to pause",
                 text="Pulse has no activity of yours yet, so nobody will be asked about you.",
             )
-        await actions.set_away(conn, member.id, until)
+        await set_away(conn, member.id, until)
     return Reply(
         title="Enjoy your time away",
         text=f"Nobody will be prompted to check in on you until {until:%Y-%m-%d}.",

@@ -16,8 +16,8 @@ from bot.settings import Settings
 from community.clock import Clock
 from community.events import Platform
 from community.tiers import TierPolicy
-from storage import actions
-from storage.queries import NotFoundError
+from storage.members import member_row
+from storage.spaces import NotFoundError, space_id_for
 from storage.uow import Connection, UnitOfWork
 
 
@@ -62,7 +62,7 @@ def handles(name: str) -> Callable[[Handler], Handler]:
 
 async def space_of(conn: Connection, ctx: Context) -> int:
     """The row id of the space the command was run in, or a NotFoundError saying why not."""
-    space = await actions.space_id_for(conn, ctx.inv.platform, ctx.inv.space_id)
+    space = await space_id_for(conn, ctx.inv.platform, ctx.inv.space_id)
     if space is None:
         raise NotFoundError("Pulse has not logged anything here yet; give it a little while.")
     return space
@@ -71,7 +71,7 @@ async def space_of(conn: Connection, ctx: Context) -> int:
 async def member_of(conn: Connection, space: int, platform_id: str):
     """The member a command names, or an error that mentions them (both platforms render it)."""
     try:
-        return await actions.member_row(conn, space, platform_id)
+        return await member_row(conn, space, platform_id)
     except NotFoundError:
         # A mention renders as the member's name on both Discord and Slack.
         raise CommandError(

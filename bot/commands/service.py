@@ -20,7 +20,7 @@ from bot.commands.spec import BY_NAME, CommandSpec
 from bot.settings import Settings
 from bot.tasks import log_failure
 from community.clock import Clock
-from storage.queries import NotFoundError
+from storage.spaces import NotFoundError
 from storage.uow import UnitOfWork
 
 __all__ = ["CommandService", "Invocation"]

@@ -7,9 +7,9 @@ from datetime import timedelta
 from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Reply
 from bot.services.digests import build_digest, goals_from
-from storage import actions
-from storage.digest import goals_progress
+from storage.goals import goals_progress
 from storage.outreach import mark_re_engaged, outreach_stats
+from storage.stats import community_stats
 
 
 @handles("community-stats")
@@ -22,7 +22,7 @@ async def community_stats_command(ctx: Context, args: dict) -> Reply:
         # Outcomes first, so members who came back since the last job count.
         await mark_re_engaged(conn, space, now)
     async with ctx.uow.read() as conn:
-        stats = await actions.community_stats(conn, space, weeks, now)
+        stats = await community_stats(conn, space, weeks, now)
         # The window's end is exclusive: include what staff recorded this very moment.
         end = now + timedelta(seconds=1)
         outreach = await outreach_stats(conn, space, now - timedelta(weeks=weeks), end, now)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from community.events import Platform
-from storage.queries import joined_near, last_activity_at, replied_to_since
+from storage.members import joined_near
+from storage.spaces import last_activity_at, replied_to_since
 from storage.uow import UnitOfWork
 
 # Catch-up starts a little before the last stored event, in case the last batch was partial.

@@ -7,9 +7,12 @@ from datetime import datetime
 from community.events import day_number
 from community.quiet import QuietPolicy, ScanResult
 from community.tiers import TierPolicy
-from storage.intelligence import ReclassifyResult, last_active_days, reclassify, scan_quiet
+from storage.figures import last_active_days
 from storage.locks import Job
-from storage.queries import list_spaces, purge_activities
+from storage.privacy import purge_activities
+from storage.quiet import scan_quiet
+from storage.spaces import list_spaces
+from storage.tiers import ReclassifyResult, reclassify
 from storage.uow import UnitOfWork
 
 

@@ -13,7 +13,8 @@ from storage.demo import add_demo_details, is_demo, mark_demo
 from storage.engine import create_engine
 from storage.history import rebuild_history
 from storage.migrate import upgrade
-from storage.queries import hero_candidates, quiet_list, rising_actives, tier_counts
+from storage.quiet import quiet_list
+from storage.tiers import hero_candidates, rising_actives, tier_counts
 from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 

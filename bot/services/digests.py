@@ -1,6 +1,6 @@
 """Build the weekly digests for one space: content from storage, renderings, the chart.
 
-The service behind ``community/digest.py`` (what a digest says) and ``storage/digest.py``
+The service behind ``community/digest.py`` (what a digest says) and ``storage/digests.py``
 (the queries it is made from).
 """
 
@@ -15,9 +15,9 @@ from bot.digest_render.rendered import RenderedDigest, render
 from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
 from community.goals import Goal, GoalMetric
-from storage.digest import community_digest, staff_digest, week_ending
+from storage.digests import community_digest, staff_digest, week_ending
 from storage.outreach import mark_re_engaged
-from storage.queries import space_ref as stored_space
+from storage.spaces import space_ref as stored_space
 from storage.uow import UnitOfWork
 
 

@@ -36,7 +36,7 @@ from storage.engine import IMMEDIATE, create_engine
 from storage.history import rebuild_history
 from storage.migrate import upgrade
 from storage.models import Space
-from storage.queries import forget_member
+from storage.privacy import forget_member
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 from storage.writer.batch import BatchWriter

@@ -158,7 +158,7 @@ def help_graph(url) -> tuple[set[tuple[str, str]], dict[str, bool]]:
 
     from storage.helpgraph import answered_questions
     from storage.models import HelpEdge
-    from storage.queries import resolve_space
+    from storage.spaces import resolve_space
 
     async def go():
         engine = create_engine(url)

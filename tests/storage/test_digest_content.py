@@ -2,15 +2,10 @@ import json
 from datetime import timedelta
 
 from bot.digest_render.rendered import render
-from storage.digest import (
-    community_digest,
-    staff_digest,
-    tier_counts_at,
-    week_ending,
-    weekly_active_by_tier,
-)
+from storage.digests import community_digest, staff_digest, week_ending
 from storage.outreach import reached_out
-from storage.queries import tier_counts
+from storage.tier_changes import tier_counts_at, weekly_active_by_tier
+from storage.tiers import tier_counts
 from tests.digest_world import NAMES, NOW, POLICY, build_world
 
 # Words that only staff figures use; the public digest must never say them.

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from community.goals import Goal, GoalMetric, GoalStatus, goal_progress, linear_projection
-from storage.digest import goal_value, goals_progress
+from storage.goals import goal_value, goals_progress
 from storage.outreach import reached_out
 from tests.digest_world import NOW, build_world
 

@@ -5,10 +5,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from community.digest import Period
-from storage.digest import unanswered_questions
+from storage.digests import unanswered_questions
 from storage.helpgraph import accepted_answers, answered_questions
 from storage.models import Activity, DailyRollup, HelpEdge, Member
-from storage.queries import resolve_space
+from storage.spaces import resolve_space
 from tests.factories import T0, ev, ingest
 
 

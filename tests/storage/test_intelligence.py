@@ -13,17 +13,13 @@ from community.quiet import FlagStatus, QuietPolicy
 from community.tiers import DayCounts, TierPolicy, stats_from_history
 from storage import models
 from storage.engine import create_engine
-from storage.intelligence import reclassify, scan_quiet, set_flag_status, window_stats
+from storage.figures import window_stats
 from storage.migrate import upgrade
-from storage.queries import (
-    forget_member,
-    hero_candidates,
-    member_profile,
-    purge_activities,
-    quiet_list,
-    resolve_space,
-    tier_counts,
-)
+from storage.privacy import forget_member, purge_activities
+from storage.profiles import member_profile
+from storage.quiet import quiet_list, scan_quiet, set_flag_status
+from storage.spaces import resolve_space
+from storage.tiers import hero_candidates, reclassify, tier_counts
 from tests.factories import KEY, T0, ev, helper_history, ingest
 
 POLICY = TierPolicy()

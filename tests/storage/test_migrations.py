@@ -9,7 +9,7 @@ from bot.cli import cli
 from storage.engine import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
-from storage.queries import forget_member
+from storage.privacy import forget_member
 from tests.factories import KEY, T0, helper_history, ingest
 
 

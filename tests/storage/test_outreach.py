@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from community.outreach import OutreachAction, OutreachError
 from storage import models
-from storage.intelligence import scan_quiet
 from storage.outreach import (
     dismiss,
     live_flag_id,
@@ -15,7 +14,7 @@ from storage.outreach import (
     reached_out,
     snooze,
 )
-from storage.queries import quiet_list
+from storage.quiet import quiet_list, scan_quiet
 from tests.digest_world import NOW, POLICY, QUIET, build_world
 from tests.factories import ev, ingest
 

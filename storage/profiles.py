@@ -1,0 +1,83 @@
+"""One member's profile for staff: as stored now, or recomputed as of a past day."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from community.events import day_start
+from community.tiers import MemberStats, Tier, TierPolicy, reasons
+from community.views import MemberProfile
+from storage.as_of import window_kinds
+from storage.figures import last_active_days
+from storage.history import tiers_as_of
+from storage.members import find_member, member_ref
+from storage.models import TierAssignment, TierChange
+from storage.quiet import quiet_list
+from storage.recognition import is_recognized_hero
+
+
+async def member_profile(
+    conn: AsyncConnection, space_id: int, query: str, now: datetime
+) -> MemberProfile:
+    """Everything staff may see about one member."""
+    member = await find_member(conn, space_id, query)
+    assignment = (
+        await conn.execute(select(TierAssignment).where(TierAssignment.member_id == member.id))
+    ).first()
+    history = [
+        (row.changed_at, row.from_tier, row.to_tier)
+        for row in await conn.execute(
+            select(TierChange.changed_at, TierChange.from_tier, TierChange.to_tier)
+            .where(TierChange.member_id == member.id, TierChange.changed_at <= now)
+            .order_by(TierChange.changed_at.desc())
+            .limit(10)
+        )
+    ]
+    flags = await quiet_list(conn, space_id, now, 1, member_id=member.id)
+    last_active = None
+    if assignment is not None and assignment.last_active_day is not None:
+        last_active = day_start(assignment.last_active_day)
+    return MemberProfile(
+        member=member_ref(member),
+        is_staff=member.is_staff,
+        is_bot=member.is_bot,
+        joined_at=member.joined_at,
+        left_at=member.left_at,
+        away_until=member.away_until,
+        tier=assignment.tier if assignment else None,
+        reasons=assignment.reasons if assignment else None,
+        recognized_hero=await is_recognized_hero(conn, member.id),
+        last_active=last_active,
+        tier_history=history,
+        open_flag=flags[0] if flags else None,
+    )
+
+
+async def member_profile_as_of(
+    conn: AsyncConnection,
+    space_id: int,
+    query: str,
+    day: int,
+    moment: datetime,
+    policy: TierPolicy,
+) -> MemberProfile:
+    """One member as they stood at the end of DAY: tier and reasons recomputed, history then."""
+    profile = await member_profile(conn, space_id, query, moment)
+    member = profile.member.id
+    if profile.is_staff or profile.is_bot:
+        return profile
+    h = (await tiers_as_of(conn, space_id, day, policy)).get(member)
+    stats = h.figures(day) if h else MemberStats()
+    tier = h.tier if h else Tier.PASSIVE
+    kinds = await window_kinds(conn, space_id, day, moment, policy)
+    last = (await last_active_days(conn, space_id, day)).get(member)
+    return replace(
+        profile,
+        tier=tier.value,
+        reasons=reasons(tier, stats, policy, kinds.get(member), earned=h.earned if h else tier),
+        last_active=day_start(last) if last is not None else None,
+    )

@@ -1,0 +1,230 @@
+"""Tier assignments: the daily reclassification that writes them, and the reads ranked on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from community.events import day_number, day_start
+from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
+from community.views import Candidate, TierRow
+from storage.engine import dialect_insert
+from storage.figures import contribution_kinds, window_stats
+from storage.members import eligible_members, member_ref
+from storage.models import Member, RecognizedHero, TierAssignment, TierChange
+
+
+@dataclass(frozen=True, slots=True)
+class ReclassifyResult:
+    """What one reclassification did."""
+
+    evaluated: int
+    written: int
+    changes: int
+    counts: dict[str, int]
+
+
+async def reclassify(
+    conn: AsyncConnection,
+    space_id: int,
+    now: datetime,
+    policy: TierPolicy,
+    last_active: dict[int, int] | None = None,
+) -> ReclassifyResult:
+    """Recompute every member's tier as of NOW, keeping history of the changes."""
+    today = day_number(now)
+    stats = await window_stats(conn, space_id, today, policy, last_active)
+    members = (await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars()
+    eligible = set(members)
+    # Staff and bots never hold a tier, even if they did before being marked.
+    await conn.execute(
+        delete(TierAssignment).where(
+            TierAssignment.space_id == space_id,
+            TierAssignment.member_id.not_in(select(Member.id).where(eligible_members(space_id))),
+        )
+    )
+    current = {
+        row.member_id: row
+        for row in await conn.execute(
+            select(
+                TierAssignment.member_id,
+                TierAssignment.tier,
+                TierAssignment.earned_tier,
+                TierAssignment.below_count,
+                TierAssignment.score,
+                TierAssignment.since,
+            ).where(TierAssignment.space_id == space_id)
+        )
+    }
+    window_start = day_start(today - policy.window_days + 1)
+    kinds = await contribution_kinds(conn, space_id, window_start, now)
+    empty = MemberStats()
+    upserts, changes = [], []
+    counts = dict.fromkeys((t.value for t in Tier), 0)
+    for member in eligible:
+        member_stats = stats.get(member, empty)
+        old = current.get(member)
+        old_tier = Tier(old.tier) if old else None
+        decision = decide(member_stats, old_tier, old.below_count if old else 0, policy)
+        counts[decision.tier.value] += 1
+        unchanged = (
+            old is not None
+            and old_tier is decision.tier
+            and old.earned_tier == decision.earned.value
+            and old.below_count == decision.below_count
+            and round(old.score, 2) == round(member_stats.score, 2)
+            and member_stats.score == 0.0
+        )
+        if unchanged:
+            continue
+        text = reasons(
+            decision.tier, member_stats, policy, kinds.get(member), earned=decision.earned
+        )
+        moved = old_tier is not decision.tier
+        upserts.append(
+            {
+                "member_id": member,
+                "space_id": space_id,
+                "tier": decision.tier.value,
+                "earned_tier": decision.earned.value,
+                "score": round(member_stats.score, 4),
+                "active_weeks": member_stats.active_weeks,
+                "window_weeks": policy.window_weeks,
+                "helped_members": member_stats.helped_members,
+                "answers": member_stats.answers,
+                "thanks_received": member_stats.thanks_received,
+                "contributions": member_stats.contributions,
+                "recent_score": round(member_stats.recent_score, 4),
+                "prior_score": round(member_stats.prior_score, 4),
+                "recent_replies": member_stats.recent_replies,
+                "last_active_day": member_stats.last_active_day,
+                "below_count": decision.below_count,
+                "reasons": text,
+                "since": now if moved or old is None else old.since,
+                "evaluated_at": now,
+            }
+        )
+        # A first passive assignment is not news; every other move is history.
+        if moved and not (old_tier is None and decision.tier is Tier.PASSIVE):
+            changes.append(
+                {
+                    "space_id": space_id,
+                    "member_id": member,
+                    "from_tier": old_tier.value if old_tier else None,
+                    "to_tier": decision.tier.value,
+                    "score": round(member_stats.score, 4),
+                    "reasons": text,
+                    "changed_at": now,
+                }
+            )
+    if upserts:
+        stmt = dialect_insert(conn, TierAssignment)
+        columns = [k for k in upserts[0] if k != "member_id"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
+        )
+        upserts.sort(key=lambda row: row["member_id"])
+        for start in range(0, len(upserts), 5000):
+            await conn.execute(stmt, upserts[start : start + 5000])
+    if changes:
+        await conn.execute(TierChange.__table__.insert(), changes)
+    return ReclassifyResult(
+        evaluated=len(eligible), written=len(upserts), changes=len(changes), counts=counts
+    )
+
+
+async def tier_counts(conn: AsyncConnection, space_id: int) -> dict[str, int]:
+    """Current members per tier (staff, bots and members who left excluded)."""
+    rows = await conn.execute(
+        select(TierAssignment.tier, func.count())
+        .join(Member, Member.id == TierAssignment.member_id)
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+        .group_by(TierAssignment.tier)
+    )
+    counts = dict.fromkeys((t.value for t in Tier), 0)
+    counts.update(dict(rows.all()))
+    return counts
+
+
+async def members_in_tier(
+    conn: AsyncConnection, space_id: int, tier: Tier, limit: int
+) -> list[TierRow]:
+    """The top members of one tier by score, with their reasons."""
+    rows = await _ranked(conn, space_id, limit, TierAssignment.tier == tier.value)
+    return [
+        TierRow(member=member_ref(r), tier=r.tier, score=r.score, reasons=r.reasons, since=r.since)
+        for r in rows
+    ]
+
+
+async def hero_candidates(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Members at or near hero level who are not recognized heroes yet, best first."""
+    recognized = select(RecognizedHero.member_id).where(
+        RecognizedHero.space_id == space_id, RecognizedHero.removed_at.is_(None)
+    )
+    bar = policy.hero_score * policy.candidate_ratio
+    return await _candidates(
+        conn,
+        space_id,
+        policy,
+        limit,
+        TierAssignment.tier.in_([Tier.ACTIVE.value, Tier.HERO.value]),
+        TierAssignment.score >= bar,
+        TierAssignment.member_id.not_in(recognized),
+    )
+
+
+async def rising_actives(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[Candidate]:
+    """Passive members who started helping in the last four weeks."""
+    return await _candidates(
+        conn,
+        space_id,
+        policy,
+        limit,
+        TierAssignment.tier == Tier.PASSIVE.value,
+        TierAssignment.recent_replies >= 1,
+    )
+
+
+async def _ranked(conn: AsyncConnection, space_id: int, limit: int, *conditions):
+    """Current members' assignments matching CONDITIONS, highest score first."""
+    return await conn.execute(
+        select(
+            Member.id,
+            Member.platform_id,
+            Member.display_name,
+            TierAssignment.tier,
+            TierAssignment.score,
+            TierAssignment.recent_score,
+            TierAssignment.prior_score,
+            TierAssignment.reasons,
+            TierAssignment.since,
+        )
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(TierAssignment.space_id == space_id, *conditions)
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+        .order_by(TierAssignment.score.desc(), Member.id)
+        .limit(limit)
+    )
+
+
+async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candidate]:
+    rows = await _ranked(conn, space_id, limit, *conditions)
+    return [
+        Candidate(
+            member=member_ref(r),
+            tier=r.tier,
+            score=round(r.score, 1),
+            share_of_hero_bar=round(r.score / policy.hero_score, 2),
+            trend=trend(r.recent_score, r.prior_score),
+            reasons=r.reasons,
+        )
+        for r in rows
+    ]
