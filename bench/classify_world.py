@@ -5,7 +5,7 @@ minutes): plain ``sqlite3`` bulk-inserts the space, channels, members (bench/cla
 and activities (rows shaped exactly as ``BatchWriter`` writes them) and derives
 ``member_daily_rollups``, ``help_edges`` and ``member_channel_rollups`` from the activities with
 INSERT ... SELECT ... GROUP BY, following the rules of the writer's
-``storage.ingest._rollup_statements``.
+``storage.writer.statements._rollup_statements``.
 """
 
 from __future__ import annotations
@@ -70,10 +70,10 @@ HELPS = (
 )
 AIMED = "target_member_id IS NOT NULL AND target_member_id != member_id"
 
-# Rollups derived from activities with the rules of storage.ingest._rollup_statements: the actor's
-# counts, plus the thanks and reactions credited to whom they were aimed at. Rows go in in
-# the order the live writer would first create them (by day), so the tables' physical layout
-# matches a database that grew day by day.
+# Rollups derived from activities with the rules of storage.writer.statements._rollup_statements:
+# the actor's counts, plus the thanks and reactions credited to whom they were aimed at. Rows go
+# in in the order the live writer would first create them (by day), so the tables' physical
+# layout matches a database that grew day by day.
 DAILY_ROLLUPS_SQL = f"""
 INSERT INTO member_daily_rollups (member_id, day, space_id, messages, questions, replies,
     answers, thanks_received, reactions_given, reactions_received, threads_started,

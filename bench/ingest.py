@@ -43,7 +43,7 @@ from pathlib import Path
 from community.events import ActivityEvent, ActivityKind, Platform, day_number
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 SPACE_ID = "1100000000000000001"
 SPACE_NAME = "Pulse Bench Community"

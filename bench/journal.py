@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage.writer import event_to_json  # noqa: E402 - after the path is set
+from storage.writer.spill import event_to_json  # noqa: E402 - after the path is set
 from tests.factories import ev  # noqa: E402
 
 

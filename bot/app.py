@@ -132,7 +132,7 @@ async def _start_writer(settings: Settings, engine, step: list[str]):
     STEP[0] says which of these is under way, for the line a stop during start-up logs.
     """
     from storage.meta import hash_key
-    from storage.writer import IngestWriter
+    from storage.writer.queue import IngestWriter
 
     await upgrade(engine)
     step[0] = "reading the hash key from the database"

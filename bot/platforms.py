@@ -10,7 +10,7 @@ from bot.tasks import log_failure
 from community.events import Platform
 from storage.members import mark_staff
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 

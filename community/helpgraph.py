@@ -16,7 +16,7 @@ One rule set for the live adapters, catch-up and both importers (docs/how-pulse-
   ("Thanks for the logs! Lower batch_size to 200") is an answer, not a thank-you.
 
 The storage side (which replies count as answers, when a question is answered) is in
-storage/helpgraph.py and storage/ingest.py; it reads only what these rules decided.
+storage/helpgraph.py and storage/writer/; it reads only what these rules decided.
 """
 
 from __future__ import annotations

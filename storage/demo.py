@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.ingest import dialect_insert
+from storage.engine import dialect_insert
 from storage.models import Contribution, Member, Meta, RecognizedHero, Space
 
 DEMO_MARK = "demo_database"

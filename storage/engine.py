@@ -1,11 +1,16 @@
-"""Engine and session factories: SQLite (WAL) by default, PostgreSQL by URL."""
+"""The database: engines and sessions, and the dialect helpers every writing module uses.
+
+SQLite (WAL) by default, PostgreSQL by URL; ``dialect_insert`` and its kin build one statement
+that both backends run (ON CONFLICT, GREATEST and LEAST).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import case, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -106,3 +111,24 @@ async def begin_write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         conn = await conn.execution_options(**{IMMEDIATE: True})
         async with conn.begin():
             yield conn
+
+
+def dialect_insert(conn: AsyncConnection, table):
+    """INSERT for the connection's dialect, with ON CONFLICT support on both backends."""
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table):
+    """INSERT for the dialect named DIALECT, with ON CONFLICT support on both backends."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def greatest(current, proposed):
+    """The greater of two SQL values, on both backends."""
+    # LEAST/GREATEST are PostgreSQL-only and SQLite's min/max double as aggregates: use CASE.
+    return case((proposed > current, proposed), else_=current)
+
+
+def least(current, proposed):
+    """The lesser of two SQL values, on both backends (see greatest)."""
+    return case((proposed < current, proposed), else_=current)

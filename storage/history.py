@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from community.events import day_number, day_start
 from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons
+from storage.engine import dialect_insert
 from storage.figures import last_active_days, window_stats
-from storage.ingest import dialect_insert
 from storage.locks import Job, exclusive_write
 from storage.members import eligible_members
 from storage.models import DailyRollup, Member, TierAssignment, TierChange

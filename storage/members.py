@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityKind, Platform
 from community.views import MemberRef
-from storage.ingest import NAME_IF_UNNAMED
 from storage.models import Activity, Member, Space
 from storage.spaces import NotFoundError, space_id_for
+from storage.writer.statements import NAME_IF_UNNAMED
 
 
 def member_ref(member) -> MemberRef:

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.ingest import dialect_insert
+from storage.engine import dialect_insert
 from storage.models import Meta
 
 HASH_KEY = "blocklist_hash_key"

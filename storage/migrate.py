@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.bulk import restore_deferred_indexes
 from storage.locks import Job, exclusive_write
+from storage.writer.bulk import restore_deferred_indexes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -93,7 +93,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
     Two processes may start this at once: the migration lock (storage.locks) makes the second
     wait for the first and then find nothing to do. A database at a revision this code does
     not know, written by a newer Pulse, raises SchemaTooNew before anything changes. First it
-    rebuilds indexes an interrupted import deferred (storage.bulk), so migrations always find
+    rebuilds indexes an interrupted import deferred (storage.writer.bulk), so migrations always find
     the schema they expect.
     """
     config = alembic_config()

@@ -153,7 +153,7 @@ class DailyRollup(Base):
     reactions_received: Mapped[int] = mapped_column(Integer, default=0)
     threads_started: Mapped[int] = mapped_column(Integer, default=0)
     contributions: Mapped[int] = mapped_column(Integer, default=0)
-    # Counted on the accepted reply's day, when its asker accepts it (see storage.ingest).
+    # Counted on the accepted reply's day, when its asker accepts it (storage.writer.statements).
     accepted_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

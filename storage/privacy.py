@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.privacy import member_hash
+from storage.engine import dialect_insert
 from storage.helpgraph import helped_members
-from storage.ingest import dialect_insert
 from storage.members import member_row
 from storage.models import (
     Activity,

@@ -6,9 +6,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityEvent
-from storage.ingest import BatchWriter, dialect_insert
+from storage.engine import dialect_insert
 from storage.models import Contribution, RecognizedHero
 from storage.spaces import NotFoundError
+from storage.writer.batch import BatchWriter
 
 
 async def is_recognized_hero(conn: AsyncConnection, member_id: int) -> bool:

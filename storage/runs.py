@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.ingest import dialect_insert
+from storage.engine import dialect_insert
 from storage.models import DigestRun
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from community.events import day_number, day_start
 from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
 from community.views import Candidate, TierRow
+from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
-from storage.ingest import dialect_insert
 from storage.members import eligible_members, member_ref
 from storage.models import Member, RecognizedHero, TierAssignment, TierChange
 

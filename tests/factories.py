@@ -44,7 +44,7 @@ def ev(
 
 async def ingest(engine, events, key: bytes = KEY) -> None:
     """Write events through the real batched writer and wait until they are stored."""
-    from storage.writer import IngestWriter
+    from storage.writer.queue import IngestWriter
 
     writer = IngestWriter(engine, key, batch_size=500, flush_interval=0.01)
     await writer.start()

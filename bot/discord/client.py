@@ -27,7 +27,7 @@ from community.clock import Clock
 from community.events import ActivityEvent, Platform
 from community.mapping import RecentMap, ThreadTracker
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 Parsing and mapping an export is Python from end to end, and so is part of the writer's work:
 on one interpreter they take turns on one lock. A large export is therefore read in a child
 process, on the machine's other core, which sends pieces of a few thousand event records
-(storage.records: plain tuples, cheap to serialize, unlike the events themselves). A small
-export is read on a thread, since a process takes about half a second to start. Either way
+(storage.writer.records: plain tuples, cheap to serialize, unlike the events themselves). A
+small export is read on a thread, since a process takes about half a second to start. Either way
 the writer receives the same messages, in order:
 
     ("records", records, progress)  progress: what has been read so far (ImportStats.progress)
@@ -38,7 +38,7 @@ from datetime import datetime
 
 from bot.importers.limits import ImportFormatError
 from community.events import ActivityEvent, ActivityKind
-from storage.records import event_records
+from storage.writer.records import event_records
 
 POSTING = (ActivityKind.MESSAGE, ActivityKind.REPLY, ActivityKind.THREAD_STARTED)
 REACTIONS = (ActivityKind.REACTION_GIVEN, ActivityKind.REACTION_RECEIVED)

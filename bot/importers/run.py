@@ -14,13 +14,13 @@ from bot.importers.limits import ImportFormatError
 from bot.importers.stream import write_stream
 from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
-from storage.bulk import MIN_DEFERRED_ROWS
 from storage.history import rebuild_history
-from storage.ingest import BatchWriter
 from storage.members import name_unnamed_members
 from storage.meta import hash_key
 from storage.spaces import space_id_for
 from storage.uow import UnitOfWork
+from storage.writer.batch import BatchWriter
+from storage.writer.bulk import MIN_DEFERRED_ROWS
 
 DEFAULT_BATCH_SIZE = 50_000
 

@@ -4,7 +4,7 @@ The reading side (bot.importers.feed) parses and maps the export on a thread or 
 process while this writes the previous batch. The writer is idempotent on (space, event id): a
 batch committed before a failure is complete, and re-running the import skips what is stored.
 On SQLite a large import defers activities' (member, time) index and rebuilds it at its end
-(storage.bulk), whether the import ends well or not.
+(storage.writer.bulk), whether the import ends well or not.
 
 A batch the database refuses (storage.faults) is halved until the event it refuses is alone;
 the rest are stored, and that event is logged and counted as skipped. An unavailable database
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.importers.feed import ImportStats, Messages
-from storage.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
 from storage.faults import is_unavailable, reason
-from storage.ingest import BatchWriter
+from storage.writer.batch import BatchWriter
+from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from storage.migrate import upgrade
 from storage.quiet import quiet_list
 from storage.tiers import hero_candidates, rising_actives, tier_counts
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 
 class DemoPathError(RuntimeError):

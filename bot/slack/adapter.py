@@ -39,7 +39,7 @@ from community.slack_map import (
     SlackUser,
 )
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 
 log = logging.getLogger(__name__)
 

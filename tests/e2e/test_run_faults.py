@@ -17,7 +17,7 @@ from bot.app import SPILL_FILE
 from community.ids import slack_message
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.writer import event_to_json
+from storage.writer.spill import event_to_json
 from tests.factories import ev
 from tests.fakes.discord import started_fake
 from tests.fakes.slack import started_fake_slack
@@ -337,4 +337,6 @@ async def test_a_routine_postgres_shutdown_is_one_line_and_loses_nothing(tmp_pat
     finally:
         await asyncio.to_thread(server.stop)
     assert_stopped(pulse, code, took)  # no traceback anywhere, the outage included
-    assert any(" WARNING storage.writer: database unavailable (" in line for line in pulse.output)
+    assert any(
+        " WARNING storage.writer.queue: database unavailable (" in line for line in pulse.output
+    )

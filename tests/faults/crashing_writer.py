@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from storage.engine import create_engine
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 from tests.faults import scenarios
 
 

@@ -26,13 +26,8 @@ import asyncpg
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.writer import (
-    QUARANTINE_FILE,
-    IngestWriter,
-    WriterClosedError,
-    event_from_json,
-    event_to_json,
-)
+from storage.writer.queue import IngestWriter, WriterClosedError
+from storage.writer.spill import QUARANTINE_FILE, event_from_json, event_to_json
 from tests.factories import ev
 from tests.pg import PostgresServer
 

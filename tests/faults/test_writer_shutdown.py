@@ -8,9 +8,10 @@ from sqlalchemy import exc as sa_exc
 
 from storage import engine as engine_module
 from storage.engine import create_engine
-from storage.ingest import BatchWriter
 from storage.migrate import upgrade
-from storage.writer import QUARANTINE_FILE, IngestWriter, WriterClosedError
+from storage.writer.batch import BatchWriter
+from storage.writer.queue import IngestWriter, WriterClosedError
+from storage.writer.spill import QUARANTINE_FILE
 from tests.faults import scenarios
 from tests.storage.test_writer_faults import quarantined, refuse_event_ids_starting_with_poison
 

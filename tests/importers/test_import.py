@@ -12,9 +12,9 @@ from bot.cli import cli
 from community import ids
 from community.events import Platform
 from storage.engine import create_engine
-from storage.ingest import BatchWriter
 from storage.models import Activity, Channel, DailyRollup, Member, Space, TierAssignment
 from storage.privacy import forget_member
+from storage.writer.batch import BatchWriter
 from tests import exports
 from tests.factories import T0, ev, stored_kinds
 

@@ -32,17 +32,17 @@ from bot.importers.slack import SlackExportReader
 from bot.services.classification import reclassify_and_scan
 from bot.settings import parse_settings
 from community.events import day_number
-from storage.bulk import DEFERRABLE, DEFERRED_KEY, IndexDeferral, import_connection
 from storage.engine import IMMEDIATE, create_engine
 from storage.history import rebuild_history
-from storage.ingest import BatchWriter
 from storage.migrate import upgrade
 from storage.models import Space
 from storage.privacy import forget_member
-from storage.records import event_record, event_records
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.batch import BatchWriter
+from storage.writer.bulk import DEFERRABLE, DEFERRED_KEY, IndexDeferral, import_connection
+from storage.writer.queue import IngestWriter
+from storage.writer.records import event_record, event_records
 from tests import exports
 from tests.conftest import _fresh_pg_database
 from tests.factories import ev
@@ -209,7 +209,7 @@ def assert_same(got: dict, expected: dict, tables=QUERIES) -> None:
 
 POSTING = "('message', 'reply', 'thread_started')"
 HELPS = "kind = 'reply' AND target_member_id IS NOT NULL AND target_member_id <> member_id"
-# The rollup rules (docs/how-pulse-decides.md, storage.ingest), in SQL: an independent
+# The rollup rules (docs/how-pulse-decides.md, storage.writer.statements), in SQL: an independent
 # recomputation from the activities.
 RECOMPUTED = {
     "daily": f"""

@@ -20,7 +20,7 @@ from storage.engine import create_engine
 from storage.helpgraph import answered_questions
 from storage.models import HelpEdge, Member, Space
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.discord import GUILD_MEMBERS, started_fake
 

@@ -25,7 +25,7 @@ from bot.slack.poster import SlackPoster
 from community.clock import FixedClock
 from storage.models import Member, Outreach, Space
 from storage.uow import UnitOfWork
-from storage.writer import IngestWriter
+from storage.writer.queue import IngestWriter
 from tests.factories import activities, settle
 from tests.fakes.slack import sign, signed_headers
 

@@ -9,7 +9,7 @@ from community.privacy import member_hash
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.models import Activity, Blocklist, DailyRollup, HelpEdge, Member
-from storage.writer import IngestWriter, WriterClosedError
+from storage.writer.queue import IngestWriter, WriterClosedError
 from tests.factories import T0, ev
 
 KEY = b"test-key"

@@ -18,10 +18,10 @@ from community import clean
 from community.events import ActivityKind
 from storage import models
 from storage.faults import ConnectError, is_unavailable, reason, sqlstate
-from storage.ingest import BatchWriter
 from storage.models import Activity, DailyRollup, Member
-from storage.records import event_record, event_records
-from storage.writer import QUARANTINE_FILE, event_to_json
+from storage.writer.batch import BatchWriter
+from storage.writer.records import event_record, event_records
+from storage.writer.spill import QUARANTINE_FILE, event_to_json
 from tests.factories import ev
 from tests.storage.test_ingest import KEY, count, writer_for
 

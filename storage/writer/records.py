@@ -1,14 +1,14 @@
 """Event records: ActivityEvents as the writer takes them, plain tuples built once per event.
 
 A record is cheap to build, to pickle from an import's reader process to the writer, and to
-unpack; the writer (storage.ingest) works on records only. This module imports no SQLAlchemy,
+unpack; the writer (storage.writer.batch) works on records only. This module imports no SQLAlchemy,
 so a reader process stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from community.events import EPOCH, ActivityEvent, ActivityKind, Platform
 
@@ -79,6 +79,16 @@ def event_records(events: Iterable[ActivityEvent]) -> list[tuple]:
             )
         )
     return records
+
+
+def time_text(moment: datetime) -> str:
+    """A stored time as a record's UTC text, to compare with records'."""
+    return moment.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def record_time(text: str) -> datetime:
+    """A record's UTC text back as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 # Plain str values: an enum member would pickle as a call to its class.

@@ -4,8 +4,9 @@ Event handlers call ``put`` and return; one task drains the bounded queue in bat
 by interval, and at shutdown) and writes each batch in one transaction. When the database is
 unreachable, or does not answer within the write timeout, the batch is kept and retried with
 backoff while the full queue pushes back on producers. Events still unwritten when shutdown
-gives up are spilled to a JSON-lines file that the next start replays first, so an outage never
-loses anything; a shutdown in the middle of a batch spills only what is not yet stored.
+gives up are spilled to a JSON-lines file (storage.writer.spill) that the next start replays
+first, so an outage never loses anything; a shutdown in the middle of a batch spills only what
+is not yet stored.
 
 A batch the database refuses (or a bug refuses: see storage.faults) is split until the event
 that fails is alone; the rest are stored and that event is set aside, with the reason, in a
@@ -21,21 +22,25 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from community.events import ActivityEvent, ActivityKind, Platform
+from community.events import ActivityEvent
 from storage.engine import IMMEDIATE
 from storage.faults import ConnectError, is_unavailable, reason
-from storage.ingest import BatchWriter, WriteResult
+from storage.writer.batch import BatchWriter, WriteResult
+from storage.writer.spill import (
+    QUARANTINE_FILE,
+    event_from_json,
+    event_to_json,
+    set_aside,
+    write_spill,
+)
 
 log = logging.getLogger(__name__)
 
-# The quarantine file's name, beside the spill file (see IngestWriter).
-QUARANTINE_FILE = "pulse-quarantined.jsonl"
 # How many distinct errors the writer logs with a traceback before logging them in one line.
 _TRACEBACKS_LOGGED = 20
 # How long one batch's write may take before the database counts as unavailable. A server that
@@ -62,31 +67,6 @@ class WriterStats:
     batches: int = 0
     spilled: int = 0
     replayed: int = 0
-
-
-def event_to_json(event: ActivityEvent) -> str:
-    """Serialize an event for the spill file."""
-    data = asdict(event)
-    data["occurred_at"] = event.occurred_at.isoformat()
-    return json.dumps(data, separators=(",", ":"))
-
-
-def event_from_json(line: str) -> ActivityEvent:
-    """Read an event back from a spill or quarantine file line (ValueError when it cannot be)."""
-    data = json.loads(line)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    if isinstance(data.get("event"), dict):
-        data = data["event"]  # a quarantine entry moved back to be replayed
-    known = {f.name for f in fields(ActivityEvent)}
-    data = {k: v for k, v in data.items() if k in known}
-    try:
-        data["platform"] = Platform(data["platform"])
-        data["kind"] = ActivityKind(data["kind"])
-        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
-        return ActivityEvent(**data)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"not an event: {exc!r}") from exc
 
 
 class IngestWriter:
@@ -315,9 +295,7 @@ class IngestWriter:
         if self.spill_path is None:
             log.error("%d events could not be written and no spill file is set", len(events))
             return
-        with self.spill_path.open("a", encoding="utf-8") as fh:
-            for event in events:
-                fh.write(event_to_json(event) + "\n")
+        write_spill(self.spill_path, events)
         self.stats.spilled += len(events)
         log.error(
             "%d events could not be written; saved to %s, replayed at next start",
@@ -331,18 +309,7 @@ class IngestWriter:
 
     def _set_aside(self, entries: list[dict]) -> None:
         """Append ENTRIES to the quarantine file (or, with none set, to the log)."""
-        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
-        if self.quarantine_path is None:
-            for line in lines:
-                log.error("no quarantine file is set; set aside: %s", line)
-            return
-        try:
-            with self.quarantine_path.open("a", encoding="utf-8") as fh:
-                fh.writelines(line + "\n" for line in lines)
-        except OSError as exc:
-            # A full or read-only disk must not stop the writer: the log keeps the entries.
-            for line in lines:
-                log.error("cannot write %s (%s); set aside: %s", self.quarantine_path, exc, line)
+        set_aside(self.quarantine_path, entries)
 
     async def _replay_spill(self) -> None:
         path = self.spill_path
