@@ -86,7 +86,8 @@ def first_answers(question, *, before=None):
     for way in _WAYS:
         reply = aliased(Activity)
         firsts.append(
-            select(func.min(reply.occurred_at))
+            # Not the time index: SQLite would walk it for the minimum instead of the parent's.
+            select(func.min(not_indexed(reply.occurred_at)))
             .where(way(question, reply), *_before(reply, before))
             .scalar_subquery()
         )
