@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.engine import begin_write
 from storage.faults import sqlstate
 from storage.locks import Job, exclusive_write
+from storage.writer.bulk import import_connection
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ class UnitOfWork:
     async def exclusive(self, job: Job, space_id: int = 0) -> AsyncIterator[Connection]:
         """A write transaction that also holds JOB's lock for SPACE_ID (storage.locks)."""
         async with exclusive_write(self.engine, job, space_id) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def importing(self) -> AsyncIterator[Connection]:
+        """One connection for an import's batches, each its own write (storage.writer.bulk)."""
+        async with import_connection(self.engine) as conn:
             yield conn
 
     async def atomically(self, work: Callable[[Connection], Awaitable[T]]) -> T:

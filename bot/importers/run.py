@@ -88,7 +88,7 @@ async def run_import(
                     await upgrade_database(settings)
                     key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
                     await write_stream(
-                        engine,
+                        UnitOfWork(engine),
                         BatchWriter(key),
                         messages,
                         stats,

@@ -17,18 +17,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.importers.feed import ImportStats, Messages
 from storage.faults import is_unavailable, reason
+from storage.uow import UnitOfWork
 from storage.writer.batch import BatchWriter
-from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral, import_connection
+from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral
 
 log = logging.getLogger(__name__)
 
 
 async def write_stream(
-    engine: AsyncEngine,
+    uow: UnitOfWork,
     writer: BatchWriter,
     messages: Messages,
     stats: ImportStats,
@@ -52,7 +51,7 @@ async def write_stream(
     the export ended there, deferred index rebuilt; ``stats.stopped`` says so.
     """
     smallest = max(1, batch_size // 10)
-    async with import_connection(engine) as conn:
+    async with uow.importing() as conn:
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
         logged: set[str] = set()
 

@@ -19,6 +19,7 @@ from community.events import ActivityKind
 from storage import models
 from storage.faults import ConnectError, is_unavailable, reason, sqlstate
 from storage.models import Activity, DailyRollup, Member
+from storage.uow import UnitOfWork
 from storage.writer.batch import BatchWriter
 from storage.writer.records import event_record, event_records
 from storage.writer.spill import QUARANTINE_FILE, event_to_json
@@ -217,7 +218,7 @@ async def test_an_import_survives_an_event_the_database_refuses(engine):
             return 0
 
     stats = ImportStats()
-    await write_stream(engine, BatchWriter(KEY), Feed(), stats, batch_size=80)
+    await write_stream(UnitOfWork(engine), BatchWriter(KEY), Feed(), stats, batch_size=80)
     assert stats.refused == 1
     assert stats.inserted == 79
     assert await count(engine, Activity) == 79
