@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from storage.writer.batch import BatchWriter, WriteResult
 from storage.writer.spill import (
     QUARANTINE_FILE,
     event_from_json,
-    event_to_json,
+    event_to_dict,
     set_aside,
     write_spill,
 )
@@ -305,11 +304,7 @@ class IngestWriter:
 
     def _quarantine_event(self, event: ActivityEvent, why: str) -> None:
         self.stats.quarantined += 1
-        self._set_aside([{"reason": why, "event": json.loads(event_to_json(event))}])
-
-    def _set_aside(self, entries: list[dict]) -> None:
-        """Append ENTRIES to the quarantine file (or, with none set, to the log)."""
-        set_aside(self.quarantine_path, entries)
+        set_aside(self.quarantine_path, [{"reason": why, "event": event_to_dict(event)}])
 
     async def _replay_spill(self) -> None:
         path = self.spill_path
@@ -326,8 +321,9 @@ class IngestWriter:
                     batch.append(event_from_json(line))
                 except ValueError as exc:
                     bad += 1
-                    self._set_aside(
-                        [{"reason": f"{path.name} line {number}: {exc}", "line": line.rstrip()}]
+                    set_aside(
+                        self.quarantine_path,
+                        [{"reason": f"{path.name} line {number}: {exc}", "line": line.rstrip()}],
                     )
                     continue
                 if len(batch) >= self.batch_size:

@@ -21,11 +21,16 @@ log = logging.getLogger(__name__)
 QUARANTINE_FILE = "pulse-quarantined.jsonl"
 
 
-def event_to_json(event: ActivityEvent) -> str:
-    """Serialize an event for the spill file."""
+def event_to_dict(event: ActivityEvent) -> dict:
+    """An event as the JSON object the spill and quarantine files hold."""
     data = asdict(event)
     data["occurred_at"] = event.occurred_at.isoformat()
-    return json.dumps(data, separators=(",", ":"))
+    return data
+
+
+def event_to_json(event: ActivityEvent) -> str:
+    """Serialize an event for the spill file."""
+    return json.dumps(event_to_dict(event), separators=(",", ":"))
 
 
 def event_from_json(line: str) -> ActivityEvent:
