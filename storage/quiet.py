@@ -103,7 +103,7 @@ async def scan_quiet(
     )
     lookback = policy.lookback_days(tier_policy.window_days)
     engaged_days = (
-        select(r.member_id, func.min(r.day), func.max(r.day), func.count())
+        select(r.member_id, func.min(r.day), func.max(r.day), func.count(), TierAssignment.tier)
         .join(Member, Member.id == r.member_id)
         .join(TierAssignment, TierAssignment.member_id == r.member_id)
         .where(
@@ -116,7 +116,7 @@ async def scan_quiet(
             or_(Member.away_until.is_(None), Member.away_until <= now),
             or_(TierAssignment.tier.in_(sorted(WATCHED_TIERS)), r.member_id.in_(recently_demoted)),
         )
-        .group_by(r.member_id)
+        .group_by(r.member_id, TierAssignment.tier)
         .having(func.max(r.day) <= today - policy.min_days)
     )
     # A member whose last flag was dismissed or expired stays off the list until they return.
@@ -132,17 +132,8 @@ async def scan_quiet(
             )
         ).all()
     )
-    tiers = dict(
-        (
-            await conn.execute(
-                select(TierAssignment.member_id, TierAssignment.tier).where(
-                    TierAssignment.space_id == space_id
-                )
-            )
-        ).all()
-    )
     opened: list[int] = []
-    for member, first, last, n in await conn.execute(engaged_days):
+    for member, first, last, n, current_tier in await conn.execute(engaged_days):
         quiet = opens_flag(
             ActiveSpan(first, last, n),
             today,
@@ -154,7 +145,7 @@ async def scan_quiet(
             continue
         gap = gap_from_span(first, last, n)
         silent = today - last
-        tier = flag_tier(tiers.get(member, Tier.PASSIVE.value))
+        tier = flag_tier(current_tier)
         context = await outreach_context(conn, space_id, member, last, silent, gap, tier)
         await conn.execute(
             QuietFlag.__table__.insert().values(
