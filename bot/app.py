@@ -12,6 +12,7 @@ from bot.clock import SystemClock
 from bot.settings import Settings
 from community.clock import Clock
 from storage.engine import create_engine
+from storage.faults import first_line
 from storage.migrate import head_revision, upgrade
 
 log = logging.getLogger(__name__)
@@ -253,8 +254,8 @@ async def _run_all(platforms: dict, stop: asyncio.Event, budget: ShutdownBudget)
             if isinstance(result, PlatformSetupError):
                 raise result
             # Name the platform: a connection error here is not the database's.
-            first = (str(result).strip().splitlines() or [type(result).__name__])[0]
-            raise PlatformError(f"{_PLATFORM_NAMES.get(name, name)} stopped: {first}") from result
+            platform = _PLATFORM_NAMES.get(name, name)
+            raise PlatformError(f"{platform} stopped: {first_line(result)}") from result
 
 
 _PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack"}

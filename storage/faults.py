@@ -86,15 +86,16 @@ def reason(exc: BaseException) -> str:
 def database_failure(exc: BaseException) -> str | None:
     """EXC in one line for an operator when it is the database failing, else None."""
     if isinstance(exc, sa_exc.OperationalError):
-        return f"cannot use the database: {_first_line(exc.orig or exc)}"
+        return f"cannot use the database: {first_line(exc.orig or exc)}"
     if isinstance(exc, OSError | sa_exc.InterfaceError):
-        return f"cannot reach the database: {_first_line(exc)}"
+        return f"cannot reach the database: {first_line(exc)}"
     # PostgreSQL refusing the connection itself: no such database, or bad credentials.
     if isinstance(exc, sa_exc.DBAPIError) and (sqlstate(exc) or "")[:2] in ("3D", "28"):
-        return f"cannot use the database: {_first_line(exc.orig)}"
+        return f"cannot use the database: {first_line(exc.orig)}"
     return None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of EXC's message, or its type's name when it has none."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__

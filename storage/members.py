@@ -153,10 +153,10 @@ async def member_name(conn: AsyncConnection, member_id: int) -> str:
     """How a member is shown: their display name, else their platform id."""
     row = (
         await conn.execute(
-            select(Member.display_name, Member.platform_id).where(Member.id == member_id)
+            select(Member.id, Member.display_name, Member.platform_id).where(Member.id == member_id)
         )
     ).one()
-    return row.display_name or row.platform_id
+    return member_ref(row).name
 
 
 async def mark_staff(

@@ -9,6 +9,7 @@ from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
 from community.events import ActivityEvent, ActivityKind
 from community.views import MemberProfile
+from storage.members import member_ref
 from storage.profiles import member_profile
 from storage.recognition import log_contribution, set_hero
 
@@ -43,7 +44,7 @@ async def contribution_command(ctx: Context, args: dict) -> Reply:
         await log_contribution(
             conn, ctx.hash_key, event, space, member.id, args["title"], ctx.inv.user_id
         )
-    name = member.display_name or member.platform_id
+    name = member_ref(member).name
     return Reply(
         title="Contribution logged",
         text=f"{args['kind'].capitalize()} by {name}: {args['title']}. "
@@ -60,7 +61,7 @@ async def hero_command(ctx: Context, args: dict) -> Reply:
         space = await space_of(conn, ctx)
         member = await member_of(conn, space, args["user"])
         changed = await set_hero(conn, space, member.id, confirm, ctx.inv.user_id, ctx.clock.now())
-    name = member.display_name or member.platform_id
+    name = member_ref(member).name
     if not changed:
         state = "already a recognized hero" if confirm else "not a recognized hero"
         return Reply(title="Nothing to change", text=f"{name} is {state}.")

@@ -10,7 +10,7 @@ from bot.commands.parse import CommandError
 from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
 from community.outreach import OutreachAction, OutreachError
-from storage.members import member_name
+from storage.members import member_name, member_ref
 from storage.outreach import live_flag_id, record_outreach
 
 CHOICES = {
@@ -27,7 +27,7 @@ async def outreach_command(ctx: Context, args: dict) -> Reply:
         space = await space_of(conn, ctx)
         member = await member_of(conn, space, args["user"])
         flag = await live_flag_id(conn, space, member.id)
-        name = member.display_name or member.platform_id
+        name = member_ref(member).name
         if flag is None:
             raise CommandError(f"{name} is not on the quiet list, so there is nothing to record.")
         try:
