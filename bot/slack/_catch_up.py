@@ -62,7 +62,7 @@ class _CatchUp:
             for m in messages
             if m.get("reply_count") and float(m.get("latest_reply", 0)) > oldest.timestamp()
         }
-        threads.update(await self._recent_threads(channel, oldest))
+        threads.update(await self._recent_threads(channel, window))
         count = 0
         for msg in messages:
             events = await self._events_of_message(msg, channel)
@@ -92,9 +92,8 @@ class _CatchUp:
             log.info("cannot read thread %s in %s (%s); skipped", thread_ts, channel, exc)
         return count
 
-    async def _recent_threads(self, channel: str, oldest: datetime) -> set[str]:
-        """Threads Pulse saw replies in lately: replies may have come while it was down."""
-        since = self.clock.now() - timedelta(days=self.settings.catch_up_days)
+    async def _recent_threads(self, channel: str, since: datetime) -> set[str]:
+        """Threads Pulse saw replies in since SINCE: more may have come while it was down."""
         prefix = ids.slack_message(channel, "")
         return await threads_replied_to(self.uow, Platform.SLACK, self.team_id, prefix, since)
 
