@@ -106,10 +106,13 @@ async def serve(
             log.warning("stopped during start-up while %s; no platform was connected", step[0])
             return
         uow = UnitOfWork(engine)
-        service = CommandService(uow, settings, key, clock)
+        policies = settings.policies()
+        service = CommandService(uow, policies, key, clock)
         try:
             platforms, posters = _platforms(settings, writer, service, uow, stop)
-            scheduler = build_scheduler(uow, settings, PlatformPoster(posters), clock=clock)
+            scheduler = build_scheduler(
+                uow, settings, PlatformPoster(posters), clock=clock, policies=policies
+            )
             scheduler.start()
             try:
                 await _run_all(platforms, stop, budget)
