@@ -50,6 +50,21 @@ class MemberQuery:
         if self.search is not None and len(self.search) > MAX_SEARCH:
             raise ValueError(f"search is longer than a name can be ({MAX_SEARCH} characters)")
 
+    def matches(self, row: MemberRow) -> bool:
+        """Whether ROW passes the filters a row alone answers (all but the channel)."""
+        return (
+            (self.tier is None or row.tier == self.tier)
+            and (self.quiet is None or row.quiet == self.quiet)
+            and (self.platform is None or row.platform == self.platform)
+            and (self.needle is None or self.needle in row.name.lower())
+        )
+
+    def sorted(self, rows: list[MemberRow]) -> list[MemberRow]:
+        """ROWS in this query's order, ties by member id, as the database orders them."""
+        by_id = sorted(rows, key=lambda r: r.id)
+        # sorted() keeps ties in place even reversed, so ties stay by ascending id.
+        return sorted(by_id, key=_SORT_KEYS[self.sort], reverse=self.descending)
+
     @property
     def offset(self) -> int:
         """Rows before this page."""
@@ -78,6 +93,20 @@ class MemberRow:
     quiet: bool
     staff: bool
     hero_confirmed: bool
+
+
+# Staff (no tier) rank below passive members; never seen sorts as the oldest.
+_TIER_RANK = {None: -1, "passive": 0, "active": 1, "hero": 2}
+_SORT_KEYS = {
+    "name": lambda r: r.name.lower(),
+    "tier": lambda r: _TIER_RANK[r.tier],
+    "score": lambda r: r.score,
+    "last_seen": lambda r: r.last_seen or date.min,
+    "weeks_active": lambda r: r.weeks_active,
+    "helped": lambda r: r.helped_members,
+    "quiet": lambda r: r.quiet,
+    "platform": lambda r: r.platform,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _live(space_id: int, now: datetime):
+def live_members(space_id: int, now: datetime):
     """The members with a live quiet flag at NOW, as a subquery to join (one row each)."""
     return (
         select(QuietFlag.member_id)
@@ -142,7 +142,7 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, count: b
 
 def member_rows_query(space_id: int, query: MemberQuery, now: datetime) -> Select:
     """Every member QUERY matches, in its order (no paging): the export streams this."""
-    live = _live(space_id, now)
+    live = live_members(space_id, now)
     columns = _columns(live)
     stmt = select(*(c.label(name) for name, c in columns.items()))
     return _filtered(stmt, space_id, query, live).order_by(*_order(columns, query))
@@ -174,7 +174,8 @@ async def member_page(
     rows = [member_row(r) for r in await conn.execute(stmt)]
     if query.page == 1 and len(rows) < query.per_page:
         return rows, len(rows)
-    count = _filtered(select(func.count()), space_id, query, _live(space_id, now), count=True)
+    live = live_members(space_id, now)
+    count = _filtered(select(func.count()), space_id, query, live, count=True)
     return rows, (await conn.execute(count)).scalar_one()
 
 
