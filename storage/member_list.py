@@ -88,23 +88,39 @@ def _order(columns: dict, query: MemberQuery) -> list:
     return [key.desc() if query.descending else key.asc(), Member.id]
 
 
-def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, count: bool = False):
+# What each sort reads beyond the members table itself.
+_SORT_NEEDS = {"tier": "ta", "score": "ta", "last_seen": "ta", "weeks_active": "ta",
+               "helped": "ta", "quiet": "live", "platform": "space", "name": None}  # fmt: skip
+
+
+def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: str = "") -> Select:
     """STMT over the listed members, joined and narrowed by QUERY's filters.
 
-    A count joins only what the filters read: every join is on a unique key, so the others
-    cannot change how many rows match, and the count stays on ix_members_list alone.
+    LEAN ("count" or "keys") joins only what the filters (and for "keys" the sort) read:
+    every join is on a unique key, so the others cannot change which rows match, and a count
+    stays on ix_members_list alone.
     """
     ta = TierAssignment
+    needs = {
+        "space": query.platform is not None,
+        "ta": query.tier is not None,
+        "live": query.quiet is not None,
+        "hero": False,
+    }
+    if lean == "keys" and _SORT_NEEDS[query.sort]:
+        needs[_SORT_NEEDS[query.sort]] = True
+    if not lean:
+        needs = dict.fromkeys(needs, True)
     stmt = stmt.select_from(Member).where(
         Member.space_id == space_id, Member.is_bot.is_(False), Member.left_at.is_(None)
     )
-    if not count or query.platform is not None:
+    if needs["space"]:
         stmt = stmt.join(Space, Space.id == Member.space_id)
-    if not count or query.tier is not None:
+    if needs["ta"]:
         stmt = stmt.outerjoin(ta, ta.member_id == Member.id)
-    if not count or query.quiet is not None:
+    if needs["live"]:
         stmt = stmt.outerjoin(live, live.c.member_id == Member.id)
-    if not count:
+    if needs["hero"]:
         stmt = stmt.outerjoin(
             RecognizedHero,
             and_(RecognizedHero.member_id == Member.id, RecognizedHero.removed_at.is_(None)),
@@ -170,12 +186,20 @@ async def member_page(
     conn: AsyncConnection, space_id: int, query: MemberQuery, now: datetime
 ) -> tuple[list[MemberRow], int]:
     """QUERY's page of members and how many match in all."""
-    stmt = member_rows_query(space_id, query, now).limit(query.per_page).offset(query.offset)
+    live = live_members(space_id, now)
+    # The page's ids first, sorted on the few columns the sort reads; then the whole rows of
+    # those ids only, instead of every member's row carried through the sort.
+    keys = (
+        _filtered(select(Member.id), space_id, query, live, lean="keys")
+        .order_by(*_order(_columns(live), query))
+        .limit(query.per_page)
+        .offset(query.offset)
+    )
+    stmt = member_rows_query(space_id, query, now).where(Member.id.in_(keys))
     rows = [member_row(r) for r in await conn.execute(stmt)]
     if query.page == 1 and len(rows) < query.per_page:
         return rows, len(rows)
-    live = live_members(space_id, now)
-    count = _filtered(select(func.count()), space_id, query, live, count=True)
+    count = _filtered(select(func.count()), space_id, query, live, lean="count")
     return rows, (await conn.execute(count)).scalar_one()
 
 

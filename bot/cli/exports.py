@@ -68,7 +68,9 @@ def export_cmd(settings: Settings, kind: str, space: str | None, as_of: AsOf | N
         with contextlib.suppress(OSError):
             os.unlink(handle.name)
         raise
-    base.err_console.print(f"Wrote {rows:,} rows to {path}.", highlight=False, markup=False)
+    base.err_console.print(
+        f"Wrote {rows:,} rows to {path}.", highlight=False, markup=False, soft_wrap=True
+    )
 
 
 def _umask() -> int:
@@ -93,7 +95,9 @@ async def _export(settings, kind, space, as_of, moment, write) -> int:
         written = rows
         if rows - shown >= PROGRESS_ROWS:
             shown = rows
-            base.err_console.print(f"exported {rows:,} rows…", highlight=False, markup=False)
+            base.err_console.print(
+                f"exported {rows:,} rows…", highlight=False, markup=False, soft_wrap=True
+            )
 
     async with open_store(settings) as uow:
         space_id = await community_id(uow, space)
