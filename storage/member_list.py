@@ -100,7 +100,6 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: st
     every join is on a unique key, so the others cannot change which rows match, and a count
     stays on ix_members_list alone.
     """
-    ta = TierAssignment
     needs = {
         "space": query.platform is not None,
         "ta": query.tier is not None,
@@ -111,9 +110,16 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: st
         needs[_SORT_NEEDS[query.sort]] = True
     if not lean:
         needs = dict.fromkeys(needs, True)
-    stmt = stmt.select_from(Member).where(
+    stmt = _joined(stmt, live, needs).where(
         Member.space_id == space_id, Member.is_bot.is_(False), Member.left_at.is_(None)
     )
+    return _narrowed(stmt, space_id, query, live)
+
+
+def _joined(stmt: Select, live, needs: dict[str, bool]) -> Select:
+    """STMT from the members, joined to the tables NEEDS names (each on a unique key)."""
+    ta = TierAssignment
+    stmt = stmt.select_from(Member)
     if needs["space"]:
         stmt = stmt.join(Space, Space.id == Member.space_id)
     if needs["ta"]:
@@ -125,6 +131,12 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: st
             RecognizedHero,
             and_(RecognizedHero.member_id == Member.id, RecognizedHero.removed_at.is_(None)),
         )
+    return stmt
+
+
+def _narrowed(stmt: Select, space_id: int, query: MemberQuery, live) -> Select:
+    """STMT with QUERY's filters."""
+    ta = TierAssignment
     if query.tier is not None:
         stmt = stmt.where(
             Member.is_staff.is_(False), func.coalesce(ta.tier, Tier.PASSIVE.value) == query.tier
@@ -195,7 +207,16 @@ async def member_page(
         .limit(query.per_page)
         .offset(query.offset)
     )
-    stmt = member_rows_query(space_id, query, now).where(Member.id.in_(keys))
+    columns = _columns(live)
+    stmt = (
+        _joined(
+            select(*(c.label(name) for name, c in columns.items())),
+            live,
+            dict.fromkeys(("space", "ta", "live", "hero"), True),
+        )
+        .where(Member.id.in_(keys))
+        .order_by(*_order(columns, query))
+    )
     rows = [member_row(r) for r in await conn.execute(stmt)]
     if query.page == 1 and len(rows) < query.per_page:
         return rows, len(rows)
