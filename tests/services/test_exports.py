@@ -184,3 +184,22 @@ async def test_unknown_kind_and_missing_moment(engine):
     with pytest.raises(ValueError, match="needs the moment"):
         [c async for c in export_csv(uow, "members", 1)]
     assert EXPORT_KINDS == ("members", "tier-changes", "outreach", "weekly")
+
+
+async def test_as_of_members_take_the_lists_filters_and_sort(engine, world):
+    past = NOW - timedelta(days=8)
+    every = await read_csv(engine, "members", world.space_id, as_of=past, policy=POLICY)
+    active = sorted((r for r in every if r["tier"] == "active"), key=lambda r: r["name"].lower())
+    query = MemberQuery(tier="active", sort="name", descending=False)
+    rows = await read_csv(engine, "members", world.space_id, as_of=past, policy=POLICY,
+                          query=query)  # fmt: skip
+    assert [r["member_id"] for r in rows] == [r["member_id"] for r in active]
+    assert rows
+    searched = await read_csv(engine, "members", world.space_id, as_of=past, policy=POLICY,
+                              query=MemberQuery(search="SALLY"))  # fmt: skip
+    assert [r["member_id"] for r in searched] == ["silent"]
+    in_showcase = await read_csv(engine, "members", world.space_id, as_of=past, policy=POLICY,
+                                 query=MemberQuery(channel="showcase"))  # fmt: skip
+    assert {r["member_id"] for r in in_showcase} == {"regular", "riser", "hero", "asker"}
+    by_score = [float(r["score"]) for r in every]
+    assert by_score == sorted(by_score, reverse=True)
