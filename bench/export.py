@@ -11,8 +11,13 @@ dashboard call them:
 
 and reports the median and p95 of each, and the peak RSS of the process.
 
+``--postgres`` runs the same on a throwaway PostgreSQL server (tests/pg.py) loaded with the
+classification benchmark's roster of 100,000 members, tier assignments drawn for them and an
+open quiet flag for one in 60 (no activities: the exports and the list read none).
+
     python bench/export.py --db /tmp/pulse-big.db
     python bench/export.py --db /tmp/pulse-big.db --runs 20 --export-runs 5
+    python bench/export.py --postgres
 """
 
 from __future__ import annotations
@@ -69,9 +74,9 @@ async def _export(uow: UnitOfWork, kind: str, space_id: int, out: Path) -> tuple
     return time.perf_counter() - started, size
 
 
-async def run(path: Path, runs: int, export_runs: int) -> Table:
-    """Time the exports and the pages on the database at PATH."""
-    engine = create_engine(f"sqlite:///{path}")
+async def run(url: str, runs: int, export_runs: int) -> Table:
+    """Time the exports and the pages on the database at URL."""
+    engine = create_engine(url)
     table = Table("measurement", "median", "p95", "runs", "target")
     try:
         await upgrade(engine)
@@ -110,13 +115,20 @@ async def run(path: Path, runs: int, export_runs: int) -> Table:
 def main() -> None:
     """Parse the arguments, run, print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="bench/classify.py's database")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="bench/classify.py's database")
+    where.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server")
     parser.add_argument("--runs", type=int, default=20, help="runs of each page")
     parser.add_argument("--export-runs", type=int, default=5, help="runs of each export")
     args = parser.parse_args()
-    if not args.db.exists():
-        parser.error(f"{args.db} does not exist: build it with bench/classify.py --db")
-    table = asyncio.run(run(args.db, args.runs, args.export_runs))
+    if args.postgres:
+        from bench.export_pg import on_postgres
+
+        table = on_postgres(lambda url: run(url, args.runs, args.export_runs))
+    else:
+        if not args.db.exists():
+            parser.error(f"{args.db} does not exist: build it with bench/classify.py --db")
+        table = asyncio.run(run(f"sqlite:///{args.db}", args.runs, args.export_runs))
     console.print(table)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(f"peak RSS: {rss:.0f} MB")
