@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
-from community.events import day_number
+from community.events import day_number, day_start
 from community.exports import EXPORT_KINDS, HEADERS, csv_text, member_cells
 from community.member_list import MemberQuery
 from community.tiers import Tier, TierPolicy
@@ -29,13 +29,15 @@ async def export_csv(
     kind: str,
     space_id: int,
     *,
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
     query: MemberQuery | None = None,
     now: datetime | None = None,
     policy: TierPolicy | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AsyncIterator[str]:
-    """KIND's CSV for SPACE_ID in chunks, header first, as of the moment AS_OF (else NOW).
+    """KIND's CSV for SPACE_ID in chunks, header first, as of AS_OF (else NOW).
+
+    AS_OF is a moment, or a day: its end (or NOW, if the day is today).
 
     QUERY narrows and orders the members export (its page is ignored: every match is
     exported); POLICY recomputes tiers for a members export as of a past moment; PROGRESS is
@@ -43,6 +45,8 @@ async def export_csv(
     """
     if kind not in EXPORT_KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(EXPORT_KINDS)}")
+    if isinstance(as_of, date) and not isinstance(as_of, datetime):
+        as_of = end_of_day(as_of, now)
     moment = as_of or now
     if moment is None:
         raise ValueError("an export needs the moment it is made (now) or as_of")
@@ -53,6 +57,13 @@ async def export_csv(
         written += len(rows)
         if progress is not None:
             progress(written)
+
+
+def end_of_day(day: date, now: datetime | None) -> datetime:
+    """The moment a read as of DAY sees: the day's last second, or NOW if that is earlier."""
+    end = day_start(day_number(datetime(day.year, day.month, day.day, tzinfo=UTC)) + 1)
+    end -= timedelta(seconds=1)
+    return min(end, now) if now is not None else end
 
 
 async def _rows(uow, kind, space_id, as_of, moment, query, policy) -> AsyncIterator[list]:

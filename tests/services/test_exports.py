@@ -203,3 +203,12 @@ async def test_as_of_members_take_the_lists_filters_and_sort(engine, world):
     assert {r["member_id"] for r in in_showcase} == {"regular", "riser", "hero", "asker"}
     by_score = [float(r["score"]) for r in every]
     assert by_score == sorted(by_score, reverse=True)
+
+
+async def test_as_of_a_day_reads_its_end(engine, world):
+    past = NOW - timedelta(days=8)
+    by_day = await read_csv(engine, "tier-changes", world.space_id, as_of=past.date())
+    end = past.replace(hour=23, minute=59, second=59, microsecond=0)
+    assert by_day == await read_csv(engine, "tier-changes", world.space_id, as_of=end)
+    today = await read_csv(engine, "outreach", world.space_id, as_of=NOW.date())
+    assert [r["member_id"] for r in today] == ["silent"]
