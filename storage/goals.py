@@ -6,15 +6,14 @@ import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from community.digest import split_moves
 from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
+from community.outcomes import helper_concentration, rate, reply_figures
 from community.tiers import Tier
-from storage.helpgraph import first_answers
-from storage.models import Activity
+from storage.cohorts import cohort_activity, cohort_members
+from storage.health import answers_by_helper, asked_questions
 from storage.outreach import outreach_stats
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves
 
@@ -25,21 +24,29 @@ async def reply_hours(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[float]:
     """Hours from each question asked between START and END to its first reply by someone else."""
-    q = aliased(Activity)
-    rows = await conn.execute(
-        select(q.occurred_at, *first_answers(q, before=end)).where(
-            q.space_id == space_id,
-            q.is_question.is_(True),
-            q.occurred_at >= start,
-            q.occurred_at < end,
-        )
-    )
-    hours = []
-    for asked, *firsts in rows:
-        answered_at = [first for first in firsts if first is not None]
-        if answered_at:
-            hours.append(max((min(answered_at) - asked).total_seconds() / 3600, 0.0))
-    return hours
+    questions = await asked_questions(conn, space_id, start, end)
+    return [q.reply_hours for q in questions if q.reply_hours is not None]
+
+
+async def _outcome_value(
+    conn: AsyncConnection, space_id: int, metric: GoalMetric, at: datetime
+) -> float | None:
+    """The outcomes metrics (community.outcomes), as they stood at AT."""
+    month = timedelta(days=30)
+    if metric is GoalMetric.ANSWERED_SHARE:
+        figures = reply_figures(None, await asked_questions(conn, space_id, at - month, at))
+        return figures.answered_share
+    if metric is GoalMetric.HELPER_CONCENTRATION:
+        helpers = await answers_by_helper(conn, space_id, at - month, at)
+        concentration = helper_concentration(h.answers for h in helpers)
+        return None if concentration is None else float(concentration)
+    if metric is GoalMetric.NEWCOMER_ACTIVATION_RATE:
+        members = await cohort_members(conn, space_id, at - 3 * month, at)
+        return rate(sum(1 for m in members if m.steps["active"] is not None), len(members))
+    bounds = [at - 2 * month, at - month, at]
+    size = len(await cohort_members(conn, space_id, bounds[0], bounds[1]))
+    posted = await cohort_activity(conn, space_id, bounds)
+    return rate(posted.get((0, 1), 0), size)
 
 
 async def goal_value(
@@ -58,8 +65,10 @@ async def goal_value(
     if metric is GoalMetric.RE_ENGAGEMENT_RATE:
         stats = await outreach_stats(conn, space_id, at - timedelta(days=90), at, as_of=at)
         return stats.rate
-    hours = await reply_hours(conn, space_id, at - month, at)
-    return statistics.median(hours) if hours else None
+    if metric is GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY:
+        hours = await reply_hours(conn, space_id, at - month, at)
+        return statistics.median(hours) if hours else None
+    return await _outcome_value(conn, space_id, metric, at)
 
 
 async def goals_progress(
