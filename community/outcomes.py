@@ -339,3 +339,47 @@ def compose_cohorts(
         active = tuple(posted.get((i, j), 0) for j in range(i, months))
         retention.append(RetentionRow(month=month, size=len(group), active=active))
     return CohortReport(funnels=tuple(funnels), retention=tuple(retention))
+
+
+def figures_json(figures: ReplyFigures) -> dict:
+    """Reply figures as JSON-ready data, shares included."""
+    return {
+        "channel": figures.channel,
+        "questions": figures.questions,
+        "answered": figures.answered,
+        "answered_within_24h": figures.answered_within_day,
+        "answered_share": figures.answered_share,
+        "answered_within_24h_share": figures.within_day_share,
+        "median_first_reply_hours": figures.median_hours,
+        "p90_first_reply_hours": figures.p90_hours,
+    }
+
+
+def health_json(health: HelpHealth) -> dict:
+    """Help health as JSON-ready data (datetimes as ISO strings)."""
+    return {
+        "start": health.start.isoformat(),
+        "end": health.end.isoformat(),
+        "overall": figures_json(health.overall),
+        "channels": [figures_json(c) for c in health.channels],
+        "unanswered_hours": health.unanswered_hours,
+        "needs_attention_total": health.needs_attention_total,
+        "needs_attention": [
+            {"channel": n.channel, "asked_at": n.asked_at.isoformat(), "age_hours": n.age_hours}
+            for n in health.needs_attention
+        ],
+        "answers": health.answers,
+        "staff_answers": health.staff_answers,
+        "staff_share": health.staff_share,
+        "helper_concentration": health.concentration,
+        "concentration_warning": health.concentration_warning,
+        "carriers": [
+            {
+                "name": c.member.name,
+                "platform_id": c.member.platform_id,
+                "answers": c.answers,
+                "staff": c.staff,
+            }
+            for c in health.carriers
+        ],
+    }

@@ -70,6 +70,7 @@ async def build_digest(
             policy,
             goals_from(settings),
             limit=settings.digest.staff_list_limit,
+            unanswered_hours=settings.health.unanswered_hours,
         )
     chart = None
     if content.weekly_active is not None:
