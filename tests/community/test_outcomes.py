@@ -104,3 +104,30 @@ def test_cohorts_group_by_join_month():
     assert funnel.step("posted").count == 10
     assert funnel.step("posted").median_days == 1
     assert funnel.step("asked").rate == 0
+
+
+def test_outcome_goals_show_progress_and_trend():
+    from community.goals import Goal, GoalMetric, GoalStatus, goal_progress
+
+    weeks = [(T + i * timedelta(weeks=1), v) for i, v in enumerate([0.5, 0.6, 0.7])]
+    goal = Goal(GoalMetric.ANSWERED_SHARE, 0.9, date(2026, 7, 15))
+    progress = goal_progress(goal, weeks, weeks[-1][0])
+    assert progress.status is GoalStatus.ON_TRACK
+    assert (
+        "70% now, target 90% by 2026-07-15: on track (trend: 100%)" in progress.summary()
+    )  # clamped
+    spread = [(T + i * timedelta(weeks=1), v) for i, v in enumerate([4.0, 3.0, 2.0])]
+    shared = goal_progress(Goal(GoalMetric.HELPER_CONCENTRATION, 5, date(2026, 9, 1)),
+                           spread, spread[-1][0])  # fmt: skip
+    assert shared.status is GoalStatus.OFF_TRACK  # fewer members carry the load each week
+    assert GoalMetric("median_first_reply_hours") is GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY
+
+
+def test_fraction_goal_targets_are_checked():
+    from bot.settings import ConfigError, parse_settings
+
+    goal = {"metric": "cohort_retention_30d", "target": 40, "by": date(2027, 1, 1)}
+    with pytest.raises(ConfigError, match="cohort_retention_30d target is a fraction"):
+        parse_settings({"goals": [goal]})
+    concentration = {"metric": "helper_concentration", "target": 6, "by": date(2027, 1, 1)}
+    assert parse_settings({"goals": [concentration]}).goals[0].target == 6
