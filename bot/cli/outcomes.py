@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.table import Table
 from rich.text import Text
 
 from bot.cli import base
-from bot.cli.base import cli, common_options, community_id, now, open_store, print_json, run_async
-from bot.cli.reports import read_options
+from bot.cli.base import (
+    PulseError,
+    PulseUsageError,
+    cli,
+    common_options,
+    community_id,
+    now,
+    open_store,
+    print_json,
+    run_async,
+)
+from bot.cli.reports import AsOf, as_of_option, read_options
 from bot.render import shown
 from bot.settings import Settings
 
@@ -88,3 +100,47 @@ def health(settings: Settings, space: str | None, as_json: bool, weeks: int) -> 
     if result.carriers:
         names = ", ".join(f"{c.member.name} ({c.answers})" for c in result.carriers)
         base.console.print(Text.assemble("Half the answers came from: ", shown(names)))
+
+
+@cli.command()
+@common_options
+@click.option(
+    "--space",
+    default=None,
+    metavar="ID",
+    help="Which community (platform id or name), when the database holds several.",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(1, 24),
+    default=6,
+    show_default=True,
+    help="How many calendar months of join cohorts to show (1-24).",
+)
+@as_of_option
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Directory to write the report into (created if missing).")  # fmt: skip
+def report(
+    settings: Settings, space: str | None, months: int, as_of: AsOf | None, out: Path
+) -> None:
+    """Write the monthly leadership report: Markdown, one offline HTML file and PNG charts."""
+    from bot.report_render import write_report
+    from bot.services.report import build_report
+
+    if out.exists() and not out.is_dir():
+        raise PulseUsageError(f"--out {out} is a file; give a directory for the report")
+    moment = as_of.moment if as_of is not None else now()
+
+    async def go():
+        async with open_store(settings) as uow:
+            space_id = await community_id(uow, space)
+            return space_id, await build_report(uow, settings, space_id, moment, months)
+
+    space_id, (built, charts) = run_async(go())
+    stem = f"pulse-report-{space_id}-{moment:%Y-%m-%d}"
+    try:
+        written = write_report(built, charts, out, stem)
+    except OSError as exc:
+        raise PulseError(f"cannot write the report into {out}: {exc.strerror}") from None
+    for path in written[:2]:
+        base.console.print(Text.assemble("Wrote ", shown(path, "bold")), highlight=False)

@@ -1,0 +1,84 @@
+"""The monthly leadership report: every outcome figure for one space, gathered in one read."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.chart import weekly_active_chart
+from bot.report_charts import funnel_chart, goals_chart, retention_chart
+from bot.services.digests import goals_from
+from bot.settings import Settings
+from community.digest import WeeklyTierCounts
+from community.goals import GoalProgress
+from community.outcomes import CohortReport, HelpHealth, compose_cohorts, month_bounds
+from storage.cohorts import cohort_activity, cohort_members
+from storage.goals import goals_progress
+from storage.health import help_health
+from storage.spaces import space_name
+from storage.tier_changes import tier_counts_at, weekly_active_by_tier
+from storage.uow import UnitOfWork
+
+HEALTH_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class LeadershipReport:
+    """What the report says: tiers, help health, cohorts, goals, as they stood at END."""
+
+    space_name: str
+    end: datetime
+    months: int
+    tiers: dict[str, int]
+    weekly: WeeklyTierCounts
+    health: HelpHealth
+    cohorts: CohortReport
+    goals: tuple[GoalProgress, ...]
+
+
+async def gather_report(
+    uow: UnitOfWork, settings: Settings, space_id: int, end: datetime, months: int
+) -> LeadershipReport:
+    """The report's figures for the MONTHS calendar months up to END's (help: last 30 days)."""
+    bounds = month_bounds(end, months)
+    async with uow.read() as conn:
+        members = await cohort_members(conn, space_id, bounds[0], bounds[-1])
+        posted = await cohort_activity(conn, space_id, bounds)
+        return LeadershipReport(
+            space_name=await space_name(conn, space_id),
+            end=end,
+            months=months,
+            tiers=await tier_counts_at(conn, space_id, end),
+            weekly=await weekly_active_by_tier(conn, space_id, end, weeks=round(months * 4.35)),
+            health=await help_health(
+                conn,
+                space_id,
+                end - timedelta(days=HEALTH_DAYS),
+                end,
+                unanswered_hours=settings.health.unanswered_hours,
+                attention_limit=settings.digest.staff_list_limit,
+            ),
+            cohorts=compose_cohorts(bounds, members, posted),
+            goals=tuple(await goals_progress(conn, space_id, goals_from(settings), end)),
+        )
+
+
+def draw_charts(report: LeadershipReport) -> dict[str, bytes]:
+    """The report's charts as PNG bytes by name (goals only when goals are set)."""
+    charts = {
+        "tiers": weekly_active_chart(report.weekly, "Members active each week, by tier"),
+        "funnel": funnel_chart(report.cohorts),
+        "retention": retention_chart(report.cohorts),
+    }
+    if report.goals:
+        charts["goals"] = goals_chart(report.goals)
+    return charts
+
+
+async def build_report(
+    uow: UnitOfWork, settings: Settings, space_id: int, end: datetime, months: int
+) -> tuple[LeadershipReport, dict[str, bytes]]:
+    """The report's figures and charts (drawn off the event loop)."""
+    report = await gather_report(uow, settings, space_id, end, months)
+    return report, await asyncio.to_thread(draw_charts, report)
