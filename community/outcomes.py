@@ -221,22 +221,26 @@ def format_share(share: float | None) -> str:
 def health_lines(health: HelpHealth) -> tuple[str, ...]:
     """The headline figures, one per line, for digests and commands (staff only)."""
     o = health.overall
-    lines = [
+    return (
         f"{o.questions} questions; first reply by another member: median "
         f"{format_hours(o.median_hours)}, 90th percentile {format_hours(o.p90_hours)}",
         f"Answered within 24 h: {format_share(o.within_day_share)}; "
         f"answered at all: {format_share(o.answered_share)}",
         f"Needs attention (no reply after {health.unanswered_hours:g} h): "
         f"{health.needs_attention_total}",
-    ]
+        *concentration_lines(health),
+    )
+
+
+def concentration_lines(health: HelpHealth) -> tuple[str, ...]:
+    """Who carries the help load, with the warning when it rests on two people or fewer."""
     if health.concentration is None:
-        lines.append("Helper concentration: no answers in this period")
-    else:
-        lines.append(
-            f"Helper concentration: {health.concentration} member"
-            f"{'s' if health.concentration != 1 else ''} gave half of the "
-            f"{health.answers} answers; staff gave {format_share(health.staff_share)}"
-        )
+        return ("Helper concentration: no answers in this period",)
+    lines = [
+        f"Helper concentration: {health.concentration} member"
+        f"{'s' if health.concentration != 1 else ''} gave half of the "
+        f"{health.answers} answers; staff gave {format_share(health.staff_share)}"
+    ]
     if health.concentration_warning:
         lines.append(
             "⚠ Half of all answers come from 2 people or fewer: the help load rests on too few"

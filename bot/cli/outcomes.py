@@ -80,7 +80,7 @@ def attention_table(health) -> Table:
 def health(settings: Settings, space: str | None, as_json: bool, weeks: int) -> None:
     """How fast questions get a first reply, what is waiting, and who carries the help load."""
     from bot.services.outcomes import health_over
-    from community.outcomes import health_json, health_lines
+    from community.outcomes import concentration_lines, health_json
 
     moment = now()
 
@@ -95,7 +95,7 @@ def health(settings: Settings, space: str | None, as_json: bool, weeks: int) -> 
         return
     base.console.print(health_table(result))
     base.console.print(attention_table(result))
-    for line in health_lines(result)[3:]:
+    for line in concentration_lines(result):
         base.console.print(shown(line), highlight=False)
     if result.carriers:
         names = ", ".join(f"{c.member.name} ({c.answers})" for c in result.carriers)
