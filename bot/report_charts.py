@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 from bot.chart import TIER_COLORS
 from community.goals import GoalProgress
@@ -34,6 +35,26 @@ def _empty(ax, message: str) -> None:
             fontsize=12, color=MUTED)  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def tiers_chart(weeks: Sequence[tuple[date, Mapping[str, int]]]) -> bytes:
+    """Active members and heroes at the end of each week (passive members are the rest)."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig = _figure(8, 3.6)
+    ax = fig.add_subplot()
+    days = [d for d, _ in weeks]
+    for tier in ("active", "hero"):
+        ax.plot(days, [counts.get(tier, 0) for _, counts in weeks], marker="o", markersize=3,
+                color=TIER_COLORS[tier], label=tier)  # fmt: skip
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("members")
+    fig.autofmt_xdate()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.set_title("Active members and heroes at each week's end", fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
 
 
 def funnel_chart(cohorts: CohortReport) -> bytes:

@@ -4,6 +4,10 @@ A member's cohort is the month they joined, or for members without a join (impor
 communities) the month Pulse first saw them act. Staff and bots belong to no cohort. Steps:
 posted (a message, reply or thread), asked (a question), helped (a reply that helped another
 member: a help edge), active and hero (a stored tier change into that tier).
+
+Each step is a correlated lookup per cohort member through the tables' member-first keys
+(rollups by member and day, help edges by helper, tier changes by member and time), so only
+the cohort's own rows are read, never a whole-community aggregate.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number
@@ -26,19 +30,13 @@ def _last_day(end: datetime) -> int:
     return day_number(end - timedelta(microseconds=1))
 
 
-def _first_seen(space_id: int, last_day: int):
-    """Each member's first rollup day, first posting day and first question day."""
+def _first_day(last_day: int, *conditions):
+    """The member's first rollup day up to LAST_DAY meeting CONDITIONS (scalar, correlated)."""
     r = DailyRollup
     return (
-        select(
-            r.member_id.label("member_id"),
-            func.min(r.day).label("seen"),
-            func.min(case((r.messages > 0, r.day))).label("posted"),
-            func.min(case((r.questions > 0, r.day))).label("asked"),
-        )
-        .where(r.space_id == space_id, r.day <= last_day)
-        .group_by(r.member_id)
-        .subquery()
+        select(func.min(r.day))
+        .where(r.member_id == Member.id, r.day <= last_day, *conditions)
+        .scalar_subquery()
     )
 
 
@@ -48,67 +46,59 @@ def _bucket(value, bounds: Sequence) -> object:
     return case(*whens, else_=literal(-1))
 
 
-def _cohort(space_id: int, bounds: Sequence[datetime], seen):
-    """The members whose join (or first sighting) falls between BOUNDS[0] and BOUNDS[-1]."""
+def _cohort(space_id: int, bounds: Sequence[datetime]):
+    """Which cohort a member is in (SQL), and the condition for being in any of BOUNDS' cohorts."""
+    r = DailyRollup
     days = [day_number(b) for b in bounds]
+    last = _last_day(bounds[-1])
     joined_in = and_(Member.joined_at >= bounds[0], Member.joined_at < bounds[-1])
-    seen_in = and_(
-        Member.joined_at.is_(None), seen.c.seen >= days[0], seen.c.seen <= _last_day(bounds[-1])
+    first_seen_in = and_(
+        Member.joined_at.is_(None),
+        exists().where(r.member_id == Member.id, r.day >= days[0], r.day <= last),
+        ~exists().where(r.member_id == Member.id, r.day < days[0]),
     )
     index = case(
         (Member.joined_at.is_not(None), _bucket(Member.joined_at, bounds)),
-        else_=_bucket(seen.c.seen, days),
+        else_=_bucket(_first_day(last), days),
     )
-    return index, and_(eligible_members(space_id), or_(joined_in, seen_in))
+    return index, and_(eligible_members(space_id), or_(joined_in, first_seen_in))
+
+
+def _reached(tiers: Sequence[str], end: datetime):
+    """When the member first changed into one of TIERS before END (scalar, correlated)."""
+    return (
+        select(func.min(TierChange.changed_at))
+        .where(
+            TierChange.member_id == Member.id,
+            TierChange.to_tier.in_(tiers),
+            TierChange.changed_at < end,
+        )
+        .scalar_subquery()
+    )
 
 
 async def cohort_members(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[CohortMember]:
     """Members who joined (or were first seen) from START to END, with the day of each step."""
+    r = DailyRollup
     last = _last_day(end)
-    seen = _first_seen(space_id, last)
     helped = (
-        select(HelpEdge.helper_id.label("member_id"), func.min(HelpEdge.first_day).label("day"))
-        .where(HelpEdge.space_id == space_id, HelpEdge.first_day <= last)
-        .group_by(HelpEdge.helper_id)
-        .subquery()
+        select(func.min(HelpEdge.first_day))
+        .where(HelpEdge.helper_id == Member.id, HelpEdge.first_day <= last)
+        .scalar_subquery()
     )
-
-    def reached(tiers):
-        return (
-            select(
-                TierChange.member_id.label("member_id"),
-                func.min(TierChange.changed_at).label("at"),
-            )
-            .where(
-                TierChange.space_id == space_id,
-                TierChange.to_tier.in_(tiers),
-                TierChange.changed_at < end,
-            )
-            .group_by(TierChange.member_id)
-            .subquery()
-        )
-
-    active = reached([Tier.ACTIVE.value, Tier.HERO.value])
-    hero = reached([Tier.HERO.value])
-    _, in_cohort = _cohort(space_id, [start, end], seen)
+    _, in_cohort = _cohort(space_id, [start, end])
     rows = await conn.execute(
         select(
             Member.joined_at,
-            seen.c.seen,
-            seen.c.posted,
-            seen.c.asked,
-            helped.c.day,
-            active.c.at,
-            hero.c.at,
-        )
-        .select_from(Member)
-        .outerjoin(seen, seen.c.member_id == Member.id)
-        .outerjoin(helped, helped.c.member_id == Member.id)
-        .outerjoin(active, active.c.member_id == Member.id)
-        .outerjoin(hero, hero.c.member_id == Member.id)
-        .where(in_cohort)
+            case((Member.joined_at.is_(None), _first_day(last)), else_=None),
+            _first_day(last, r.messages > 0),
+            _first_day(last, r.questions > 0),
+            helped,
+            _reached([Tier.ACTIVE.value, Tier.HERO.value], end),
+            _reached([Tier.HERO.value], end),
+        ).where(in_cohort)
     )
     members = []
     for joined_at, seen_day, posted, asked, helped_day, active_at, hero_at in rows:
@@ -133,23 +123,16 @@ async def cohort_activity(
     """
     days = [day_number(b) for b in bounds]
     last = _last_day(bounds[-1])
-    seen = _first_seen(space_id, last)
-    index, in_cohort = _cohort(space_id, bounds, seen)
-    cohort = (
-        select(Member.id.label("member_id"), index.label("cohort"))
-        .select_from(Member)
-        .outerjoin(seen, seen.c.member_id == Member.id)
-        .where(in_cohort)
-        .subquery()
-    )
+    index, in_cohort = _cohort(space_id, bounds)
+    cohort = select(Member.id.label("member_id"), index.label("cohort")).where(in_cohort).subquery()
     r = DailyRollup
     # Bucketed in a subquery and grouped outside: PostgreSQL would not match a CASE with
     # parameters in GROUP BY to the same CASE in the select list.
     posted = (
         select(cohort.c.cohort, _bucket(r.day, days).label("interval"), r.member_id)
-        .select_from(r)
-        .join(cohort, cohort.c.member_id == r.member_id)
-        .where(r.space_id == space_id, r.messages > 0, r.day >= days[0], r.day <= last)
+        .select_from(cohort)
+        .join(r, r.member_id == cohort.c.member_id)
+        .where(r.messages > 0, r.day >= days[0], r.day <= last)
         .subquery()
     )
     rows = await conn.execute(

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.chart import weekly_active_chart
-from bot.report_charts import funnel_chart, goals_chart, retention_chart
+from bot.report_charts import funnel_chart, goals_chart, retention_chart, tiers_chart
 from bot.services.digests import goals_from
 from bot.settings import Settings
-from community.digest import WeeklyTierCounts
 from community.goals import GoalProgress
 from community.outcomes import CohortReport, HelpHealth, compose_cohorts, month_bounds
 from storage.cohorts import cohort_activity, cohort_members
 from storage.goals import goals_progress
 from storage.health import help_health
 from storage.spaces import space_name
-from storage.tier_changes import tier_counts_at, weekly_active_by_tier
+from storage.tier_changes import WEEK, tier_counts_at
 from storage.uow import UnitOfWork
 
 HEALTH_DAYS = 30
@@ -31,7 +29,8 @@ class LeadershipReport:
     end: datetime
     months: int
     tiers: dict[str, int]
-    weekly: WeeklyTierCounts
+    # Members per tier at the end of each week, oldest first.
+    tier_weeks: tuple[tuple[date, dict[str, int]], ...]
     health: HelpHealth
     cohorts: CohortReport
     goals: tuple[GoalProgress, ...]
@@ -42,6 +41,7 @@ async def gather_report(
 ) -> LeadershipReport:
     """The report's figures for the MONTHS calendar months up to END's (help: last 30 days)."""
     bounds = month_bounds(end, months)
+    week_ends = [end - back * WEEK for back in range(round(months * 4.35) - 1, -1, -1)]
     async with uow.read() as conn:
         members = await cohort_members(conn, space_id, bounds[0], bounds[-1])
         posted = await cohort_activity(conn, space_id, bounds)
@@ -50,7 +50,9 @@ async def gather_report(
             end=end,
             months=months,
             tiers=await tier_counts_at(conn, space_id, end),
-            weekly=await weekly_active_by_tier(conn, space_id, end, weeks=round(months * 4.35)),
+            tier_weeks=tuple(
+                [(m.date(), await tier_counts_at(conn, space_id, m)) for m in week_ends]
+            ),
             health=await help_health(
                 conn,
                 space_id,
@@ -67,7 +69,7 @@ async def gather_report(
 def draw_charts(report: LeadershipReport) -> dict[str, bytes]:
     """The report's charts as PNG bytes by name (goals only when goals are set)."""
     charts = {
-        "tiers": weekly_active_chart(report.weekly, "Members active each week, by tier"),
+        "tiers": tiers_chart(report.tier_weeks),
         "funnel": funnel_chart(report.cohorts),
         "retention": retention_chart(report.cohorts),
     }
