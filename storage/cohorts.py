@@ -141,3 +141,43 @@ async def cohort_activity(
         ).group_by(posted.c.cohort, posted.c.interval)
     )
     return {(int(c), int(i)): int(n) for c, i, n in rows if int(c) >= 0 and int(i) >= 0}
+
+
+async def _cohort_share(
+    conn: AsyncConnection, space_id: int, start: datetime, end: datetime, reached
+) -> float | None:
+    """Of the members who joined (or were first seen) from START to END, the share REACHED."""
+    _, in_cohort = _cohort(space_id, [start, end])
+    size, count = (
+        await conn.execute(
+            select(func.count(), func.count(case((reached, literal(1))))).where(in_cohort)
+        )
+    ).one()
+    return count / size if size else None
+
+
+async def activation_share(
+    conn: AsyncConnection, space_id: int, start: datetime, end: datetime, at: datetime
+) -> float | None:
+    """Of the members who joined from START to END, the share who reached active (or hero) by AT."""
+    reached = exists().where(
+        TierChange.member_id == Member.id,
+        TierChange.to_tier.in_([Tier.ACTIVE.value, Tier.HERO.value]),
+        TierChange.changed_at < at,
+    )
+    return await _cohort_share(conn, space_id, start, end, reached)
+
+
+async def retained_share(
+    conn: AsyncConnection, space_id: int, start: datetime, end: datetime, since: datetime,
+    at: datetime,
+) -> float | None:  # fmt: skip
+    """Of the members who joined from START to END, the share who posted from SINCE to AT."""
+    r = DailyRollup
+    posted = exists().where(
+        r.member_id == Member.id,
+        r.messages > 0,
+        r.day >= day_number(since),
+        r.day <= _last_day(at),
+    )
+    return await _cohort_share(conn, space_id, start, end, posted)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.digest import split_moves
 from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
-from community.outcomes import helper_concentration, rate, reply_figures
+from community.outcomes import AskedQuestion, helper_concentration, reply_figures
 from community.tiers import Tier
-from storage.cohorts import cohort_activity, cohort_members
+from storage.cohorts import activation_share, retained_share
 from storage.health import answers_by_helper, asked_questions
 from storage.outreach import outreach_stats
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves
 
 GOAL_TREND_WEEKS = 8
+
+
+MONTH = timedelta(days=30)
+# Goals measured on the questions of the 30 days before each moment.
+_REPLY_METRICS = (GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY, GoalMetric.ANSWERED_SHARE)
 
 
 async def reply_hours(
@@ -28,25 +33,35 @@ async def reply_hours(
     return [q.reply_hours for q in questions if q.reply_hours is not None]
 
 
+def _reply_value(
+    metric: GoalMetric, questions: Sequence[AskedQuestion], at: datetime
+) -> float | None:
+    """METRIC at AT from QUESTIONS (any span holding the 30 days before AT)."""
+    # A first reply found up to a later moment is AT's first reply too when it came before AT.
+    window = [
+        q if q.first_reply_at is None or q.first_reply_at < at else replace(q, first_reply_at=None)
+        for q in questions
+        if at - MONTH <= q.asked_at < at
+    ]
+    figures = reply_figures(None, window)
+    if metric is GoalMetric.ANSWERED_SHARE:
+        return figures.answered_share
+    return figures.median_hours
+
+
 async def _outcome_value(
     conn: AsyncConnection, space_id: int, metric: GoalMetric, at: datetime
 ) -> float | None:
     """The outcomes metrics (community.outcomes), as they stood at AT."""
-    month = timedelta(days=30)
-    if metric is GoalMetric.ANSWERED_SHARE:
-        figures = reply_figures(None, await asked_questions(conn, space_id, at - month, at))
-        return figures.answered_share
+    if metric in _REPLY_METRICS:
+        return _reply_value(metric, await asked_questions(conn, space_id, at - MONTH, at), at)
     if metric is GoalMetric.HELPER_CONCENTRATION:
-        helpers = await answers_by_helper(conn, space_id, at - month, at)
+        helpers = await answers_by_helper(conn, space_id, at - MONTH, at)
         concentration = helper_concentration(h.answers for h in helpers)
         return None if concentration is None else float(concentration)
     if metric is GoalMetric.NEWCOMER_ACTIVATION_RATE:
-        members = await cohort_members(conn, space_id, at - 3 * month, at)
-        return rate(sum(1 for m in members if m.steps["active"] is not None), len(members))
-    bounds = [at - 2 * month, at - month, at]
-    size = len(await cohort_members(conn, space_id, bounds[0], bounds[1]))
-    posted = await cohort_activity(conn, space_id, bounds)
-    return rate(posted.get((0, 1), 0), size)
+        return await activation_share(conn, space_id, at - 3 * MONTH, at, at)
+    return await retained_share(conn, space_id, at - 2 * MONTH, at - MONTH, at - MONTH, at)
 
 
 async def goal_value(
@@ -65,10 +80,18 @@ async def goal_value(
     if metric is GoalMetric.RE_ENGAGEMENT_RATE:
         stats = await outreach_stats(conn, space_id, at - timedelta(days=90), at, as_of=at)
         return stats.rate
-    if metric is GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY:
-        hours = await reply_hours(conn, space_id, at - month, at)
-        return statistics.median(hours) if hours else None
     return await _outcome_value(conn, space_id, metric, at)
+
+
+async def goal_samples(
+    conn: AsyncConnection, space_id: int, metric: GoalMetric, moments: Sequence[datetime]
+) -> list[tuple[datetime, float | None]]:
+    """METRIC's figure at each of MOMENTS (oldest first), as goal_value gives it."""
+    if metric in _REPLY_METRICS:
+        # One read of the questions of every window instead of one per moment.
+        questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
+        return [(m, _reply_value(metric, questions, m)) for m in moments]
+    return [(m, await goal_value(conn, space_id, metric, m)) for m in moments]
 
 
 async def goals_progress(
@@ -78,6 +101,6 @@ async def goals_progress(
     progress = []
     for goal in goals:
         moments = [now - back * WEEK for back in range(GOAL_TREND_WEEKS, -1, -1)]
-        samples = [(m, await goal_value(conn, space_id, goal.metric, m)) for m in moments]
+        samples = await goal_samples(conn, space_id, goal.metric, moments)
         progress.append(goal_progress(goal, samples, now))
     return progress

@@ -84,3 +84,21 @@ async def test_outcome_goal_figures(engine):
     # Joined April 15 to March 16 back... i.e. the ten who joined on April 5; four posted May 6.
     assert retention == pytest.approx(0.4)
     assert median == pytest.approx(3)
+
+
+@pytest.mark.parametrize(
+    "metric", [GoalMetric.ANSWERED_SHARE, GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY]
+)
+async def test_reply_goal_samples_read_once_equal_each_moment_read_alone(engine, metric):
+    from storage.goals import goal_samples
+
+    space = await build_outcomes_world(engine)
+    # Every six hours of the last week: Fay's question (NOW - 6 d) is answered after 30 h, so
+    # it is unanswered in the early samples and answered in the later ones.
+    moments = [NOW - timedelta(days=7) + k * timedelta(hours=6) for k in range(29)]
+    async with engine.connect() as conn:
+        together = await goal_samples(conn, space, metric, moments)
+        alone = [(m, await goal_value(conn, space, metric, m)) for m in moments]
+    assert together == alone
+    values = [v for _, v in together if v is not None]
+    assert len(set(values)) >= 3  # the figure moves as questions and replies come in
