@@ -13,7 +13,7 @@ from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
 from community.outcomes import AskedQuestion, helper_concentration, reply_figures
 from community.tiers import Tier
 from storage.cohorts import activation_share, retained_share
-from storage.health import answers_by_helper, asked_questions
+from storage.health import asked_questions, daily_answers, day_range
 from storage.outreach import outreach_stats
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves
 
@@ -49,6 +49,17 @@ def _reply_value(
     return figures.median_hours
 
 
+def _concentration(days: Sequence[tuple[int, int, int]], at: datetime) -> float | None:
+    """Helper concentration over the rollup days of the 30 days before AT, from DAYS."""
+    first, last = day_range(at - MONTH, at)
+    totals: dict[int, int] = {}
+    for member, day, answers in days:
+        if first <= day <= last:
+            totals[member] = totals.get(member, 0) + answers
+    concentration = helper_concentration(totals.values())
+    return None if concentration is None else float(concentration)
+
+
 async def _outcome_value(
     conn: AsyncConnection, space_id: int, metric: GoalMetric, at: datetime
 ) -> float | None:
@@ -56,9 +67,7 @@ async def _outcome_value(
     if metric in _REPLY_METRICS:
         return _reply_value(metric, await asked_questions(conn, space_id, at - MONTH, at), at)
     if metric is GoalMetric.HELPER_CONCENTRATION:
-        helpers = await answers_by_helper(conn, space_id, at - MONTH, at)
-        concentration = helper_concentration(h.answers for h in helpers)
-        return None if concentration is None else float(concentration)
+        return _concentration(await daily_answers(conn, space_id, at - MONTH, at), at)
     if metric is GoalMetric.NEWCOMER_ACTIVATION_RATE:
         return await activation_share(conn, space_id, at - 3 * MONTH, at, at)
     return await retained_share(conn, space_id, at - 2 * MONTH, at - MONTH, at - MONTH, at)
@@ -91,6 +100,9 @@ async def goal_samples(
         # One read of the questions of every window instead of one per moment.
         questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
         return [(m, _reply_value(metric, questions, m)) for m in moments]
+    if metric is GoalMetric.HELPER_CONCENTRATION:
+        days = await daily_answers(conn, space_id, moments[0] - MONTH, moments[-1])
+        return [(m, _concentration(days, m)) for m in moments]
     return [(m, await goal_value(conn, space_id, metric, m)) for m in moments]
 
 

@@ -56,7 +56,7 @@ async def asked_questions(
     return questions
 
 
-def _day_range(start: datetime, end: datetime):
+def day_range(start: datetime, end: datetime) -> tuple[int, int]:
     """Rollup days from START's to the day holding END's last moment."""
     return day_number(start), day_number(end - timedelta(microseconds=1))
 
@@ -65,7 +65,7 @@ async def answers_by_helper(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[HelperShare]:
     """Each person's answers in the days from START to END (staff included, bots never)."""
-    first, last = _day_range(start, end)
+    first, last = day_range(start, end)
     r = DailyRollup
     answers = func.sum(r.answers)
     rows = await conn.execute(
@@ -99,3 +99,23 @@ async def help_health(
         unanswered_hours=unanswered_hours,
         attention_limit=attention_limit,
     )
+
+
+async def daily_answers(
+    conn: AsyncConnection, space_id: int, start: datetime, end: datetime
+) -> list[tuple[int, int, int]]:
+    """(member id, day, answers) for every person's day with answers from START to END."""
+    first, last = day_range(start, end)
+    r = DailyRollup
+    rows = await conn.execute(
+        select(r.member_id, r.day, r.answers)
+        .join(Member, Member.id == r.member_id)
+        .where(
+            r.space_id == space_id,
+            r.day >= first,
+            r.day <= last,
+            r.answers > 0,
+            Member.is_bot.is_(False),
+        )
+    )
+    return [tuple(row) for row in rows]

@@ -101,4 +101,4 @@ async def test_reply_goal_samples_read_once_equal_each_moment_read_alone(engine,
         alone = [(m, await goal_value(conn, space, metric, m)) for m in moments]
     assert together == alone
     values = [v for _, v in together if v is not None]
-    assert len(set(values)) >= 3  # the figure moves as questions and replies come in
+    assert len(set(values)) >= 2  # the figure moves as questions and replies come in
