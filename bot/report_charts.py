@@ -52,7 +52,7 @@ def tiers_chart(weeks: Sequence[tuple[date, Mapping[str, int]]]) -> bytes:
     ax.set_ylabel("members")
     fig.autofmt_xdate()
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    ax.set_title("Active members and heroes at each week's end", fontsize=11)
+    ax.set_title("Active members and heroes over time (members per tier at week ends)", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 
