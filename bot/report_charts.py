@@ -48,7 +48,13 @@ def tiers_chart(weeks: Sequence[tuple[date, Mapping[str, int]]]) -> bytes:
         ax.plot(days, [counts.get(tier, 0) for _, counts in weeks], marker="o", markersize=3,
                 color=TIER_COLORS[tier], label=tier)  # fmt: skip
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    ax.set_ylim(bottom=0)
+    if any(counts.get(t, 0) for _, counts in weeks for t in ("active", "hero")):
+        ax.set_ylim(bottom=0)
+    else:
+        # As the digest's chart: a 0..1 axis and a note, not a flat line on a collapsed axis.
+        ax.set_ylim(0, 1)
+        ax.text(0.5, 0.5, "no active members or heroes in these weeks", transform=ax.transAxes,
+                ha="center", va="center", fontsize=12, color=MUTED)  # fmt: skip
     ax.set_ylabel("members")
     fig.autofmt_xdate()
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

@@ -31,3 +31,23 @@ def test_hostile_names_stay_text(name):
 def test_script_in_a_name_is_escaped():
     page = to_html([Block("p", "<script>alert(1)</script>")], {})
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    import struct
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return struct.unpack(">II", png[16:24])
+
+
+def test_charts_draw_an_empty_community():
+    from datetime import date
+
+    from bot.report_charts import funnel_chart, retention_chart, tiers_chart
+    from community.outcomes import CohortReport
+
+    empty = CohortReport(funnels=(), retention=())
+    assert _size(funnel_chart(empty)) == (800, 360)
+    assert _size(retention_chart(empty))[0] == 800
+    weeks = [(date(2026, 6, d), {"active": 0, "hero": 0, "passive": 3}) for d in (1, 8, 15)]
+    assert _size(tiers_chart(weeks)) == (800, 360)
