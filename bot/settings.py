@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from community.goals import Goal, GoalMetric
 from community.helpgraph import DEFAULT_ACCEPT_REACTIONS, accept_keys
+from community.outcomes import DEFAULT_UNANSWERED_HOURS
 from community.policies import DigestPolicy, Policies
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
@@ -200,7 +201,15 @@ GoalMetricName = Literal[
     "conversions_per_month",
     "re_engagement_rate",
     "median_time_to_first_reply",
+    "median_first_reply_hours",
+    "answered_share",
+    "newcomer_activation_rate",
+    "cohort_retention_30d",
+    "helper_concentration",
 ]
+_FRACTION_METRICS = frozenset(
+    {"re_engagement_rate", "answered_share", "newcomer_activation_rate", "cohort_retention_30d"}
+)
 
 
 class GoalSettings(_Section):
@@ -213,16 +222,21 @@ class GoalSettings(_Section):
 
     @model_validator(mode="after")
     def _rate_is_a_fraction(self) -> GoalSettings:
-        if self.metric == "re_engagement_rate" and self.target > 1:
+        if self.metric in _FRACTION_METRICS and self.target > 1:
             raise ValueError(
-                f"re_engagement_rate target is a fraction from 0 to 1 "
-                f"(0.3 for 30%), not {self.target}"
+                f"{self.metric} target is a fraction from 0 to 1 (0.3 for 30%), not {self.target}"
             )
         return self
 
     def goal(self) -> Goal:
         """The entry as a domain goal."""
         return Goal(GoalMetric(self.metric), self.target, self.by, self.name)
+
+
+class HealthSettings(_Section):
+    """Help health: when a question without a reply needs attention."""
+
+    unanswered_hours: PositiveFloat = DEFAULT_UNANSWERED_HOURS
 
 
 class DiscordSettings(_Section):
@@ -270,6 +284,7 @@ class Settings(_Section):
     slack: SlackSettings = SlackSettings()
     digest: DigestSettings = DigestSettings()
     jobs: JobSettings = JobSettings()
+    health: HealthSettings = HealthSettings()
     goals: list[GoalSettings] = []
 
     def policies(self) -> Policies:
@@ -281,6 +296,7 @@ class Settings(_Section):
             digest=self.digest.policy(),
             goals=tuple(g.goal() for g in self.goals),
             retention_days=self.privacy.retention_days,
+            unanswered_hours=self.health.unanswered_hours,
         )
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from community.goals import GoalProgress
+from community.outcomes import HelpHealth
 from community.outreach import OutreachStats
 from community.tiers import Tier
 from community.views import Candidate, MemberRef, QuietEntry
@@ -203,6 +204,7 @@ class StaffDigest:
     outreach_week: OutreachStats | None = None
     outreach_quarter: OutreachStats | None = None
     goals: tuple[GoalProgress, ...] = ()
+    health: HelpHealth | None = None
     weekly_active: WeeklyTierCounts | None = field(default=None, compare=False)
 
     def tier_change(self, tier: str) -> int:

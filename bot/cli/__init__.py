@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import demo, exports, imports, operate, reports  # noqa: F401  (each registers its commands)
+from bot.cli import (  # noqa: F401  (each registers its commands)
+    demo,
+    exports,
+    imports,
+    operate,
+    outcomes,
+    reports,
+)
 from bot.cli.base import cli, err_console
 
 __all__ = ["cli", "main"]
