@@ -111,6 +111,8 @@ class TierSettings(_Section):
     hero_min_weeks: PositiveInt = _TIERS.hero_min_weeks
     hero_min_helped: PositiveInt = _TIERS.hero_min_helped
     demotion_evaluations: PositiveInt = _TIERS.demotion_evaluations
+    demote_below: float = Field(_TIERS.demote_below, gt=0, le=1)
+    promotion_grace_days: int = Field(_TIERS.promotion_grace_days, ge=0)
     candidate_ratio: float = Field(_TIERS.candidate_ratio, gt=0, le=1)
     # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
     accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))

@@ -18,13 +18,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from community.events import day_number, day_start
-from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons
+from community.stability import Standing, decide
+from community.tiers import MemberStats, Tier, TierPolicy, reasons
 from storage.engine import dialect_insert
 from storage.figures import last_active_days, window_stats
 from storage.locks import Job, exclusive_write
@@ -52,6 +53,13 @@ def warmup_days(policy: TierPolicy) -> int:
     return 2 * policy.demotion_evaluations
 
 
+def end_of_day_of(when: date | None) -> datetime | None:
+    """The moment a replayed evaluation of day WHEN is dated, for a stored promotion."""
+    if when is None:
+        return None
+    return datetime(when.year, when.month, when.day, 23, 59, 59, tzinfo=UTC)
+
+
 @dataclass(slots=True)
 class Held:
     """One member's tier after an evaluation, with the figures behind it."""
@@ -62,6 +70,13 @@ class Held:
     since: datetime | None
     stats: MemberStats
     day: int | None = None
+    promoted_on: date | None = None
+    pinned: bool = False
+
+    @property
+    def standing(self) -> Standing:
+        """The tier as the rules' starting point for the next evaluation."""
+        return Standing(self.tier, self.below, self.promoted_on, self.pinned)
 
     def figures(self, day: int) -> MemberStats:
         """The figures as of DAY: a member left untouched that day had none in the window."""
@@ -141,7 +156,8 @@ async def replay(
             member_stats = stats.get(member, _EMPTY)
             old = held.get(member)
             old_tier = old.tier if old else unseen
-            decision = decide(member_stats, old_tier, old.below if old else 0, policy)
+            standing = old.standing if old else Standing(old_tier)
+            decision = decide(member_stats, standing, at.date(), policy)
             moved = old_tier is not decision.tier
             held[member] = Held(
                 tier=decision.tier,
@@ -150,6 +166,8 @@ async def replay(
                 since=at if moved or old is None else old.since,
                 stats=member_stats,
                 day=day,
+                promoted_on=decision.promoted_on,
+                pinned=standing.pinned,
             )
             if decision.tier is not Tier.PASSIVE or decision.below_count:
                 holding.add(member)
@@ -206,10 +224,20 @@ async def _stored_state(conn: AsyncConnection, space_id: int) -> dict[int, Held]
             TierAssignment.earned_tier,
             TierAssignment.below_count,
             TierAssignment.since,
+            TierAssignment.promoted_at,
+            TierAssignment.pinned_at,
         ).where(TierAssignment.space_id == space_id)
     )
     return {
-        r.member_id: Held(Tier(r.tier), Tier(r.earned_tier), r.below_count, r.since, _EMPTY)
+        r.member_id: Held(
+            Tier(r.tier),
+            Tier(r.earned_tier),
+            r.below_count,
+            r.since,
+            _EMPTY,
+            promoted_on=r.promoted_at.astimezone(UTC).date() if r.promoted_at else None,
+            pinned=r.pinned_at is not None,
+        )
         for r in rows
     }
 
@@ -327,6 +355,7 @@ async def _write(
             "reasons": reasons(h.tier, stats, policy, earned=h.earned),
             "since": h.since or evaluated_at,
             "evaluated_at": evaluated_at,
+            "promoted_at": end_of_day_of(h.promoted_on),
         }
         for member, h, stats in ((m, h, h.figures(last_day)) for m, h in sorted(held.items()))
         if h.day is not None  # stored tiers the replay never touched stay as they are

@@ -219,6 +219,10 @@ class TierAssignment(Base):
     reasons: Mapped[str] = mapped_column(Text, default="")
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last promotion, for the grace period; a staff pin, which the daily job never lowers.
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pinned_by: Mapped[str | None] = mapped_column(String(64))
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TierChange(Base):

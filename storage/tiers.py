@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
-from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
+from community.stability import Standing, decide
+from community.tiers import MemberStats, Tier, TierPolicy, reasons, trend
 from community.views import Candidate, TierRow
 from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
@@ -36,6 +37,7 @@ async def reclassify(
 ) -> ReclassifyResult:
     """Recompute every member's tier as of NOW, keeping history of the changes."""
     today = day_number(now)
+    today_date = now.astimezone(UTC).date()
     stats = await window_stats(conn, space_id, today, policy, last_active)
     members = (await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars()
     eligible = set(members)
@@ -56,6 +58,8 @@ async def reclassify(
                 TierAssignment.below_count,
                 TierAssignment.score,
                 TierAssignment.since,
+                TierAssignment.promoted_at,
+                TierAssignment.pinned_at,
             ).where(TierAssignment.space_id == space_id)
         )
     }
@@ -68,7 +72,7 @@ async def reclassify(
         member_stats = stats.get(member, empty)
         old = current.get(member)
         old_tier = Tier(old.tier) if old else None
-        decision = decide(member_stats, old_tier, old.below_count if old else 0, policy)
+        decision = decide(member_stats, standing_of(old), today_date, policy)
         counts[decision.tier.value] += 1
         unchanged = (
             old is not None
@@ -84,6 +88,7 @@ async def reclassify(
             decision.tier, member_stats, policy, kinds.get(member), earned=decision.earned
         )
         moved = old_tier is not decision.tier
+        promoted = decision.tier.rank > (old_tier.rank if old_tier else 0)
         upserts.append(
             {
                 "member_id": member,
@@ -105,6 +110,7 @@ async def reclassify(
                 "reasons": text,
                 "since": now if moved or old is None else old.since,
                 "evaluated_at": now,
+                "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
             }
         )
         # A first passive assignment is not news; every other move is history.
@@ -134,6 +140,23 @@ async def reclassify(
     return ReclassifyResult(
         evaluated=len(eligible), written=len(upserts), changes=len(changes), counts=counts
     )
+
+
+def standing_of(row) -> Standing:
+    """A stored assignment (tier, below_count, promoted_at, pinned_at) as the rules' Standing."""
+    if row is None:
+        return Standing()
+    promoted = row.promoted_at.astimezone(UTC).date() if row.promoted_at else None
+    return Standing(Tier(row.tier), row.below_count, promoted, row.pinned_at is not None)
+
+
+def promoted_at(promoted_on, promoted: bool, now: datetime, old) -> datetime | None:
+    """The promotion moment to store: NOW when this evaluation promoted, else the one kept."""
+    if promoted_on is None:
+        return None
+    if promoted or old is None:
+        return now
+    return old.promoted_at
 
 
 async def tier_counts(conn: AsyncConnection, space_id: int) -> dict[str, int]:
