@@ -1,12 +1,13 @@
 """Tier history for days Pulse did not evaluate: rebuilt after an import, recomputed for reads.
 
 The daily job evaluates every member once a day, with hysteresis: a tier is kept until the
-figures stay below it for `demotion_evaluations` evaluations in a row. That memory is short:
-two runs of daily evaluations that start from different tiers agree after at most
-2 x (N - 1) days (tests/storage/test_history.py checks every sequence of earned tiers). So the
-tiers at the end of any day are those of daily evaluations over the 2N days before it and the day
-itself, started from the tiers the figures alone earn; an import needs to replay only the days
-its history figures show (plus that warm-up), and a read `--as-of` a past day only those days.
+figures stay below its demotion line for `demotion_evaluations` evaluations in a row. Without
+the band between that line and the full bar the memory is short: two runs of daily evaluations
+that start from different tiers agree after at most 2 x (N - 1) days (tests/storage/
+test_history.py checks every sequence of earned tiers). In the band a member keeps whatever tier
+they held, which only the history knows; so a read `--as-of` a past day starts from the tiers
+the stored history gives 2N days before (`stored_standings`) and replays those days, and an
+import, which has no history before its span, starts from the tiers the figures alone earn.
 Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);
 the rules are `community.tiers.decide`.
 """
@@ -185,6 +186,39 @@ async def replay(
     return moves
 
 
+async def stored_standings(
+    conn: AsyncConnection, space_id: int, moment: datetime
+) -> dict[int, Held]:
+    """Each member's tier at MOMENT as the stored history has it: the last change at or before.
+
+    A replay starts from these: in the band between the demotion line and the full bar a member
+    keeps whatever tier they held, which only the history knows. The demotion count at MOMENT is
+    not stored, so it starts at 0.
+    """
+    held: dict[int, Held] = {}
+    rows = await conn.execute(
+        select(
+            TierChange.member_id, TierChange.from_tier, TierChange.to_tier, TierChange.changed_at
+        )
+        .where(TierChange.space_id == space_id, TierChange.changed_at <= moment)
+        .order_by(TierChange.changed_at, TierChange.id)
+    )
+    for member, from_tier, to_tier, at in rows:
+        tier = Tier(to_tier)
+        up = tier.rank > (Tier(from_tier).rank if from_tier else 0)
+        promoted = at.astimezone(UTC).date() if up else None
+        held[member] = Held(tier, tier, 0, at, _EMPTY, promoted_on=promoted)
+    pinned = await conn.execute(
+        select(TierAssignment.member_id).where(
+            TierAssignment.space_id == space_id, TierAssignment.pinned_at <= moment
+        )
+    )
+    for (member,) in pinned:
+        if member in held:
+            held[member].pinned = True
+    return {m: h for m, h in held.items() if h.tier is not Tier.PASSIVE or h.pinned}
+
+
 async def tiers_as_of(
     conn: AsyncConnection, space_id: int, day: int, policy: TierPolicy
 ) -> dict[int, Held]:
@@ -192,8 +226,8 @@ async def tiers_as_of(
 
     Members missing from the answer held passive with no figures in the window.
     """
-    held: dict[int, Held] = {}
     days = range(day - warmup_days(policy), day + 1)
+    held = await stored_standings(conn, space_id, end_of_day(days.start - 1))
     figures = daily_figures(conn, space_id, days, policy)
     await replay(figures, policy, held, await eligible_ids(conn, space_id))
     return held
