@@ -7,7 +7,7 @@ import re
 from rich.table import Table
 from rich.text import Text
 
-from community.views import Candidate, MemberProfile, QuietEntry, TierRow
+from community.views import AtRiskRow, Candidate, MemberProfile, QuietEntry, TierRow
 
 TREND_MARK = {"rising": "↑ rising", "steady": "→ steady", "falling": "↓ falling"}
 # Control characters (ESC, NUL, line breaks...) and bidirectional overrides: in a name or a file
@@ -43,6 +43,23 @@ def tier_rows_table(rows: list[TierRow], title: str) -> Table:
     table.add_column("why")
     for row in rows:
         table.add_row(shown(row.member.name), f"{row.score:.0f}", shown(row.reasons))
+    return table
+
+
+def at_risk_table(rows: list[AtRiskRow], title: str) -> Table:
+    """Members whose next evaluations would demote them, with what they miss and from when."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("member", no_wrap=True)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("earliest", no_wrap=True)
+    table.add_column("missing")
+    for row in rows:
+        table.add_row(
+            shown(row.member.name),
+            f"{row.tier} → {row.falls_to}",
+            f"{row.earliest:%Y-%m-%d}",
+            shown("; ".join(row.missing)),
+        )
     return table
 
 

@@ -24,6 +24,14 @@ def fallback_tier(current: Tier, stats: MemberStats, policy: TierPolicy) -> Tier
     return Tier.PASSIVE
 
 
+PIN_NOTE = " · pinned by staff"
+
+
+def with_pin(reasons: str, pinned: bool) -> str:
+    """A tier's reasons as shown: marked when staff pinned the tier."""
+    return reasons + PIN_NOTE if pinned else reasons
+
+
 @dataclass(frozen=True, slots=True)
 class Standing:
     """What a member's tier remembers between evaluations."""

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_start
+from community.stability import with_pin
 from community.tiers import MemberStats, Tier, TierPolicy, reasons
 from community.views import MemberProfile
 from storage.as_of import window_kinds
@@ -38,6 +39,7 @@ async def member_profile(
         )
     ]
     flags = await quiet_list(conn, space_id, now, 1, member_id=member.id)
+    pinned = assignment is not None and assignment.pinned_at is not None
     last_active = None
     if assignment is not None and assignment.last_active_day is not None:
         last_active = day_start(assignment.last_active_day)
@@ -49,7 +51,8 @@ async def member_profile(
         left_at=member.left_at,
         away_until=member.away_until,
         tier=assignment.tier if assignment else None,
-        reasons=assignment.reasons if assignment else None,
+        reasons=with_pin(assignment.reasons, pinned) if assignment else None,
+        pinned=pinned,
         recognized_hero=await is_recognized_hero(conn, member.id),
         last_active=last_active,
         tier_history=history,
@@ -78,6 +81,10 @@ async def member_profile_as_of(
     return replace(
         profile,
         tier=tier.value,
-        reasons=reasons(tier, stats, policy, kinds.get(member), earned=h.earned if h else tier),
+        reasons=with_pin(
+            reasons(tier, stats, policy, kinds.get(member), earned=h.earned if h else tier),
+            h is not None and h.pinned,
+        ),
+        pinned=h is not None and h.pinned,
         last_active=day_start(last) if last is not None else None,
     )

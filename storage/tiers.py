@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
-from community.stability import Standing, decide
+from community.stability import Standing, at_risk, decide, with_pin
 from community.tiers import MemberStats, Tier, TierPolicy, reasons, trend
-from community.views import Candidate, TierRow
+from community.views import AtRiskRow, Candidate, TierRow
 from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
 from storage.members import eligible_members, member_ref
 from storage.models import Member, RecognizedHero, TierAssignment, TierChange
+from storage.spaces import NotFoundError
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,14 @@ async def members_in_tier(
     """The top members of one tier by score, with their reasons."""
     rows = await _ranked(conn, space_id, limit, TierAssignment.tier == tier.value)
     return [
-        TierRow(member=member_ref(r), tier=r.tier, score=r.score, reasons=r.reasons, since=r.since)
+        TierRow(
+            member=member_ref(r),
+            tier=r.tier,
+            score=r.score,
+            reasons=with_pin(r.reasons, r.pinned_at is not None),
+            since=r.since,
+            pinned=r.pinned_at is not None,
+        )
         for r in rows
     ]
 
@@ -229,6 +237,7 @@ async def _ranked(conn: AsyncConnection, space_id: int, limit: int, *conditions)
             TierAssignment.prior_score,
             TierAssignment.reasons,
             TierAssignment.since,
+            TierAssignment.pinned_at,
         )
         .join(TierAssignment, TierAssignment.member_id == Member.id)
         .where(TierAssignment.space_id == space_id, *conditions)
@@ -247,7 +256,84 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
             score=round(r.score, 1),
             share_of_hero_bar=round(r.score / policy.hero_score, 2),
             trend=trend(r.recent_score, r.prior_score),
-            reasons=r.reasons,
+            reasons=with_pin(r.reasons, r.pinned_at is not None),
+            pinned=r.pinned_at is not None,
         )
         for r in rows
     ]
+
+
+async def set_pin(
+    conn: AsyncConnection, member_id: int, pin: bool, staff: str, now: datetime
+) -> str | None:
+    """Pin or unpin a member's tier; the tier pinned, or None when there was nothing to change.
+
+    Raises NotFoundError when the member holds no tier a pin could keep.
+    """
+    row = (
+        await conn.execute(
+            select(TierAssignment.tier, TierAssignment.pinned_at).where(
+                TierAssignment.member_id == member_id
+            )
+        )
+    ).first()
+    if row is None or (pin and row.tier == Tier.PASSIVE.value and row.pinned_at is None):
+        raise NotFoundError("that member holds no tier to pin yet (passive members cannot drop)")
+    if pin == (row.pinned_at is not None):
+        return None
+    await conn.execute(
+        update(TierAssignment)
+        .where(TierAssignment.member_id == member_id)
+        .values(pinned_by=staff if pin else None, pinned_at=now if pin else None)
+    )
+    return row.tier
+
+
+async def members_at_risk(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[AtRiskRow]:
+    """Members whose next evaluations would demote them, soonest first, with what they miss."""
+    rows = await conn.execute(
+        select(
+            Member.id,
+            Member.platform_id,
+            Member.display_name,
+            TierAssignment.tier,
+            TierAssignment.score,
+            TierAssignment.active_weeks,
+            TierAssignment.helped_members,
+            TierAssignment.below_count,
+            TierAssignment.promoted_at,
+            TierAssignment.pinned_at,
+            TierAssignment.evaluated_at,
+        )
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(
+            TierAssignment.space_id == space_id,
+            TierAssignment.tier != Tier.PASSIVE.value,
+            TierAssignment.earned_tier != TierAssignment.tier,
+            TierAssignment.pinned_at.is_(None),
+        )
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+    )
+    out = []
+    for r in rows:
+        stats = MemberStats(
+            score=r.score, active_weeks=r.active_weeks, helped_members=r.helped_members
+        )
+        risk = at_risk(stats, standing_of(r), r.evaluated_at.astimezone(UTC).date(), policy)
+        if risk is None:
+            continue
+        out.append(
+            AtRiskRow(
+                member=member_ref(r),
+                tier=risk.tier.value,
+                falls_to=risk.falls_to.value,
+                missing=tuple(risk.missing),
+                below_count=risk.below_count,
+                earliest=risk.earliest,
+                score=round(r.score, 1),
+            )
+        )
+    out.sort(key=lambda row: (row.earliest, -Tier(row.tier).rank, row.score, row.member.id))
+    return out[:limit]

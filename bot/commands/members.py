@@ -12,6 +12,7 @@ from community.views import MemberProfile
 from storage.members import member_ref
 from storage.profiles import member_profile
 from storage.recognition import log_contribution, set_hero
+from storage.tiers import set_pin
 
 
 @handles("member")
@@ -55,7 +56,9 @@ async def contribution_command(ctx: Context, args: dict) -> Reply:
 
 @handles("hero")
 async def hero_command(ctx: Context, args: dict) -> Reply:
-    """Confirm or remove a member's hero recognition."""
+    """Confirm or remove a member's hero recognition, or pin or unpin their tier."""
+    if args["action"] in ("pin", "unpin"):
+        return await _pin(ctx, args["user"], args["action"] == "pin")
     confirm = args["action"] == "confirm"
     async with ctx.uow.write() as conn:
         space = await space_of(conn, ctx)
@@ -71,6 +74,23 @@ async def hero_command(ctx: Context, args: dict) -> Reply:
         else f"{name} is no longer listed as a recognized hero."
     )
     return Reply(title="Hero recognition updated", text=text, tone=Tone.SUCCESS)
+
+
+async def _pin(ctx: Context, user: str, pin: bool) -> Reply:
+    async with ctx.uow.write() as conn:
+        space = await space_of(conn, ctx)
+        member = await member_of(conn, space, user)
+        tier = await set_pin(conn, member.id, pin, ctx.inv.user_id, ctx.clock.now())
+    name = member_ref(member).name
+    if tier is None:
+        state = "already pinned" if pin else "not pinned"
+        return Reply(title="Nothing to change", text=f"{name}'s tier is {state}.")
+    text = (
+        f"{name}'s tier ({tier}) is pinned: the daily job will not lower it until you unpin it."
+        if pin
+        else f"{name}'s tier ({tier}) is unpinned: it follows their figures again."
+    )
+    return Reply(title="Tier pin updated", text=text, tone=Tone.SUCCESS)
 
 
 def profile_reply(profile: MemberProfile) -> Reply:
