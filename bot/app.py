@@ -85,7 +85,9 @@ async def serve(
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
+    from bot.services.roles import RoleSync
     from bot.tasks import Stopped, unless_stopped
+    from community.roles import HeroFollows
     from storage.uow import UnitOfWork
 
     stop = stop or asyncio.Event()
@@ -108,8 +110,13 @@ async def serve(
         uow = UnitOfWork(engine)
         service = CommandService(uow, settings, key, clock)
         try:
-            platforms, posters = _platforms(settings, writer, service, uow, stop)
-            scheduler = build_scheduler(uow, settings, PlatformPoster(posters), clock=clock)
+            platforms, posters, role_targets = _platforms(settings, writer, service, uow, stop)
+            roles = RoleSync(
+                uow, role_targets, HeroFollows(settings.recognition.hero_role_follows), clock
+            )
+            scheduler = build_scheduler(
+                uow, settings, PlatformPoster(posters), clock=clock, roles=roles
+            )
             scheduler.start()
             try:
                 await _run_all(platforms, stop, budget)
@@ -178,16 +185,22 @@ class ShutdownBudget:
 
 def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     """The platform runs to start and their digest posters, from what is configured."""
+    from bot.services.roles import RoleTarget
+
     platforms: dict[str, object] = {}
     posters: dict[str, object] = {}
+    role_targets: dict[str, RoleTarget] = {}
     token = settings.secret(settings.discord.token_env)
     if token is not None:
         from bot.discord.client import run_discord
         from bot.discord.poster import DiscordPoster
+        from bot.discord.roles import DiscordRoles, role_ids
 
         poster = posters["discord"] = DiscordPoster(settings.discord)
+        gateway = DiscordRoles(settings.discord)
+        role_targets["discord"] = RoleTarget(gateway, role_ids(settings.discord))
         platforms["discord"] = run_discord(
-            settings.discord, token, writer, service, uow, stop, poster
+            settings.discord, token, writer, service, uow, stop, poster, roles=gateway
         )
     secrets = slack_secrets(settings)
     if secrets is not None:
@@ -199,7 +212,7 @@ def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     elif settings.secret(settings.slack.bot_token_env):
         missing = "; ".join(missing_slack_settings(settings))
         log.warning("Slack is not started (%s mode): set %s", settings.slack.mode, missing)
-    return platforms, posters
+    return platforms, posters, role_targets
 
 
 class PlatformError(RuntimeError):

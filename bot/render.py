@@ -119,6 +119,8 @@ def profile_table(profile: MemberProfile) -> Table:
     )
     for when, old, new in profile.tier_history:
         table.add_row("tier change", f"{when:%Y-%m-%d}: {old or 'new'} → {new}")
+    for when, kind, action, reason in profile.role_history:
+        table.add_row("role change", shown(f"{when:%Y-%m-%d}: {kind} role {action} ({reason})"))
     if profile.open_flag:
         table.add_row("quiet", shown(profile.open_flag.summary))
     return table

@@ -225,8 +225,17 @@ class DiscordSettings(_Section):
     staff_channel_id: str | None = None
     community_channel_id: str | None = None
     catch_up_days: PositiveInt = 7
+    active_role_id: str | None = None
+    hero_role_id: str | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+
+
+class RecognitionSettings(_Section):
+    """How roles on the platforms follow tiers."""
+
+    # "confirmed": the hero role follows /hero confirm; "tier": it follows the hero tier.
+    hero_role_follows: Literal["confirmed", "tier"] = "confirmed"
 
 
 class SlackSettings(_Section):
@@ -258,6 +267,7 @@ class Settings(_Section):
     quiet: QuietSettings = QuietSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
+    recognition: RecognitionSettings = RecognitionSettings()
     digest: DigestSettings = DigestSettings()
     jobs: JobSettings = JobSettings()
     goals: list[GoalSettings] = []

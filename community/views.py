@@ -98,6 +98,8 @@ class MemberProfile:
     tier_history: list[tuple[datetime, str | None, str]] = field(default_factory=list)
     open_flag: QuietEntry | None = None
     pinned: bool = False
+    # (when, role, added or removed, reason), newest first: roles Pulse gave on the platform.
+    role_history: list[tuple[datetime, str, str, str]] = field(default_factory=list)
 
 
 def to_jsonable(value):

@@ -19,6 +19,7 @@ from storage.members import find_member, member_ref
 from storage.models import TierAssignment, TierChange
 from storage.quiet import quiet_list
 from storage.recognition import is_recognized_hero
+from storage.roles import role_history
 
 
 async def member_profile(
@@ -57,6 +58,7 @@ async def member_profile(
         last_active=last_active,
         tier_history=history,
         open_flag=flags[0] if flags else None,
+        role_history=await role_history(conn, member.id, now),
     )
 
 

@@ -116,5 +116,15 @@ def profile_reply(profile: MemberProfile) -> Reply:
                 ),
             )
         )
+    if profile.role_history:
+        fields.append(
+            (
+                "Role changes",
+                "\n".join(
+                    f"{when:%Y-%m-%d}: {role} role {action} ({reason})"
+                    for when, role, action, reason in profile.role_history
+                ),
+            )
+        )
     entries = (quiet_entry(profile.open_flag),) if profile.open_flag else ()
     return Reply(title=profile.member.name, fields=tuple(fields), entries=entries)
