@@ -206,9 +206,14 @@ def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     if secrets is not None:
         from bot.slack.adapter import run_slack
         from bot.slack.poster import SlackPoster
+        from bot.slack.roles import SlackUserGroups, usergroup_ids
 
         poster = posters["slack"] = SlackPoster(settings.slack)
-        platforms["slack"] = run_slack(settings.slack, secrets, writer, service, uow, stop, poster)
+        groups = SlackUserGroups(settings.slack)
+        role_targets["slack"] = RoleTarget(groups, usergroup_ids(settings.slack))
+        platforms["slack"] = run_slack(
+            settings.slack, secrets, writer, service, uow, stop, poster, roles=groups
+        )
     elif settings.secret(settings.slack.bot_token_env):
         missing = "; ".join(missing_slack_settings(settings))
         log.warning("Slack is not started (%s mode): set %s", settings.slack.mode, missing)

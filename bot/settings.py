@@ -247,6 +247,8 @@ class SlackSettings(_Section):
     signing_secret_env: str = "PULSE_SLACK_SIGNING_SECRET"
     staff_user_ids: list[str] = []
     staff_usergroup_id: str | None = None
+    active_usergroup_id: str | None = None
+    hero_usergroup_id: str | None = None
     help_channel_ids: list[str] = []
     staff_channel_id: str | None = None
     community_channel_id: str | None = None

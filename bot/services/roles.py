@@ -6,10 +6,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from community.clock import Clock
-from community.roles import HeroFollows, RoleChange, RoleKind, plan
+from community.roles import HeroFollows, Holder, RoleChange, RoleKind, plan, wants
 from storage.roles import block_role, record_role_change, role_state, unblock_role
 from storage.uow import UnitOfWork
 
@@ -39,10 +39,19 @@ class RoleGateway(Protocol):
         """Wait until the platform can take calls."""
 
 
+@runtime_checkable
+class GroupGateway(RoleGateway, Protocol):
+    """A platform whose groups are set whole (Slack's user groups), one call per group."""
+
+    async def set_members(self, space: str, group_id: str, platform_ids: list[str]) -> None:
+        """Make PLATFORM_IDS the group's whole membership; raise RoleForbidden when refused."""
+
+
 @dataclass(slots=True)
 class Reconciled:
     """What one reconciliation did."""
 
+    at: datetime | None = None
     applied: int = 0
     gone: int = 0
     blocked: list[str] = field(default_factory=list)
@@ -64,13 +73,17 @@ async def reconcile_roles(
     refuses to manage is reported to staff once, then skipped for the rest of this run; the
     next run tries again, so a fixed permission takes effect without a restart.
     """
-    done = Reconciled()
+    done = Reconciled(at=clock.now())
     if not role_ids:
         return done
     async with uow.read() as conn:
         holders, held = await role_state(conn, space_id)
+    changes = plan(holders, held, role_ids, follows)
+    if isinstance(gateway, GroupGateway):
+        await _reconcile_groups(uow, space_id, space, gateway, changes, holders, follows, done)
+        return done
     blocked: set[RoleKind] = set()
-    for change in plan(holders, held, role_ids, follows):
+    for change in changes:
         if change.kind in blocked:
             continue
         try:
@@ -92,6 +105,43 @@ async def reconcile_roles(
             done.applied += 1
         await _record(uow, space_id, gateway.platform, change, clock.now())
     return done
+
+
+async def _reconcile_groups(
+    uow: UnitOfWork,
+    space_id: int,
+    space: str,
+    gateway: GroupGateway,
+    changes: list[RoleChange],
+    holders: list[Holder],
+    follows: HeroFollows,
+    done: Reconciled,
+) -> None:
+    """One call per group with changes: its whole wanted membership, then each change stored."""
+    for kind in RoleKind:
+        mine = [c for c in changes if c.kind is kind]
+        if not mine:
+            continue
+        group_id = mine[0].role_id
+        members = sorted(h.platform_id for h in holders if wants(kind, h, follows)[0])
+        if not members:
+            # Slack refuses an empty user group (no_users_provided): it keeps its last members
+            # until someone qualifies again, and Pulse keeps them as held, which they are.
+            log.info("the %s user group would be empty; left as it is", kind.value)
+            continue
+        try:
+            await gateway.set_members(space, group_id, members)
+        except RoleForbidden as exc:
+            done.blocked.append(group_id)
+            await _report_block(uow, gateway, space, mine[0], str(exc))
+            continue
+        except Exception as exc:  # a network fault or a platform error: try again next run
+            log.warning("could not update the %s user group: %s", kind.value, exc)
+            done.failed += 1
+            continue
+        for change in mine:
+            done.applied += 1
+            await _record(uow, space_id, gateway.platform, change, done.at)
 
 
 async def _record(
