@@ -109,6 +109,8 @@ def profile_table(profile: MemberProfile) -> Table:
     role = "staff" if profile.is_staff else "bot" if profile.is_bot else "member"
     table.add_row("role", role + (", recognized hero" if profile.recognized_hero else ""))
     table.add_row("tier", shown(profile.reasons or "not classified yet"))
+    if profile.at_risk:
+        table.add_row("at risk", shown(profile.at_risk.summary))
     table.add_row("joined", f"{profile.joined_at:%Y-%m-%d}" if profile.joined_at else "unknown")
     if profile.left_at:
         table.add_row("left", f"{profile.left_at:%Y-%m-%d}")

@@ -100,6 +100,7 @@ class MemberProfile:
     pinned: bool = False
     # (when, role, added or removed, reason), newest first: roles Pulse gave on the platform.
     role_history: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    at_risk: AtRiskRow | None = None
 
 
 def to_jsonable(value):

@@ -259,7 +259,7 @@ def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of
             return await member_profile_as_of(
                 conn, space_id, who, as_of.day, as_of.moment, settings.tiers.policy()
             )
-        return await member_profile(conn, space_id, who, moment)
+        return await member_profile(conn, space_id, who, moment, settings.tiers.policy())
 
     profile = run_async(_read(settings, space, query))
     if as_json:

@@ -22,7 +22,9 @@ async def member_command(ctx: Context, args: dict) -> Reply:
         space = await space_of(conn, ctx)
         # By platform id only, as every member argument: a name never stands in for an id.
         await member_of(conn, space, args["user"])
-        profile = await member_profile(conn, space, args["user"], ctx.clock.now())
+        profile = await member_profile(
+            conn, space, args["user"], ctx.clock.now(), ctx.settings.tiers.policy()
+        )
     return profile_reply(profile)
 
 
@@ -102,6 +104,8 @@ def profile_reply(profile: MemberProfile) -> Reply:
         ("Joined", f"{profile.joined_at:%Y-%m-%d}" if profile.joined_at else "unknown"),
         ("Last active", f"{profile.last_active:%Y-%m-%d}" if profile.last_active else "never"),
     ]
+    if profile.at_risk:
+        fields.append(("At risk", profile.at_risk.summary))
     if profile.left_at:
         fields.append(("Left", f"{profile.left_at:%Y-%m-%d}"))
     if profile.away_until:

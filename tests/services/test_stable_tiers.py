@@ -99,6 +99,11 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
     assert risks[0].missing == ("score 116 of 120 needed",)
     assert risks[0].earliest == (T0 + timedelta(days=149)).date()
     assert (await _tiers(engine))["pat"] == ("hero", None)
+    # /member says so too.
+    later = CommandService(UnitOfWork(engine), SETTINGS, KEY, FixedClock(T0 + timedelta(days=147)))
+    shown = dict((await later.run(STAFF, "member", {"user": "pat"})).fields)
+    assert shown["At risk"].startswith("hero → active from ")
+    assert "At risk" not in dict((await later.run(STAFF, "member", {"user": "hana"})).fields)
     # The staff digest lists them in its own section.
     async with engine.connect() as conn:
         digest = await staff_digest(conn, space, week_ending(T0 + timedelta(days=147)), TIERS)
@@ -147,6 +152,8 @@ def test_pulse_tiers_at_risk_lists_what_is_missing(tmp_path):
     assert "hero → " in result.output
     assert f"{T0 + timedelta(days=149):%Y-%m-%d}" in result.output
     assert "score 116 of 120 needed" in result.output
+    member = pulse("member", "pat", "--database-url", url, at=at)
+    assert "at risk" in member.output
     listed = pulse("tiers", "--at-risk", "--json", "--database-url", url, at=at)
     rows = json.loads(listed.output)["at_risk"]
     assert {r["member"]["platform_id"] for r in rows} == {"hana", "pat"}
