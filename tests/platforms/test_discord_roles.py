@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from bot.commands.service import CommandService, Invocation
 from bot.discord.roles import DiscordRoles
+from bot.scheduler import daily_job
 from bot.services.classification import reclassify_and_scan
-from bot.services.roles import reconcile_roles
+from bot.services.roles import RoleSync, RoleTarget, reconcile_roles
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from community.events import Platform
 from community.roles import HeroFollows, RoleKind
 from storage.models import RoleChangeRecord, Space
+from storage.runs import RunStatus
 from storage.uow import UnitOfWork
 from tests.factories import KEY, T0, helper_history, ingest
 
@@ -171,3 +173,31 @@ async def test_a_role_pulse_cannot_manage_is_reported_once(sqlite_engine, fake_d
     assert "cannot manage the hero role" in posted[0]["content"]
     # The active role is below Pulse's: it was given all the same.
     assert roles[RoleKind.ACTIVE] in _held(fake, world.alice)
+
+
+class _LoggedIn(DiscordRoles):
+    """Discord roles over a REST-only client: logged in, never connected to the gateway."""
+
+    async def ready(self) -> None:
+        """Logged in is enough for REST calls."""
+
+
+async def test_the_daily_job_brings_roles_in_step(sqlite_engine, fake_discord):
+    fake, world = fake_discord, fake_discord.world
+    await _community(sqlite_engine, fake)
+    roles = _roles(fake, world.guild)
+    client = await _client(fake)
+    try:
+        gateway = _LoggedIn(DiscordSettings(staff_channel_id=world.staff), client)
+        at = FixedClock(T0 + timedelta(days=120, hours=15, minutes=30))  # 03:30 UTC, day 121
+        uow = UnitOfWork(sqlite_engine)
+        sync = RoleSync(uow, {"discord": RoleTarget(gateway, roles)}, HeroFollows.CONFIRMED, at)
+        outcomes = await daily_job(uow, SETTINGS, at, "test", roles=sync)
+        assert [o.status for o in outcomes] == [RunStatus.DONE]
+        assert roles[RoleKind.ACTIVE] in _held(fake, world.alice)
+        # The same day's second run is refused (already claimed): no role call either.
+        calls = len(fake.calls("add_member_role"))
+        await daily_job(uow, SETTINGS, at, "test", roles=sync)
+        assert len(fake.calls("add_member_role")) == calls
+    finally:
+        await client.close()
