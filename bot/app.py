@@ -85,7 +85,7 @@ async def serve(
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
-    from bot.services.roles import RoleSync
+    from bot.services.roles import RoleSync, Warnings
     from bot.tasks import Stopped, unless_stopped
     from community.roles import HeroFollows
     from storage.uow import UnitOfWork
@@ -111,8 +111,14 @@ async def serve(
         service = CommandService(uow, settings, key, clock)
         try:
             platforms, posters, role_targets = _platforms(settings, writer, service, uow, stop)
+            recognition = settings.recognition
+            warnings = (
+                Warnings(settings.tiers.policy(), recognition.notify_cooldown_days)
+                if recognition.notify_members
+                else None
+            )
             roles = RoleSync(
-                uow, role_targets, HeroFollows(settings.recognition.hero_role_follows), clock
+                uow, role_targets, HeroFollows(recognition.hero_role_follows), clock, warnings
             )
             scheduler = build_scheduler(
                 uow, settings, PlatformPoster(posters), clock=clock, roles=roles

@@ -236,6 +236,10 @@ class RecognitionSettings(_Section):
 
     # "confirmed": the hero role follows /hero confirm; "tier": it follows the hero tier.
     hero_role_follows: Literal["confirmed", "tier"] = "confirmed"
+    # A direct message to a member whose role is at risk: off unless asked for, at most once
+    # per cooldown, never to a member who is away.
+    notify_members: bool = False
+    notify_cooldown_days: PositiveInt = 60
 
 
 class SlackSettings(_Section):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from community.tiers import Tier
 
@@ -92,3 +93,33 @@ def plan(
                     RoleChange(holder.member_id, holder.platform_id, kind, role_id, wanted, reason)
                 )
     return changes
+
+
+ROLE_MEANING = {
+    RoleKind.ACTIVE: "you are one of the members who answer others' questions",
+    RoleKind.HERO: "you are one of the people this community counts on most",
+}
+
+
+def may_warn(warned_at: datetime | None, away: bool, now: datetime, cooldown_days: int) -> bool:
+    """Whether a member at risk may get a warning now: not away, not warned within the cooldown."""
+    if away:
+        return False
+    return warned_at is None or now - warned_at >= timedelta(days=cooldown_days)
+
+
+def warning_text(
+    community: str, roles: Iterable[RoleKind], keep_until: date, missing: Iterable[str]
+) -> str:
+    """The friendly direct message to a member whose role is at risk: help first, no pressure."""
+    held = sorted(roles, key=lambda kind: kind is RoleKind.ACTIVE)
+    names = " and ".join(f"{kind.value}" for kind in held)
+    meaning = ROLE_MEANING[held[0]]
+    plural = "s" if len(held) > 1 else ""
+    gaps = "; ".join(missing)
+    return (
+        f"Hi! Your {names} role{plural} in {community} say{'' if plural else 's'} that {meaning}: "
+        f"thank you. It stays until at least {keep_until:%B %d}. To keep it, helping a few more "
+        f"members over the coming weeks is all it takes (where things stand: {gaps}). "
+        "If you are taking a break, /away pauses these messages, and nobody minds."
+    )

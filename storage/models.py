@@ -223,6 +223,8 @@ class TierAssignment(Base):
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pinned_by: Mapped[str | None] = mapped_column(String(64))
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the member was last told their role is at risk (the notification cooldown).
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TierChange(Base):

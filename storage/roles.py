@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.roles import Holder, RoleChange, RoleKind
-from community.tiers import Tier
+from community.roles import Holder, RoleChange, RoleKind, may_warn
+from community.tiers import Tier, TierPolicy
+from community.views import AtRiskRow
 from storage.engine import dialect_insert
 from storage.models import (
     Member,
@@ -18,6 +20,7 @@ from storage.models import (
     RoleChangeRecord,
     TierAssignment,
 )
+from storage.tiers import members_at_risk
 
 _BLOCKED = "role_blocked:"
 
@@ -141,3 +144,49 @@ async def block_role(conn: AsyncConnection, platform: str, role_id: str, why: st
 async def unblock_role(conn: AsyncConnection, platform: str, role_id: str) -> None:
     """Forget a block once Pulse managed the role again, so a new failure is reported again."""
     await conn.execute(delete(Meta).where(Meta.key == f"{_BLOCKED}{platform}:{role_id}"))
+
+
+@dataclass(frozen=True, slots=True)
+class WarningCandidate:
+    """A member at risk who holds a role Pulse gave, and may be told so."""
+
+    member_id: int
+    platform_id: str
+    roles: tuple[RoleKind, ...]
+    risk: AtRiskRow
+
+
+async def warning_candidates(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, now: datetime, cooldown_days: int
+) -> list[WarningCandidate]:
+    """Members at risk who hold a visible role, are not away and were not warned lately."""
+    risks = {r.member.id: r for r in await members_at_risk(conn, space_id, policy, limit=10_000)}
+    if not risks:
+        return []
+    roles: dict[int, list[RoleKind]] = {}
+    for member, role in await conn.execute(
+        select(MemberRole.member_id, MemberRole.role).where(
+            MemberRole.space_id == space_id, MemberRole.member_id.in_(list(risks))
+        )
+    ):
+        roles.setdefault(member, []).append(RoleKind(role))
+    rows = await conn.execute(
+        select(Member.id, Member.platform_id, Member.away_until, TierAssignment.warned_at)
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(Member.id.in_(list(roles)))
+        .order_by(Member.id)
+    )
+    return [
+        WarningCandidate(r.id, r.platform_id, tuple(sorted(roles[r.id])), risks[r.id])
+        for r in rows
+        if may_warn(
+            r.warned_at, r.away_until is not None and r.away_until > now, now, cooldown_days
+        )
+    ]
+
+
+async def mark_warned(conn: AsyncConnection, member_id: int, now: datetime) -> None:
+    """Remember that the member was warned at NOW (the cooldown starts)."""
+    await conn.execute(
+        update(TierAssignment).where(TierAssignment.member_id == member_id).values(warned_at=now)
+    )

@@ -62,6 +62,14 @@ class DiscordRoles:
                 raise MemberGone(change.platform_id) from None
             raise
 
+    async def dm(self, space: str, platform_id: str, text: str) -> None:
+        """Send one member a direct message."""
+        client = self.client
+        if client is None:
+            raise RuntimeError("Discord is not connected")
+        user = client.get_user(int(platform_id)) or await client.fetch_user(int(platform_id))
+        await user.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+
     async def tell_staff(self, space: str, text: str) -> None:
         """Post TEXT to the configured staff channel, when there is one."""
         channel_id = self.settings.staff_channel_id

@@ -9,8 +9,16 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from community.clock import Clock
-from community.roles import HeroFollows, Holder, RoleChange, RoleKind, plan, wants
-from storage.roles import block_role, record_role_change, role_state, unblock_role
+from community.roles import HeroFollows, Holder, RoleChange, RoleKind, plan, wants, warning_text
+from community.tiers import TierPolicy
+from storage.roles import (
+    block_role,
+    mark_warned,
+    record_role_change,
+    role_state,
+    unblock_role,
+    warning_candidates,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("pulse.roles")
@@ -37,6 +45,9 @@ class RoleGateway(Protocol):
 
     async def ready(self) -> None:
         """Wait until the platform can take calls."""
+
+    async def dm(self, space: str, platform_id: str, text: str) -> None:
+        """Send one member a direct message."""
 
 
 @runtime_checkable
@@ -179,8 +190,16 @@ class RoleTarget:
     role_ids: Mapping[RoleKind, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Warnings:
+    """Whether and how members at risk are told: [recognition] notify_members and its cooldown."""
+
+    policy: TierPolicy
+    cooldown_days: int
+
+
 class RoleSync:
-    """Reconciles roles in every space of the platforms with roles configured."""
+    """Reconciles roles in every space of the platforms with roles configured, then warns."""
 
     def __init__(
         self,
@@ -188,11 +207,13 @@ class RoleSync:
         targets: Mapping[str, RoleTarget],
         follows: HeroFollows,
         clock: Clock,
+        warnings: Warnings | None = None,
     ) -> None:
         self.uow = uow
         self.targets = {p: t for p, t in targets.items() if t.role_ids}
         self.follows = follows
         self.clock = clock
+        self.warnings = warnings
 
     async def run(self) -> dict[int, Reconciled]:
         """Reconcile each space whose platform has roles configured; what each run did."""
@@ -203,7 +224,7 @@ class RoleSync:
         async with self.uow.read() as conn:
             spaces = await list_spaces(conn)
         done = {}
-        for space_id, platform, platform_id, _ in spaces:
+        for space_id, platform, platform_id, name in spaces:
             target = self.targets.get(platform)
             if target is None:
                 continue
@@ -218,6 +239,46 @@ class RoleSync:
                     self.follows,
                     self.clock,
                 )
+                if self.warnings is not None:
+                    await warn_members(
+                        self.uow, space_id, platform_id, name or platform_id, target.gateway,
+                        self.warnings, self.clock,
+                    )  # fmt: skip
             except Exception as exc:  # one space's failure must not stop the others
                 log.warning("role reconciliation for space %s failed: %s", space_id, exc)
         return done
+
+
+async def warn_members(
+    uow: UnitOfWork,
+    space_id: int,
+    space: str,
+    community: str,
+    gateway: RoleGateway,
+    warnings: Warnings,
+    clock: Clock,
+) -> int:
+    """Tell staff, then each member at risk of losing a role Pulse gave, once per cooldown."""
+    now = clock.now()
+    async with uow.read() as conn:
+        due = await warning_candidates(conn, space_id, warnings.policy, now, warnings.cooldown_days)
+    sent = 0
+    for member in due:
+        risk = member.risk
+        try:
+            await gateway.tell_staff(
+                space,
+                f"<@{member.platform_id}> is at risk: {risk.summary}. Pulse is sending them a "
+                "friendly note about keeping their role.",
+            )
+            await gateway.dm(
+                space,
+                member.platform_id,
+                warning_text(community, member.roles, risk.earliest, risk.missing),
+            )
+            sent += 1
+        except Exception as exc:  # DMs closed, or the platform failed: not retried daily
+            log.warning("could not warn a member at risk: %s", exc)
+        async with uow.write() as conn:
+            await mark_warned(conn, member.member_id, now)
+    return sent

@@ -58,6 +58,11 @@ class SlackUserGroups:
         """Not used: Slack's groups are set whole (set_members)."""
         raise NotImplementedError("Slack user groups are set whole")
 
+    async def dm(self, space: str, platform_id: str, text: str) -> None:
+        """Send one member a direct message (conversations.open, then chat.postMessage)."""
+        opened = await self.client.conversations_open(users=platform_id)
+        await self.client.chat_postMessage(channel=opened["channel"]["id"], text=text)
+
     async def tell_staff(self, space: str, text: str) -> None:
         """Post TEXT to the configured staff channel, when there is one."""
         channel = self.settings.staff_channel_id

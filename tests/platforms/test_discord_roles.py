@@ -12,7 +12,7 @@ from bot.commands.service import CommandService, Invocation
 from bot.discord.roles import DiscordRoles
 from bot.scheduler import daily_job
 from bot.services.classification import reclassify_and_scan
-from bot.services.roles import RoleSync, RoleTarget, reconcile_roles
+from bot.services.roles import RoleSync, RoleTarget, Warnings, reconcile_roles, warn_members
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from community.events import Platform
@@ -201,3 +201,29 @@ async def test_the_daily_job_brings_roles_in_step(sqlite_engine, fake_discord):
         assert len(fake.calls("add_member_role")) == calls
     finally:
         await client.close()
+
+
+async def test_a_member_at_risk_gets_one_direct_message_after_staff(sqlite_engine, fake_discord):
+    fake, world = fake_discord, fake_discord.world
+    space = await _community(sqlite_engine, fake)
+    roles = _roles(fake, world.guild)
+    await _reconcile(sqlite_engine, fake, space, roles, 120)
+    for day in (146, 147):  # under the hero bar: at risk
+        await _evaluate(sqlite_engine, space, day)
+    client = await _client(fake)
+    try:
+        gateway = _LoggedIn(DiscordSettings(staff_channel_id=world.staff), client)
+        warnings = Warnings(SETTINGS.tiers.policy(), cooldown_days=60)
+        at = FixedClock(T0 + timedelta(days=147))
+        uow = UnitOfWork(sqlite_engine)
+        sent = await warn_members(uow, space, world.guild, "Pulse Community", gateway, warnings, at)
+        again = await warn_members(uow, space, world.guild, "Pulse", gateway, warnings, at)
+    finally:
+        await client.close()
+    assert (sent, again) == (2, 0)
+    staff = [m["content"] for m in fake.posted_messages(world.staff)]
+    assert len(staff) == 2
+    assert all("is at risk: hero → active" in text for text in staff)
+    note = fake.posted_messages(fake.dm_channel(world.alice)["id"])
+    assert len(note) == 1
+    assert "active role in Pulse Community" in note[0]["content"]

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.commands.replies import Tone
+from bot.commands.service import CommandService, Invocation
 from bot.services.classification import reclassify_and_scan
-from bot.services.roles import reconcile_roles
+from bot.services.roles import Warnings, reconcile_roles, warn_members
 from bot.settings import Settings, SlackSettings
 from bot.slack.adapter import client_for
 from bot.slack.manifest import manifest
@@ -129,3 +131,47 @@ def test_the_manifest_asks_to_write_user_groups_only_when_configured():
     assert "usergroups:write" not in plain
     with_groups = manifest(SlackSettings(hero_usergroup_id="S1"))["oauth_config"]["scopes"]["bot"]
     assert "usergroups:write" in with_groups
+
+
+async def test_members_at_risk_are_warned_once_after_staff_and_never_when_away(
+    sqlite_engine, fake_slack
+):
+    fake, world = fake_slack, fake_slack.world
+    fake.scopes = (*fake.scopes, "usergroups:write", "im:write")  # as the manifest asks
+    space = await _community(sqlite_engine, fake)
+    groups = _groups(fake)
+    await _reconcile(sqlite_engine, fake, space, groups)
+    day_147 = T0 + timedelta(days=147)
+    uow = UnitOfWork(sqlite_engine)
+    for day in (146, 147):  # the figures fall under the hero bar: both at risk
+        at = T0 + timedelta(days=day)
+        await reclassify_and_scan(uow, space, at, SETTINGS.tiers.policy(), SETTINGS.quiet.policy())
+    service = CommandService(uow, SETTINGS, b"k", FixedClock(day_147))
+    bob = Invocation(Platform.SLACK, world.team, world.bob, is_staff=False)
+    assert (await service.run(bob, "away", {"until": "2w"})).tone is Tone.SUCCESS
+
+    settings = SlackSettings(api_base_url=fake.api_url, staff_channel_id=world.staff)
+    gateway = SlackUserGroups(settings, client_for(settings, fake.bot_token))
+    warnings = Warnings(SETTINGS.tiers.policy(), cooldown_days=60)
+    sent = await warn_members(
+        uow, space, world.team, "Pulse Community", gateway, warnings, FixedClock(day_147)
+    )
+    assert sent == 1
+    posts = fake.calls_to("chat.postMessage")
+    # Staff first, then Alice; Bob is away.
+    assert [p.params["channel"] == world.staff for p in posts] == [True, False]
+    assert f"<@{world.alice}> is at risk: hero → active" in posts[0].params["text"]
+    note = posts[1].params["text"]
+    assert "hero and active roles in Pulse Community" in note
+    assert "stays until at least" in note
+    assert "score 116 of 120 needed" in note
+    opened = fake.calls_to("conversations.open")
+    assert [c.params["users"] for c in opened] == [world.alice]
+
+    # A day later, still at risk: nobody is told twice within the cooldown.
+    again = await warn_members(
+        uow, space, world.team, "Pulse Community", gateway, warnings,
+        FixedClock(day_147 + timedelta(days=1)),
+    )  # fmt: skip
+    assert again == 0
+    assert len(fake.calls_to("chat.postMessage")) == 2

@@ -18,6 +18,7 @@ _TIER_COLUMNS = (
     ("promoted_at", sa.DateTime(timezone=True)),
     ("pinned_by", sa.String(64)),
     ("pinned_at", sa.DateTime(timezone=True)),
+    ("warned_at", sa.DateTime(timezone=True)),
 )
 
 

@@ -57,6 +57,7 @@ class _Rest:
         ("GET", r"/guilds/(?P<guild_id>\d+)/channels", "get_guild_channels"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", "get_member"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/members", "list_members"),
+        ("POST", r"/users/@me/channels", "open_dm"),
         (
             "PUT",
             r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)/roles/(?P<role_id>\d+)",

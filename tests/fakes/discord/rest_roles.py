@@ -1,4 +1,4 @@
-"""The fake Discord's member roles: list members, add and remove a role, answer 429 on demand.
+"""The fake Discord's member roles (list, add, remove), DMs opened by the bot, 429s on demand.
 
 Discord's rules for a role change: the bot needs Manage Roles, and the role must sit below the
 bot's highest role (403, code 50013, otherwise). A test reads the outcome from the member's
@@ -89,3 +89,9 @@ class _RestRoles:
         limit = min(int(record.query.get("limit", "1")), 1000)
         ids = sorted((u for u in self.members[guild_id] if int(u) > after), key=int)[:limit]
         return [self.member_payload(guild_id, u) for u in ids]
+
+    async def _rest_open_dm(self, record: RecordedRequest) -> Any:
+        recipient = str((record.json or {}).get("recipient_id", ""))
+        if recipient not in self.users:
+            raise _ApiError(400, 50035, "Invalid Form Body")
+        return self.dm_channel(recipient)
