@@ -58,6 +58,7 @@ class _Rest:
         ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", "get_member"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/members", "list_members"),
         ("POST", r"/users/@me/channels", "open_dm"),
+        ("GET", r"/guilds/(?P<guild_id>\d+)/roles", "get_roles"),
         (
             "PUT",
             r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)/roles/(?P<role_id>\d+)",
@@ -229,7 +230,7 @@ class _Rest:
             "verify_key": secrets.token_hex(32),
             "owner": self.users[next(iter(self.users))],
             "team": None,
-            "flags": 1 << 23,
+            "flags": 1 << 23 | self._intent_flags(),
             "bot": self.bot_user,
             "install_params": None,
             "redirect_uris": [],

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .constants import GUILD_MEMBERS, MESSAGE_CONTENT
 from .records import RecordedRequest, _ApiError
 
 MANAGE_ROLES = 1 << 28
@@ -95,3 +96,17 @@ class _RestRoles:
         if recipient not in self.users:
             raise _ApiError(400, 50035, "Invalid Form Body")
         return self.dm_channel(recipient)
+
+    async def _rest_get_roles(self, record: RecordedRequest, guild_id: str) -> Any:
+        if guild_id not in self.guilds:
+            raise _ApiError(404, 10004, "Unknown Guild")
+        return list(self.roles[guild_id].values())
+
+    def _intent_flags(self) -> int:
+        """The application flags saying which privileged intents the portal switched on."""
+        flags = 0
+        if self.enabled_privileged_intents & GUILD_MEMBERS:
+            flags |= 1 << 15  # GATEWAY_GUILD_MEMBERS_LIMITED: an unverified bot's switch
+        if self.enabled_privileged_intents & MESSAGE_CONTENT:
+            flags |= 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED
+        return flags
