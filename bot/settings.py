@@ -116,6 +116,8 @@ class TierSettings(_Section):
     hero_min_weeks: PositiveInt = _TIERS.hero_min_weeks
     hero_min_helped: PositiveInt = _TIERS.hero_min_helped
     demotion_evaluations: PositiveInt = _TIERS.demotion_evaluations
+    demote_below: float = Field(_TIERS.demote_below, gt=0, le=1)
+    promotion_grace_days: int = Field(_TIERS.promotion_grace_days, ge=0)
     candidate_ratio: float = Field(_TIERS.candidate_ratio, gt=0, le=1)
     # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
     accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))
@@ -249,8 +251,21 @@ class DiscordSettings(_Section):
     staff_channel_id: str | None = None
     community_channel_id: str | None = None
     catch_up_days: PositiveInt = 7
+    active_role_id: str | None = None
+    hero_role_id: str | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+
+
+class RecognitionSettings(_Section):
+    """How roles on the platforms follow tiers."""
+
+    # "confirmed": the hero role follows /hero confirm; "tier": it follows the hero tier.
+    hero_role_follows: Literal["confirmed", "tier"] = "confirmed"
+    # A direct message to a member whose role is at risk: off unless asked for, at most once
+    # per cooldown, never to a member who is away.
+    notify_members: bool = False
+    notify_cooldown_days: PositiveInt = 60
 
 
 class SlackSettings(_Section):
@@ -262,6 +277,8 @@ class SlackSettings(_Section):
     signing_secret_env: str = "PULSE_SLACK_SIGNING_SECRET"
     staff_user_ids: list[str] = []
     staff_usergroup_id: str | None = None
+    active_usergroup_id: str | None = None
+    hero_usergroup_id: str | None = None
     help_channel_ids: list[str] = []
     staff_channel_id: str | None = None
     community_channel_id: str | None = None
@@ -282,6 +299,7 @@ class Settings(_Section):
     quiet: QuietSettings = QuietSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
+    recognition: RecognitionSettings = RecognitionSettings()
     digest: DigestSettings = DigestSettings()
     jobs: JobSettings = JobSettings()
     health: HealthSettings = HealthSettings()

@@ -15,7 +15,7 @@ from community.goals import GoalProgress
 from community.outcomes import HelpHealth
 from community.outreach import OutreachStats
 from community.tiers import Tier
-from community.views import Candidate, MemberRef, QuietEntry
+from community.views import AtRiskRow, Candidate, MemberRef, QuietEntry
 
 
 class Audience:
@@ -199,6 +199,7 @@ class StaffDigest:
     quiet: tuple[QuietEntry, ...] = ()
     quiet_total: int = 0
     hero_candidates: tuple[Candidate, ...] = ()
+    at_risk: tuple[AtRiskRow, ...] = ()
     unanswered: tuple[UnansweredQuestion, ...] = ()
     unanswered_total: int = 0
     outreach_week: OutreachStats | None = None

@@ -35,7 +35,7 @@ from storage.outreach import outreach_stats
 from storage.quiet import quiet_count, quiet_list
 from storage.spaces import space_name
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves, weekly_active_by_tier
-from storage.tiers import hero_candidates
+from storage.tiers import hero_candidates, members_at_risk
 
 
 def week_ending(end: datetime) -> Period:
@@ -308,6 +308,7 @@ async def staff_digest(
         quiet=tuple(await quiet_list(conn, space_id, end, limit)),
         quiet_total=await quiet_count(conn, space_id, end),
         hero_candidates=tuple(await hero_candidates(conn, space_id, policy, limit)),
+        at_risk=tuple(await members_at_risk(conn, space_id, policy, limit)),
         unanswered=tuple(unanswered),
         unanswered_total=unanswered_total,
         outreach_week=await outreach_stats(conn, space_id, period.start, end, as_of=end),

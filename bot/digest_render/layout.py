@@ -126,6 +126,11 @@ def staff_doc(digest: StaffDigest) -> DigestDoc:
             empty="no one moved down this week",
         ),
         Section(
+            "At risk of a lower tier",
+            tuple(f"{r.member.name}: {r.summary}" for r in d.at_risk),
+            empty="nobody is at risk",
+        ),
+        Section(
             "Reach out to (went quiet)",
             tuple(f"{q.member.name}: {q.summary}" for q in d.quiet),
             empty="nobody went quiet",

@@ -19,7 +19,9 @@ STAFF = Invocation(Platform.DISCORD, "g1", "sam", is_staff=True)
 
 async def test_community_stats_shows_help_health(sqlite_engine):
     await build_outcomes_world(sqlite_engine)
-    service = CommandService(UnitOfWork(sqlite_engine), Settings().policies(), b"k", FixedClock(NOW))
+    service = CommandService(
+        UnitOfWork(sqlite_engine), Settings().policies(), b"k", FixedClock(NOW)
+    )
     reply = await service.run(STAFF, "community-stats", {"weeks": 1})
     health = dict(reply.fields)["Help health"]
     assert "9 questions; first reply by another member: median 3.0 h" in health
