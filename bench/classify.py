@@ -48,6 +48,7 @@ from rich.table import Table
 from bot.services.classification import reclassify_and_scan
 from bot.settings import Settings
 from storage.engine import create_engine
+from storage.migrate import upgrade
 from storage.profiles import member_profile
 from storage.quiet import quiet_list, scan_quiet
 from storage.spaces import resolve_space
@@ -194,7 +195,19 @@ def _table_counts(path: Path) -> dict[str, int]:
 
 
 def _reset_derived(path: Path) -> None:
-    """Forget tiers and flags from an earlier run, so a reused database starts fresh."""
+    """Forget tiers and flags from an earlier run, so a reused database starts fresh.
+
+    A database an older Pulse built is brought to the current schema first.
+    """
+
+    async def to_current_schema() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(to_current_schema())
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("BEGIN")
         for table in DERIVED_TABLES:
