@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_start
@@ -16,7 +16,8 @@ from community.views import Candidate, TierRow
 from storage.figures import contribution_kinds
 from storage.history import Held, tiers_as_of
 from storage.members import eligible_members, member_ref
-from storage.models import Member, RecognizedHero, TierAssignment, TierChange
+from storage.models import Member, TierAssignment, TierChange
+from storage.recognition import recognized_at
 
 _EMPTY = MemberStats()
 
@@ -176,17 +177,7 @@ async def hero_candidates_as_of(
 ) -> list[Candidate]:
     """Hero candidates in SNAP: active or hero, near the bar, not recognized by then."""
     moment = snap.moment
-    recognized = set(
-        (
-            await conn.execute(
-                select(RecognizedHero.member_id).where(
-                    RecognizedHero.space_id == space_id,
-                    RecognizedHero.confirmed_at <= moment,
-                    or_(RecognizedHero.removed_at.is_(None), RecognizedHero.removed_at > moment),
-                )
-            )
-        ).scalars()
-    )
+    recognized = await recognized_at(conn, space_id, moment)
     bar = policy.hero_score * policy.candidate_ratio
 
     def keep(member: int, h: Held, stats: MemberStats) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_start
@@ -23,10 +23,10 @@ from storage.models import (
     DailyRollup,
     Member,
     Outreach,
-    RecognizedHero,
     Space,
     TierChange,
 )
+from storage.recognition import recognized_at
 
 BATCH = 2000
 
@@ -101,17 +101,7 @@ async def members_as_of(
     snap = await snapshot(conn, space_id, day, moment, policy)
     platform = (await conn.execute(select(Space.platform).where(Space.id == space_id))).scalar_one()
     quiet = set((await conn.execute(select(live_members(space_id, moment).c.member_id))).scalars())
-    heroes = set(
-        (
-            await conn.execute(
-                select(RecognizedHero.member_id).where(
-                    RecognizedHero.space_id == space_id,
-                    RecognizedHero.confirmed_at <= moment,
-                    or_(RecognizedHero.removed_at.is_(None), RecognizedHero.removed_at > moment),
-                )
-            )
-        ).scalars()
-    )
+    heroes = await recognized_at(conn, space_id, moment)
     # The replay's figures carry no last active day; the rollups say it for DAY in one pass.
     last_days = dict(
         (

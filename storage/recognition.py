@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import ActivityEvent
@@ -10,6 +12,18 @@ from storage.engine import dialect_insert
 from storage.models import Contribution, RecognizedHero
 from storage.spaces import NotFoundError
 from storage.writer.batch import BatchWriter
+
+
+async def recognized_at(conn: AsyncConnection, space_id: int, moment: datetime) -> set[int]:
+    """The members staff had confirmed as heroes, and not removed, at MOMENT."""
+    rows = await conn.execute(
+        select(RecognizedHero.member_id).where(
+            RecognizedHero.space_id == space_id,
+            RecognizedHero.confirmed_at <= moment,
+            or_(RecognizedHero.removed_at.is_(None), RecognizedHero.removed_at > moment),
+        )
+    )
+    return set(rows.scalars())
 
 
 async def is_recognized_hero(conn: AsyncConnection, member_id: int) -> bool:
