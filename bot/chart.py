@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from community.digest import WeeklyTierCounts
 
@@ -55,3 +56,35 @@ def weekly_active_figure(weekly: WeeklyTierCounts, title: str = ""):
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def weekly_active_svg(weekly: WeeklyTierCounts, title: str = "") -> bytes:
+    """The weekly active members per tier chart as SVG, for the dashboard."""
+    out = io.BytesIO()
+    weekly_active_figure(weekly, title).savefig(out, format="svg")
+    return out.getvalue()
+
+
+def member_activity_svg(weeks: list[tuple[datetime, int]]) -> bytes:
+    """One member's messages per week (oldest first) as an SVG bar chart."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(8, 2.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    values = [count for _, count in weeks]
+    ax.bar(range(len(values)), values, color=TIER_COLORS["active"], width=0.8)
+    ticks = list(range(0, len(weeks), 4))
+    ax.set_xticks(ticks, [f"{weeks[i][0]:%b %d}" for i in ticks], rotation=45, ha="right",
+                  fontsize=8)  # fmt: skip
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_ylim(0, max(max(values, default=0), 1))
+    ax.set_ylabel("messages")
+    ax.set_title("Messages per week, last 52 weeks", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="svg")
+    return out.getvalue()

@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from bot.commands import lists, members, outreach, privacy, stats  # noqa: F401  (registers)
+from bot.commands import (  # noqa: F401  (each registers its handlers)
+    dashboard,
+    lists,
+    members,
+    outreach,
+    privacy,
+    stats,
+)
 from bot.commands.actions import DeleteMyData, RecordOutreach, ShowPage, decode
 from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.registry import HANDLERS, Context, Invocation

@@ -353,6 +353,7 @@ async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
             {
                 "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
                 "ingest": {"flush_interval_seconds": 0.01},
+                "web": {"port": 0},
                 "discord": {
                     "guild_ids": [w.guild],
                     "staff_role_ids": [w.staff_role],
@@ -557,6 +558,7 @@ async def test_every_command_answers_staff_and_refuses_members(fake_discord, sql
             "digest": {"action": "preview"},
             "privacy": {},
             "away": {"until": "3d"},
+            "dashboard": {},  # last: it stores carol's member row, which /away would then find
         }
         assert set(calls) == {spec.name for spec in COMMANDS}
         answers = {}
@@ -578,6 +580,8 @@ async def test_every_command_answers_staff_and_refuses_members(fake_discord, sql
     assert titles["hero"] == "Hero recognition updated"
     assert titles["member"] == "Bob"  # the display name (global_name) Discord shows
     assert titles["away"] == "Nothing to pause"  # carol never took part
+    assert titles["dashboard"] == "Your dashboard link"
+    assert "/signin/" in answers["dashboard"].embeds[0]["description"]
     assert "not on the quiet list" in answers["outreach"].embeds[0]["description"]
     rows = await activities(sqlite_engine)
     assert [r.kind for r in rows].count("message") == 1  # delivered twice, stored once
