@@ -39,10 +39,10 @@ class Site:
         """The chat command layer on the same database and clock."""
         return CommandService(self.uow, self.settings, KEY, self.clock)
 
-    async def chat(self, name: str, user: str = STAFF, staff: bool = True, **args):
-        """Run chat command NAME as USER in the world's guild."""
+    async def chat(self, name: str, args: dict | None = None, *, user=STAFF, staff=True):
+        """Run chat command NAME with ARGS as USER in the world's guild."""
         inv = Invocation(Platform.DISCORD, SPACE, user, staff)
-        return await self.commands().run(inv, name, args)
+        return await self.commands().run(inv, name, args or {})
 
     async def link(self, user: str = STAFF) -> str:
         """A fresh sign-in token for USER."""

@@ -273,3 +273,23 @@ async def test_the_server_listens_on_loopback_unless_told_otherwise(tmp_path):
     finally:
         stop.set()
         await server
+
+
+async def test_sign_in_pages_and_a_form_on_both_backends(engine):
+    # `engine` runs this on SQLite and on the session's PostgreSQL server.
+    async with served(engine) as site:
+        token = await site.link()
+        await site.client.post("/signin", data={"token": token})
+        s = site.world.space_id
+        for path in pages(site):
+            assert (await site.client.get(path)).status == 200, path
+        reused = await site.client.post("/signin", data={"token": token}, allow_redirects=False)
+        assert reused.status == 410
+        before = await changes(engine)
+        assert (await site.client.post(f"/c/{s}/quiet/{site.world.quiet_flag}")).status == 403
+        assert await changes(engine) == before
+        csrf = await site.csrf(f"/c/{s}/quiet")
+        await site.client.post(
+            f"/c/{s}/quiet/{site.world.quiet_flag}", data={"csrf": csrf, "choice": "dismiss"}
+        )
+        assert await changes(engine) != before
