@@ -40,8 +40,8 @@ class LinkRefused(Exception):
 
 
 def new_token() -> str:
-    """A fresh random token (256 bits, URL-safe)."""
-    return secrets.token_urlsafe(32)
+    """A fresh random token: 256 bits in hex, which no chat markup escapes or breaks."""
+    return secrets.token_hex(32)
 
 
 def token_hash(token: str) -> str:
