@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 from bot.chart import member_activity_svg, weekly_active_svg
 from bot.services.digests import goals_from
+from bot.services.recent import RecentFigures
 from bot.settings import Settings
+from community.digest import StaffDigest
 from community.outreach import OutreachRecord
 from community.views import Candidate, MemberProfile, QuietEntry
 from storage.channel_health import ChannelHealth, channel_health
@@ -28,7 +30,6 @@ from storage.outreach import outreach_history
 from storage.profiles import member_profile
 from storage.quiet import quiet_list
 from storage.spaces import NotFoundError
-from storage.tier_changes import weekly_active_by_tier
 from storage.tiers import hero_candidates
 from storage.uow import UnitOfWork
 
@@ -36,25 +37,36 @@ LIST_LIMIT = 100  # the quiet and hero-candidate pages: a working list, not a re
 CHANNEL_DAYS = 28
 
 
-async def overview(uow: UnitOfWork, settings: Settings, space_id: int, now: datetime):
+async def overview(
+    uow: UnitOfWork, settings: Settings, space_id: int, now: datetime, recent: RecentFigures
+) -> StaffDigest:
     """The staff digest's figures for the week up to NOW (read only: nothing is marked)."""
-    async with uow.read() as conn:
-        return await staff_digest(
-            conn,
-            space_id,
-            week_ending(now),
-            settings.tiers.policy(),
-            goals_from(settings),
-            limit=settings.digest.staff_list_limit,
-        )
+
+    async def compute() -> StaffDigest:
+        async with uow.read() as conn:
+            return await staff_digest(
+                conn,
+                space_id,
+                week_ending(now),
+                settings.tiers.policy(),
+                goals_from(settings),
+                limit=settings.digest.staff_list_limit,
+            )
+
+    return await recent.get(("overview", space_id), now, compute)
 
 
-async def weekly_chart(uow: UnitOfWork, space_id: int, now: datetime) -> bytes:
-    """The weekly active members per tier chart up to NOW, as SVG."""
-    async with uow.read() as conn:
-        weekly = await weekly_active_by_tier(conn, space_id, now)
-    # Drawing takes CPU for a few hundred milliseconds: off the event loop.
-    return await asyncio.to_thread(weekly_active_svg, weekly)
+async def weekly_chart(
+    uow: UnitOfWork, settings: Settings, space_id: int, now: datetime, recent: RecentFigures
+) -> bytes:
+    """The overview's weekly active members per tier chart, as SVG."""
+
+    async def draw() -> bytes:
+        digest = await overview(uow, settings, space_id, now, recent)
+        # Drawing takes CPU for a few hundred milliseconds: off the event loop.
+        return await asyncio.to_thread(weekly_active_svg, digest.weekly_active)
+
+    return await recent.get(("chart", space_id), now, draw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +126,16 @@ async def candidates(uow: UnitOfWork, settings: Settings, space_id: int) -> list
         return await hero_candidates(conn, space_id, settings.tiers.policy(), LIST_LIMIT)
 
 
-async def channels(uow: UnitOfWork, space_id: int, now: datetime) -> list[ChannelHealth]:
+async def channels(
+    uow: UnitOfWork, space_id: int, now: datetime, recent: RecentFigures
+) -> list[ChannelHealth]:
     """Help health per channel over the last four weeks."""
-    async with uow.read() as conn:
-        return await channel_health(conn, space_id, now - timedelta(days=CHANNEL_DAYS), now)
+
+    async def compute() -> list[ChannelHealth]:
+        async with uow.read() as conn:
+            return await channel_health(conn, space_id, now - timedelta(days=CHANNEL_DAYS), now)
+
+    return await recent.get(("channels", space_id), now, compute)
 
 
 async def member_row_in(uow: UnitOfWork, space_id: int, member_id: int):

@@ -24,8 +24,10 @@ routes = web.RouteTableDef()
 NOTE_OF = {"done": "reached_out", "snooze": "snooze", "dismiss": "dismiss"}
 
 
-def _back(staff: Staff, note: str) -> web.Response:
+def _back(request: web.Request, staff: Staff, note: str) -> web.Response:
     """Redirect to the page the form was on (only a dashboard path of this community)."""
+    # Whatever the form did, the overview's kept figures may now be out of date.
+    state(request).recent.clear()
     space = staff.space_id
     back = staff.form.get("back") if staff.form else None
     if not (isinstance(back, str) and back.startswith(f"/c/{space}/") and "//" not in back):
@@ -47,7 +49,7 @@ async def outreach(request: web.Request, staff: Staff) -> web.StreamResponse:
     app = state(request)
     choice = staff.form.get("choice")
     if choice not in OUTREACH_CHOICES:
-        return _back(staff, "bad-input")
+        return _back(request, staff, "bad-input")
     try:
         await staff_actions.outreach_on_flag(
             app.uow,
@@ -58,8 +60,8 @@ async def outreach(request: web.Request, staff: Staff) -> web.StreamResponse:
             app.clock.now(),
         )
     except AlreadyDealtWith:
-        return _back(staff, "already")
-    return _back(staff, NOTE_OF[choice])
+        return _back(request, staff, "already")
+    return _back(request, staff, NOTE_OF[choice])
 
 
 async def _platform_id(request: web.Request, staff: Staff) -> str:
@@ -77,7 +79,7 @@ async def hero(request: web.Request, staff: Staff) -> web.StreamResponse:
     app = state(request)
     action = staff.form.get("action")
     if action not in ("confirm", "remove"):
-        return _back(staff, "bad-input")
+        return _back(request, staff, "bad-input")
     try:
         done = await staff_actions.hero_recognition(
             app.uow,
@@ -90,8 +92,8 @@ async def hero(request: web.Request, staff: Staff) -> web.StreamResponse:
     except NotFoundError:
         raise web.HTTPNotFound(text="No such member in this community.") from None
     if not done.changed:
-        return _back(staff, "hero-same")
-    return _back(staff, "hero-on" if action == "confirm" else "hero-off")
+        return _back(request, staff, "hero-same")
+    return _back(request, staff, "hero-on" if action == "confirm" else "hero-off")
 
 
 @routes.post("/c/{space}/member/{member}/contribution")
@@ -102,10 +104,10 @@ async def contribution(request: web.Request, staff: Staff) -> web.StreamResponse
     form = staff.form
     kind, title = form.get("kind"), form.get("title")
     if kind not in CONTRIBUTION_KINDS or not isinstance(title, str):
-        return _back(staff, "bad-input")
+        return _back(request, staff, "bad-input")
     title = title.strip()
     if not title or len(title) > TITLE_MAX:
-        return _back(staff, "bad-input")
+        return _back(request, staff, "bad-input")
     await staff_actions.contribution(
         app.uow,
         app.hash_key,
@@ -116,4 +118,4 @@ async def contribution(request: web.Request, staff: Staff) -> web.StreamResponse
         staff.viewer.staff_id,
         app.clock.now(),
     )
-    return _back(staff, "contribution")
+    return _back(request, staff, "contribution")

@@ -44,7 +44,9 @@ def _member_id(request: web.Request) -> int:
 async def overview(request: web.Request, staff: Staff) -> web.Response:
     """Tiers and their change this week, the chart, moves, outreach, goals, unanswered questions."""
     app = state(request)
-    digest = await dashboard.overview(app.uow, app.settings, staff.space_id, app.clock.now())
+    digest = await dashboard.overview(
+        app.uow, app.settings, staff.space_id, app.clock.now(), app.recent
+    )
     return page(request, "overview.html", **_values(request, staff, d=digest, tiers=TIERS))
 
 
@@ -53,7 +55,9 @@ async def overview(request: web.Request, staff: Staff) -> web.Response:
 async def weekly_chart(request: web.Request, staff: Staff) -> web.Response:
     """The weekly active members per tier chart."""
     app = state(request)
-    svg = await dashboard.weekly_chart(app.uow, staff.space_id, app.clock.now())
+    svg = await dashboard.weekly_chart(
+        app.uow, app.settings, staff.space_id, app.clock.now(), app.recent
+    )
     return web.Response(body=svg, content_type="image/svg+xml")
 
 
@@ -110,7 +114,7 @@ async def heroes(request: web.Request, staff: Staff) -> web.Response:
 async def channels(request: web.Request, staff: Staff) -> web.Response:
     """Help health per channel over the last four weeks."""
     app = state(request)
-    rows = await dashboard.channels(app.uow, staff.space_id, app.clock.now())
+    rows = await dashboard.channels(app.uow, staff.space_id, app.clock.now(), app.recent)
     return page(
         request, "channels.html", **_values(request, staff, rows=rows, days=dashboard.CHANNEL_DAYS)
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
+from bot.services.recent import RecentFigures
 from bot.services.web_auth import CommunityChoice, Viewer
 from bot.settings import Settings
 from bot.web.security import COOKIE, Signer
@@ -25,6 +26,7 @@ class WebState:
     clock: Clock
     signer: Signer
     hash_key: bytes
+    recent: RecentFigures = field(default_factory=RecentFigures)
 
     @property
     def secure_cookies(self) -> bool:

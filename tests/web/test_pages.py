@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from storage import models
@@ -103,3 +106,28 @@ async def test_hero_and_contribution_forms_record_what_the_chat_commands_do(sqli
             talks = (await conn.execute(select(models.Contribution.title))).all()
         assert ("staff",) in heroes
         assert talks == [("<b>Pulse</b> at FOSDEM",)]
+
+
+async def test_the_overview_keeps_its_figures_for_a_slot_and_forgets_them_after_a_change(
+    sqlite_engine,
+):
+    def quiet_now(body: str) -> int:
+        return int(re.search(r"Quiet members now: <a [^>]*>(\d+)</a>", body).group(1))
+
+    async with served(sqlite_engine) as site:
+        await site.sign_in()
+        s = site.world.space_id
+        overview = f"/c/{s}/"
+        first = quiet_now(await (await site.client.get(overview)).text())
+        assert first >= 2
+        # In chat: the overview keeps its figures until the clock leaves the five-minute slot.
+        await site.chat("outreach", {"user": "silent", "action": "dismiss"})
+        assert quiet_now(await (await site.client.get(overview)).text()) == first
+        site.clock.advance(timedelta(minutes=5))
+        assert quiet_now(await (await site.client.get(overview)).text()) == first - 1
+        # Through the dashboard: the change shows at once.
+        csrf = await site.csrf(f"/c/{s}/quiet")
+        await site.client.post(
+            f"/c/{s}/quiet/{site.world.quiet_flag}", data={"csrf": csrf, "choice": "dismiss"}
+        )
+        assert quiet_now(await (await site.client.get(overview)).text()) == first - 2
