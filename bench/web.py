@@ -91,7 +91,8 @@ async def measure(db: Path, requests: int) -> list[tuple[str, float, float, floa
         token = await link_for_operator(uow, space, clock.now(), 10)
         # unsafe=True: aiohttp keeps no cookies for an IP address (127.0.0.1) otherwise.
         async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            await (await http.post("/signin", data={"token": token})).read()
+            signed = await http.post("/signin", data={"token": token}, allow_redirects=False)
+            await signed.read()
             for name, path in pages(space, hero, quiet).items():
                 times, size, cold = [], 0, 0.0
                 for run in range(requests + 1):
