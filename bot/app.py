@@ -141,7 +141,14 @@ async def serve_dashboard(
     try:
         await check_schema(engine)
         key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
-        await dashboard(settings, UnitOfWork(engine), key, clock, stop, ready)
+        try:
+            await dashboard(settings, UnitOfWork(engine), key, clock, stop, ready)
+        except OSError as exc:
+            # Said here: the CLI would otherwise take a socket error for the database's.
+            web = settings.web
+            raise PlatformError(
+                f"the dashboard cannot listen on {web.host}:{web.port}: {exc.strerror or exc}"
+            ) from exc
     finally:
         await engine.dispose()
 

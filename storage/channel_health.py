@@ -110,3 +110,12 @@ async def channel_health(
             )
         )
     return sorted(rows, key=lambda r: (-r.posts, r.name))
+
+
+async def channel_names(conn: AsyncConnection, space_id: int) -> list[tuple[str, str]]:
+    """(platform id, name) of every channel of the space, by name: the members filter's choices."""
+    name = func.coalesce(Channel.name, Channel.platform_id)
+    rows = await conn.execute(
+        select(Channel.platform_id, name).where(Channel.space_id == space_id).order_by(name)
+    )
+    return [tuple(r) for r in rows]

@@ -16,7 +16,7 @@ from bot.settings import Settings
 )
 def web_cmd(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the staff dashboard alone on an existing database (no chat platform needed)."""
-    from bot.app import serve_dashboard
+    from bot.app import PlatformError, serve_dashboard
 
     changes = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     if changes:
@@ -28,8 +28,8 @@ def web_cmd(settings: Settings, host: str | None, port: int | None) -> None:
     try:
         run_async(serve_dashboard(settings, clock=click.get_current_context().find_root().obj,
                                   ready=ready))  # fmt: skip
-    except OSError as exc:
-        raise PulseError(f"cannot serve the dashboard: {exc.strerror or exc}") from None
+    except PlatformError as exc:
+        raise PulseError(str(exc)) from None
 
 
 @cli.command("web-link")

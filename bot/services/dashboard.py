@@ -13,7 +13,7 @@ from bot.settings import Settings
 from community.digest import StaffDigest
 from community.outreach import OutreachRecord
 from community.views import Candidate, MemberProfile, QuietEntry
-from storage.channel_health import ChannelHealth, channel_health
+from storage.channel_health import ChannelHealth, channel_health, channel_names
 from storage.digests import staff_digest, week_ending
 from storage.member_page import (
     ContributionRow,
@@ -142,3 +142,9 @@ async def member_row_in(uow: UnitOfWork, space_id: int, member_id: int):
     """The member row MEMBER_ID when it belongs to SPACE_ID, else None."""
     async with uow.read() as conn:
         return await member_in_space(conn, space_id, member_id)
+
+
+async def channel_choices(uow: UnitOfWork, space_id: int) -> list[tuple[str, str]]:
+    """The community's channels as (platform id, name), for the members filter."""
+    async with uow.read() as conn:
+        return await channel_names(conn, space_id)
