@@ -339,11 +339,16 @@ def test_every_command_has_a_discord_payload(spec):
     assert [o["name"] for o in payload["options"]] == [a.name for a in spec.args]
 
 
-async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
+async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch, caplog):
     import asyncio
+    import re
+
+    import aiohttp
 
     from bot.app import serve
     from bot.settings import parse_settings
+
+    caplog.set_level(logging.INFO, logger="bot.web.app")
 
     monkeypatch.chdir(tmp_path)  # the spill file, if any, lands here
     async with started_fake() as fake:
@@ -369,6 +374,11 @@ async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
         await _until_stored(tmp_path / "pulse.db", 1)
         reply = await fake.wait_for_response(await fake.invoke_command("hero-candidates", w.carol))
         assert reply.embeds[0]["title"] == "Hero candidates"
+        # The dashboard runs in the same process and loop, on the port it was given (any: 0).
+        (address,) = re.findall(r"dashboard listening on (http://127\.0\.0\.1:\d+)", caplog.text)
+        async with aiohttp.ClientSession() as http, http.get(address + "/") as page:
+            assert page.status == 401
+            assert "Sign in with a link from chat" in await page.text()
         stop.set()
         await asyncio.wait_for(server, 15)
     engine = create_engine(f"sqlite:///{tmp_path / 'pulse.db'}")
