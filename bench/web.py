@@ -54,7 +54,6 @@ def pages(space: int, hero: int, quiet: int) -> dict[str, str]:
         "overview chart (SVG)": f"/c/{space}/chart/weekly.svg",
         "member (a hero)": f"/c/{space}/member/{hero}",
         "member (quiet)": f"/c/{space}/member/{quiet}",
-        "member chart (SVG)": f"/c/{space}/member/{hero}/activity.svg",
         "quiet": f"/c/{space}/quiet",
         "hero candidates": f"/c/{space}/heroes",
         "channels": f"/c/{space}/channels",

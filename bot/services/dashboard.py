@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.chart import member_activity_svg, weekly_active_svg
+from bot.chart import BarChart, weekly_active_svg, weekly_bars
 from bot.services.digests import goals_from
 from bot.services.recent import RecentFigures
 from bot.settings import Settings
@@ -80,6 +80,7 @@ class MemberPage:
     channels: list[Linked]
     contributions: list[ContributionRow]
     outreach: list[OutreachRecord]
+    activity: BarChart
 
 
 async def _member(conn, space_id: int, member_id: int):
@@ -103,15 +104,8 @@ async def member_page(uow: UnitOfWork, space_id: int, member_id: int, now: datet
             channels=await member_channels(conn, member_id),
             contributions=await contributions_of(conn, member_id),
             outreach=await outreach_history(conn, space_id, member_id),
+            activity=weekly_bars(await weekly_posts(conn, member_id, now)),
         )
-
-
-async def member_chart(uow: UnitOfWork, space_id: int, member_id: int, now: datetime) -> bytes:
-    """The member's weekly posts over the last year, as SVG."""
-    async with uow.read() as conn:
-        await _member(conn, space_id, member_id)
-        weeks = await weekly_posts(conn, member_id, now)
-    return await asyncio.to_thread(member_activity_svg, weeks)
 
 
 async def quiet_members(uow: UnitOfWork, space_id: int, now: datetime) -> list[QuietEntry]:

@@ -77,20 +77,6 @@ async def member(request: web.Request, staff: Staff) -> web.Response:
     )
 
 
-@routes.get("/c/{space}/member/{member}/activity.svg")
-@staff_only
-async def member_chart(request: web.Request, staff: Staff) -> web.Response:
-    """A member's messages per week over the last year."""
-    app = state(request)
-    try:
-        svg = await dashboard.member_chart(
-            app.uow, staff.space_id, _member_id(request), app.clock.now()
-        )
-    except NotFoundError:
-        raise web.HTTPNotFound(text="No such member in this community.") from None
-    return web.Response(body=svg, content_type="image/svg+xml")
-
-
 @routes.get("/c/{space}/quiet")
 @staff_only
 async def quiet(request: web.Request, staff: Staff) -> web.Response:

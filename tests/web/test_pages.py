@@ -37,8 +37,9 @@ async def test_member_page_shows_history_help_and_the_flag(sqlite_engine):
         assert NAMES["asker"] in regular  # whom Rita helped
         quiet = await (await site.client.get(f"/c/{s}/member/{ids['quiet']}")).text()
         assert f'action="/c/{s}/quiet/{site.world.quiet_flag}"' in quiet
-        chart = await site.client.get(f"/c/{s}/member/{ids['regular']}/activity.svg")
-        assert chart.status == 200
+        # A year of weeks, drawn inline: one bar each, the busiest full height.
+        assert regular.count("<rect ") == 52
+        assert 'height="160.0"><title>week of' in regular
         missing = await site.client.get(f"/c/{s}/member/999999")
         assert missing.status == 404
 

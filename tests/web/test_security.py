@@ -31,7 +31,6 @@ def pages(site) -> list[str]:
         f"/c/{s}/channels",
         f"/c/{s}/chart/weekly.svg",
         f"/c/{s}/member/{member}",
-        f"/c/{s}/member/{member}/activity.svg",
     ]
 
 
