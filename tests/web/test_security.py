@@ -292,3 +292,32 @@ async def test_sign_in_pages_and_a_form_on_both_backends(engine):
             f"/c/{s}/quiet/{site.world.quiet_flag}", data={"csrf": csrf, "choice": "dismiss"}
         )
         assert await changes(engine) != before
+
+
+async def test_the_switcher_lists_exactly_the_communities_one_is_staff_of(sqlite_engine):
+    async with served(sqlite_engine) as site:
+        await site.sign_in()
+        now = site.clock.now()
+        async with sqlite_engine.begin() as conn:
+            spaces = {}
+            for platform_id, name in (("g2", "Second guild"), ("g3", "Third guild")):
+                spaces[name] = (
+                    await conn.execute(
+                        models.Space.__table__.insert()
+                        .values(platform="discord", platform_id=platform_id, name=name,
+                                created_at=now)
+                        .returning(models.Space.id)
+                    )
+                ).scalar_one()  # fmt: skip
+            # Staff in the second guild, a plain member in the third.
+            for name, staff in (("Second guild", True), ("Third guild", False)):
+                await conn.execute(
+                    models.Member.__table__.insert().values(
+                        space_id=spaces[name], platform_id=STAFF, is_staff=staff, is_bot=False
+                    )
+                )
+        body = await (await site.client.get(f"/c/{site.world.space_id}/")).text()
+        assert "Second guild" in body
+        assert "Third guild" not in body
+        assert (await site.client.get(f"/c/{spaces['Second guild']}/quiet")).status == 200
+        assert (await site.client.get(f"/c/{spaces['Third guild']}/quiet")).status == 403
