@@ -46,7 +46,7 @@ def staff_only(handler: StaffHandler) -> Handler:
             return sign_in_page(request)
         space = request.match_info.get("space")
         if space is not None:
-            if not (space.isdigit() and viewer.may_see(int(space))):
+            if not (space.isascii() and space.isdigit() and viewer.may_see(int(space))):
                 return sign_in_page(
                     request, 403, "You are not on the staff of that community (or it is gone)."
                 )

@@ -34,7 +34,7 @@ def _values(request: web.Request, staff: Staff, **values) -> dict:
 
 def _member_id(request: web.Request) -> int:
     raw = request.match_info["member"]
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise web.HTTPNotFound(text="No such member.")
     return int(raw)
 
