@@ -106,12 +106,18 @@ async def serve(
             log.warning("stopped during start-up while %s; no platform was connected", step[0])
             return
         uow = UnitOfWork(engine)
-        service = CommandService(uow, settings, key, clock)
+        policies = settings.policies()
+        web = settings.web
+        service = CommandService(
+            uow, policies, key, clock, web.public_url() if web.enabled else None
+        )
         try:
             platforms, posters = _platforms(settings, writer, service, uow, stop)
             if settings.web.enabled:
                 platforms["web"] = dashboard(settings, uow, key, clock, stop)
-            scheduler = build_scheduler(uow, settings, PlatformPoster(posters), clock=clock)
+            scheduler = build_scheduler(
+                uow, settings, PlatformPoster(posters), clock=clock, policies=policies
+            )
             scheduler.start()
             try:
                 await _run_all(platforms, stop, budget)

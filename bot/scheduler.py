@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.tasks import is_outage, log_failure, one_line
 from community.clock import Clock
 from community.digest import Audience, SpaceRef
+from community.policies import Policies
 from community.schedule import Weekday, is_due, latest_daily_slot, latest_weekly_slot
 from storage.outreach import mark_re_engaged
 from storage.runs import RunStatus, claim_run, finish_run
@@ -121,6 +122,7 @@ def weekly_trigger(settings: Settings) -> CronTrigger:
 async def weekly_digest_job(
     uow: UnitOfWork,
     settings: Settings,
+    policies: Policies,
     poster: DigestPoster,
     clock: Clock,
     claimed_by: str,
@@ -135,7 +137,7 @@ async def weekly_digest_job(
         for audience in Audience.ALL:
             outcomes.append(
                 await _digest_run(
-                    uow, settings, poster, clock, space_id, audience, slot, grace, claimed_by
+                    uow, policies, poster, clock, space_id, audience, slot, grace, claimed_by
                 )
             )
     return outcomes
@@ -152,7 +154,7 @@ async def _finish(uow: UnitOfWork, *args) -> None:
         await finish_run(conn, *args)
 
 
-async def _digest_run(uow, settings, poster, clock, space_id, audience, slot, grace, claimed_by):
+async def _digest_run(uow, policies, poster, clock, space_id, audience, slot, grace, claimed_by):
     now = clock.now()
     key = slot.week_start
     if not is_due(slot, now, grace):
@@ -165,7 +167,7 @@ async def _digest_run(uow, settings, poster, clock, space_id, audience, slot, gr
     if run_id is None:
         return RunOutcome(space_id, audience, key, None)
     try:
-        built = await build_digest(uow, settings, space_id, audience, slot.at)
+        built = await build_digest(uow, policies, space_id, audience, slot.at)
         where = await poster.post_digest(
             await space_ref(uow, space_id), audience, built.rendered, built.chart_png
         )
@@ -191,7 +193,7 @@ def daily_trigger(at: time, zone: ZoneInfo) -> CronTrigger:
 
 
 async def daily_job(
-    uow: UnitOfWork, settings: Settings, clock: Clock, claimed_by: str
+    uow: UnitOfWork, settings: Settings, policies: Policies, clock: Clock, claimed_by: str
 ) -> list[RunOutcome]:
     """Reclassify tiers, scan for quiet members and mark re-engaged members, once a day."""
     now = clock.now()
@@ -208,7 +210,7 @@ async def daily_job(
             continue
         try:
             result, scan = await reclassify_and_scan(
-                uow, space_id, now, settings.tiers.policy(), settings.quiet.policy()
+                uow, space_id, now, policies.tiers, policies.quiet
             )
             async with uow.write() as conn:
                 back = await mark_re_engaged(conn, space_id, now)
@@ -228,9 +230,9 @@ async def daily_job(
 # --- the retention purge -----------------------------------------------------------------------
 
 
-async def purge_job(uow: UnitOfWork, settings: Settings, clock: Clock) -> int:
+async def purge_job(uow: UnitOfWork, policies: Policies, clock: Clock) -> int:
     """Delete raw activities past the retention period (idempotent: two processes may both run)."""
-    cutoff = clock.now() - timedelta(days=settings.privacy.retention_days)
+    cutoff = clock.now() - timedelta(days=policies.retention_days)
     removed = await purge_old_activities(uow, cutoff)
     log.info("purged %d activities older than %s", removed, cutoff.date())
     return removed
@@ -245,11 +247,13 @@ def build_scheduler(
     poster: DigestPoster,
     clock: Clock,
     name: str | None = None,
+    policies: Policies | None = None,
 ) -> AsyncIOScheduler:
     """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     name = name or process_name()
+    policies = policies or settings.policies()
     # The jobs decide themselves whether they are due, so APScheduler may run them however late
     # (misfire_grace_time None), once (coalesce), never overlapping (max_instances 1).
     scheduler = AsyncIOScheduler(
@@ -263,7 +267,7 @@ def build_scheduler(
     )
     j = settings.jobs
     if settings.digest.enabled:
-        digest_args = (uow, settings, poster, clock, name)
+        digest_args = (uow, settings, policies, poster, clock, name)
         scheduler.add_job(
             weekly_digest,
             weekly_trigger(settings),
@@ -279,7 +283,7 @@ def build_scheduler(
             id="weekly-digest-catch-up",
             name="weekly digests missed while down",
         )
-    daily_args = (uow, settings, clock, name)
+    daily_args = (uow, settings, policies, clock, name)
     scheduler.add_job(
         daily,
         daily_trigger(j.daily_time, j.zone()),
@@ -297,7 +301,7 @@ def build_scheduler(
     scheduler.add_job(
         purge,
         daily_trigger(j.purge_time, j.zone()),
-        (uow, settings, clock),
+        (uow, policies, clock),
         id="purge",
         name="retention purge",
     )

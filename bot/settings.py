@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from community.goals import Goal, GoalMetric
 from community.helpgraph import DEFAULT_ACCEPT_REACTIONS, accept_keys
+from community.policies import DigestPolicy, Policies
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
 
@@ -35,6 +37,8 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 _TIERS = TierPolicy()
 _WEIGHTS = _TIERS.weights
 _QUIET = QuietPolicy()
+_POLICIES = Policies()
+_DIGEST = _POLICIES.digest
 
 
 class DatabaseSettings(_Section):
@@ -81,7 +85,7 @@ class PrivacySettings(_Section):
     """What Pulse forgets and when."""
 
     hash_key_env: str = "PULSE_HASH_KEY"
-    retention_days: PositiveInt = 365
+    retention_days: PositiveInt = _POLICIES.retention_days
 
 
 class TierWeights(_Section):
@@ -174,8 +178,12 @@ class DigestSettings(_Zoned):
     weekday: Weekday = "monday"
     time: dt.time = dt.time(9, 0)
     grace_hours: float = Field(12.0, ge=0)
-    shout_outs: PositiveInt = 5
-    staff_list_limit: PositiveInt = 10
+    shout_outs: PositiveInt = _DIGEST.shout_outs
+    staff_list_limit: PositiveInt = _DIGEST.staff_list_limit
+
+    def policy(self) -> DigestPolicy:
+        """How much the digests list, as the domain's digest rules."""
+        return DigestPolicy(shout_outs=self.shout_outs, staff_list_limit=self.staff_list_limit)
 
 
 class JobSettings(_Zoned):
@@ -211,6 +219,10 @@ class GoalSettings(_Section):
                 f"(0.3 for 30%), not {self.target}"
             )
         return self
+
+    def goal(self) -> Goal:
+        """The entry as a domain goal."""
+        return Goal(GoalMetric(self.metric), self.target, self.by, self.name)
 
 
 class DiscordSettings(_Section):
@@ -285,6 +297,17 @@ class Settings(_Section):
     jobs: JobSettings = JobSettings()
     web: WebSettings = WebSettings()
     goals: list[GoalSettings] = []
+
+    def policies(self) -> Policies:
+        """The rules these settings configure, resolved once for services and jobs."""
+        return Policies(
+            tiers=self.tiers.policy(),
+            quiet=self.quiet.policy(),
+            accept=self.tiers.accept_keys(),
+            digest=self.digest.policy(),
+            goals=tuple(g.goal() for g in self.goals),
+            retention_days=self.privacy.retention_days,
+        )
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:
         """The database URL, from the named environment variable when one is given."""

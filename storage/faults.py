@@ -25,7 +25,12 @@ Refused (split, the failing event set aside):
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
 from sqlalchemy import exc as sa_exc
+
+T = TypeVar("T")
 
 # PostgreSQL SQLSTATE classes (the first two characters) that say the server, not the data,
 # is the problem.
@@ -99,3 +104,30 @@ def first_line(exc: BaseException) -> str:
     """The first line of EXC's message, or its type's name when it has none."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+async def store_splitting_refusals(
+    batch: Sequence[T],
+    store: Callable[[Sequence[T]], Awaitable[object]],
+    refused: Callable[[T, Exception], object],
+    splitting: Callable[[int, Exception], object],
+) -> None:
+    """STORE BATCH; when the database refuses it, halve it until each refused item is alone.
+
+    Halving finds a bad item in log2(len) rounds, and the good halves are stored as found.
+    REFUSED gets each item the database refuses on its own; SPLITTING is told before a batch of
+    more than one is halved. An unavailable database (is_unavailable) is raised, not split:
+    STORE decides whether to wait for it.
+    """
+    try:
+        await store(batch)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+        if len(batch) == 1:
+            refused(batch[0], exc)
+            return
+        splitting(len(batch), exc)
+        middle = len(batch) // 2
+        await store_splitting_refusals(batch[:middle], store, refused, splitting)
+        await store_splitting_refusals(batch[middle:], store, refused, splitting)

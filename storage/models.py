@@ -75,6 +75,16 @@ class Member(Base):
         UniqueConstraint("space_id", "platform_id"),
         # find_member's exact display-name lookup: lower(display_name) = ?
         Index("ix_members_name", "space_id", text("lower(display_name)")),
+        # The members table's count and filters (storage.member_list, migration 0008).
+        Index(
+            "ix_members_list",
+            "space_id",
+            "is_bot",
+            "left_at",
+            "is_staff",
+            "display_name",
+            "platform_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -255,25 +255,32 @@ async def set_flag_status(
     await conn.execute(update(QuietFlag).where(QuietFlag.id == flag_id).values(**values))
 
 
-def _live_flags(space_id: int, now: datetime, *columns):
-    """COLUMNS of the flags open on NOW's day (and snoozes that ran out) of members not away.
+def live_flag(space_id: int, now: datetime):
+    """Conditions on QuietFlag and Member: the flag is live at NOW and its member not away.
 
-    A read as of a past day sees the flags opened by then and not closed before its end; by
-    whole days, so a flag another process opened a moment "later" today still shows.
+    Live: open on NOW's day, or a snooze that ran out. A read as of a past day sees the flags
+    opened by then and not closed before its end; by whole days, so a flag another process
+    opened a moment "later" today still shows.
     """
     next_day = day_start(day_number(now) + 1)
+    return and_(
+        QuietFlag.space_id == space_id,
+        QuietFlag.opened_at < next_day,
+        or_(
+            QuietFlag.status == FlagStatus.OPEN.value,
+            (QuietFlag.status == FlagStatus.SNOOZED.value) & (QuietFlag.snoozed_until <= now),
+            QuietFlag.closed_at >= next_day,
+        ),
+        or_(Member.away_until.is_(None), Member.away_until <= now),
+    )
+
+
+def _live_flags(space_id: int, now: datetime, *columns):
+    """COLUMNS of the live flags at NOW (see live_flag)."""
     return (
         select(*columns)
         .join(Member, Member.id == QuietFlag.member_id)
-        .where(QuietFlag.space_id == space_id, QuietFlag.opened_at < next_day)
-        .where(
-            or_(
-                QuietFlag.status == FlagStatus.OPEN.value,
-                (QuietFlag.status == FlagStatus.SNOOZED.value) & (QuietFlag.snoozed_until <= now),
-                QuietFlag.closed_at >= next_day,
-            )
-        )
-        .where(or_(Member.away_until.is_(None), Member.away_until <= now))
+        .where(live_flag(space_id, now))
     )
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import demo, imports, operate, reports, web  # noqa: F401  (each registers its commands)
+from bot.cli import (  # noqa: F401  (each registers its commands)
+    demo,
+    exports,
+    imports,
+    operate,
+    reports,
+    web,
+)
 from bot.cli.base import cli, err_console
 
 __all__ = ["cli", "main"]

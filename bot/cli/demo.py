@@ -28,6 +28,7 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
     from bot.services.demo import DemoPathError, overview, seed
 
     seeded_at = now().replace(microsecond=0)
+    policies = settings.policies()
 
     def progress(message: str) -> None:
         if not as_json:
@@ -35,10 +36,10 @@ def demo(settings: Settings, out: Path, as_json: bool) -> None:
 
     async def go():
         try:
-            result = await seed(settings, out, seeded_at, progress=progress)
+            result = await seed(policies, out, seeded_at, progress=progress)
         except DemoPathError as exc:
             raise PulseUsageError(str(exc)) from None
-        return result, await overview(result, settings)
+        return result, await overview(result, policies)
 
     result, seen = run_async(go())
     if as_json:

@@ -76,7 +76,8 @@ def reclassify_cmd(settings: Settings) -> None:
     from bot.services.classification import reclassify_and_scan, space_ids
 
     moment = now()
-    tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
+    policies = settings.policies()
+    tiers, quiet = policies.tiers, policies.quiet
 
     async def go():
         async with open_store(settings) as uow:
@@ -103,7 +104,7 @@ def purge(settings: Settings) -> None:
     """Delete raw activities older than privacy.retention_days; daily rollups are kept."""
     from bot.services.classification import purge_old_activities
 
-    cutoff = now() - timedelta(days=settings.privacy.retention_days)
+    cutoff = now() - timedelta(days=settings.policies().retention_days)
 
     async def go():
         async with open_store(settings) as uow:

@@ -135,7 +135,7 @@ def tiers(
     from storage.as_of import members_in_tier_as_of, snapshot
     from storage.tiers import members_in_tier, tier_counts
 
-    policy = settings.tiers.policy()
+    policy = settings.policies().tiers
 
     async def query(conn, space_id):
         if as_of is not None:
@@ -172,7 +172,7 @@ def hero_candidates_cmd(
     from storage.as_of import hero_candidates_as_of, rising_actives_as_of, snapshot
     from storage.tiers import hero_candidates, rising_actives
 
-    policy = settings.tiers.policy()
+    policy = settings.policies().tiers
 
     async def query(conn, space_id):
         if as_of is not None:
@@ -230,7 +230,7 @@ def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of
     async def query(conn, space_id):
         if as_of is not None:
             return await member_profile_as_of(
-                conn, space_id, who, as_of.day, as_of.moment, settings.tiers.policy()
+                conn, space_id, who, as_of.day, as_of.moment, settings.policies().tiers
             )
         return await member_profile(conn, space_id, who, moment)
 
@@ -268,14 +268,15 @@ def digest_preview(
     if out.exists() and not out.is_dir():
         raise PulseUsageError(f"--out {out} is a file; give a directory for the chart")
     moment = as_of.moment if as_of is not None else now()
+    policies = settings.policies()
 
     async def go():
         async with open_store(settings, upgrade=True) as uow:
             space_id = await community_id(uow, space)
             return (
                 await space_ref(uow, space_id),
-                await build_digest(uow, settings, space_id, Audience.COMMUNITY, moment),
-                await build_digest(uow, settings, space_id, Audience.STAFF, moment),
+                await build_digest(uow, policies, space_id, Audience.COMMUNITY, moment),
+                await build_digest(uow, policies, space_id, Audience.STAFF, moment),
             )
 
     ref, community, staff = run_async(go())

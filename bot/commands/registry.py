@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.commands.parse import CommandError
-from bot.settings import Settings
 from community.clock import Clock
 from community.events import Platform
+from community.policies import Policies
 from community.tiers import TierPolicy
 from storage.members import member_row
 from storage.spaces import NotFoundError, space_id_for
@@ -33,14 +33,19 @@ class Invocation:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What every handler may use: the unit of work, settings resolved once, the clock."""
+    """What every handler may use: the unit of work, the rules in force, the clock."""
 
     uow: UnitOfWork
-    settings: Settings
-    tiers: TierPolicy
+    policies: Policies
     hash_key: bytes
     clock: Clock
     inv: Invocation
+    dashboard_url: str | None = None  # the web dashboard's address ([web]); None when off
+
+    @property
+    def tiers(self) -> TierPolicy:
+        """The tier rules in force."""
+        return self.policies.tiers
 
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[Any]]

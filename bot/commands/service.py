@@ -24,9 +24,9 @@ from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.registry import HANDLERS, Context, Invocation
 from bot.commands.replies import Reply, Tone, error
 from bot.commands.spec import BY_NAME, CommandSpec
-from bot.settings import Settings
 from bot.tasks import log_failure
 from community.clock import Clock
+from community.policies import Policies
 from storage.spaces import NotFoundError
 from storage.uow import UnitOfWork
 
@@ -40,18 +40,25 @@ OUR_FAULT = "Something went wrong on Pulse's side. The team can find it in the l
 class CommandService:
     """Runs commands and button presses and answers with Replies."""
 
-    def __init__(self, uow: UnitOfWork, settings: Settings, hash_key: bytes, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        policies: Policies,
+        hash_key: bytes,
+        clock: Clock,
+        dashboard_url: str | None = None,
+    ) -> None:
         missing = set(BY_NAME) - set(HANDLERS)
         if missing:
             raise RuntimeError(f"commands without a handler: {sorted(missing)}")
         self.uow = uow
-        self.settings = settings
-        self.tiers = settings.tiers.policy()
+        self.policies = policies
         self.hash_key = hash_key
         self.clock = clock
+        self.dashboard_url = dashboard_url  # where /dashboard links point; None: no dashboard
 
     def _context(self, inv: Invocation) -> Context:
-        return Context(self.uow, self.settings, self.tiers, self.hash_key, self.clock, inv)
+        return Context(self.uow, self.policies, self.hash_key, self.clock, inv, self.dashboard_url)
 
     async def run(self, inv: Invocation, name: str, raw: Mapping[str, object]) -> Reply:
         """Run command NAME as INV asked; every failure becomes a polite error Reply."""

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Reply
-from bot.services.digests import build_digest, goals_from
+from bot.services.digests import build_digest
 from storage.goals import goals_progress
 from storage.outreach import mark_re_engaged, outreach_stats
 from storage.stats import community_stats
@@ -26,7 +26,7 @@ async def community_stats_command(ctx: Context, args: dict) -> Reply:
         # The window's end is exclusive: include what staff recorded this very moment.
         end = now + timedelta(seconds=1)
         outreach = await outreach_stats(conn, space, now - timedelta(weeks=weeks), end, now)
-        goals = await goals_progress(conn, space, goals_from(ctx.settings), now)
+        goals = await goals_progress(conn, space, list(ctx.policies.goals), now)
     tiers = stats.tiers
     answered = f"{stats.answers / stats.questions:.0%}" if stats.questions else "n/a"
     fields = [
@@ -56,8 +56,8 @@ async def digest_command(ctx: Context, args: dict) -> Reply:
     async with ctx.uow.read() as conn:
         space = await space_of(conn, ctx)
     now = ctx.clock.now()
-    staff = await build_digest(ctx.uow, ctx.settings, space, "staff", now)
-    community = await build_digest(ctx.uow, ctx.settings, space, "community", now)
+    staff = await build_digest(ctx.uow, ctx.policies, space, "staff", now)
+    community = await build_digest(ctx.uow, ctx.policies, space, "community", now)
     chart = (
         (staff.rendered.chart_filename or "pulse-chart.png", staff.chart_png)
         if staff.chart_png

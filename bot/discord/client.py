@@ -113,7 +113,7 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
-        self.accept = service.settings.tiers.accept_keys()
+        self.accept = service.policies.accept
 
     # --- which guilds --------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ async def run_import(
     as they were, since the history is incomplete until the import is run again.
     """
     stats = ImportStats(files=reader.files, total_bytes=reader.total_bytes)
+    policies = settings.policies()
     engine = engine_for(settings)
     try:
         started = time.monotonic()
@@ -106,7 +107,7 @@ async def run_import(
             stats,
             import_seconds=time.monotonic() - started,
             evaluated_at=now,
-            window_days=settings.tiers.window_days,
+            window_days=policies.tiers.window_days,
         )
         if stats.stopped:
             return result
@@ -122,10 +123,10 @@ async def run_import(
                 async with uow.write() as conn:
                     await name_unnamed_members(conn, space_id, names)
             # Tier history first, as daily evaluations would have written it; then today's.
-            history = await rebuild_history(engine, space_id, now, settings.tiers.policy())
+            history = await rebuild_history(engine, space_id, now, policies.tiers)
             result.history_seconds += history.seconds
             tiers, scan = await reclassify_and_scan(
-                uow, space_id, now, settings.tiers.policy(), settings.quiet.policy()
+                uow, space_id, now, policies.tiers, policies.quiet
             )
             result.spaces.append(
                 SpaceResult(

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 
 from bot.importers.feed import ImportStats, Messages
-from storage.faults import is_unavailable, reason
+from storage.faults import reason, store_splitting_refusals
 from storage.uow import UnitOfWork
 from storage.writer.batch import BatchWriter
 from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral
@@ -55,23 +55,18 @@ async def write_stream(
         deferral = await IndexDeferral.start(conn, defer_indexes_from)
         logged: set[str] = set()
 
+        def refused(record: tuple, exc: Exception) -> None:
+            stats.refused += 1
+            log.error("event %s cannot be stored (%s); skipped", record[2], reason(exc))
+
+        def splitting(size: int, exc: Exception) -> None:
+            why = reason(exc)
+            if why not in logged:  # a bug's traceback once, not once per split
+                logged.add(why)
+                log.error("a batch of %d refused; splitting it", size, exc_info=exc)
+
         async def write(records: list[tuple]) -> None:
-            try:
-                await commit(records)
-            except Exception as exc:
-                if is_unavailable(exc):
-                    raise
-                why = reason(exc)
-                if len(records) == 1:
-                    stats.refused += 1
-                    log.error("event %s cannot be stored (%s); skipped", records[0][2], why)
-                    return
-                if why not in logged:  # a bug's traceback once, not once per split
-                    logged.add(why)
-                    log.error("a batch of %d refused; splitting it", len(records), exc_info=exc)
-                middle = len(records) // 2
-                await write(records[:middle])
-                await write(records[middle:])
+            await store_splitting_refusals(records, commit, refused, splitting)
 
         async def commit(records: list[tuple]) -> None:
             try:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chart import BarChart, weekly_active_svg, weekly_bars
-from bot.services.digests import goals_from
 from bot.services.recent import RecentFigures
-from bot.settings import Settings
 from community.digest import StaffDigest
 from community.outreach import OutreachRecord
+from community.policies import Policies
 from community.views import Candidate, MemberProfile, QuietEntry
 from storage.channel_health import ChannelHealth, channel_health, channel_names
 from storage.digests import staff_digest, week_ending
@@ -38,7 +37,7 @@ CHANNEL_DAYS = 28
 
 
 async def overview(
-    uow: UnitOfWork, settings: Settings, space_id: int, now: datetime, recent: RecentFigures
+    uow: UnitOfWork, policies: Policies, space_id: int, now: datetime, recent: RecentFigures
 ) -> StaffDigest:
     """The staff digest's figures for the week up to NOW (read only: nothing is marked)."""
 
@@ -48,21 +47,21 @@ async def overview(
                 conn,
                 space_id,
                 week_ending(now),
-                settings.tiers.policy(),
-                goals_from(settings),
-                limit=settings.digest.staff_list_limit,
+                policies.tiers,
+                policies.goals,
+                limit=policies.digest.staff_list_limit,
             )
 
     return await recent.get(("overview", space_id), now, compute)
 
 
 async def weekly_chart(
-    uow: UnitOfWork, settings: Settings, space_id: int, now: datetime, recent: RecentFigures
+    uow: UnitOfWork, policies: Policies, space_id: int, now: datetime, recent: RecentFigures
 ) -> bytes:
     """The overview's weekly active members per tier chart, as SVG."""
 
     async def draw() -> bytes:
-        digest = await overview(uow, settings, space_id, now, recent)
+        digest = await overview(uow, policies, space_id, now, recent)
         # Drawing takes CPU for a few hundred milliseconds: off the event loop.
         return await asyncio.to_thread(weekly_active_svg, digest.weekly_active)
 
@@ -114,10 +113,10 @@ async def quiet_members(uow: UnitOfWork, space_id: int, now: datetime) -> list[Q
         return await quiet_list(conn, space_id, now, LIST_LIMIT)
 
 
-async def candidates(uow: UnitOfWork, settings: Settings, space_id: int) -> list[Candidate]:
+async def candidates(uow: UnitOfWork, policies: Policies, space_id: int) -> list[Candidate]:
     """Hero candidates, as /hero-candidates shows them."""
     async with uow.read() as conn:
-        return await hero_candidates(conn, space_id, settings.tiers.policy(), LIST_LIMIT)
+        return await hero_candidates(conn, space_id, policies.tiers, LIST_LIMIT)
 
 
 async def channels(

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.services.classification import reclassify_and_scan
-from bot.settings import Settings
 from community import demo
+from community.policies import Policies
 from storage.demo import add_demo_details, is_demo, mark_demo
 from storage.engine import create_engine
 from storage.history import rebuild_history
@@ -46,7 +46,7 @@ async def _is_demo_database(path: Path) -> bool:
         await engine.dispose()
 
 
-async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> DemoResult:
+async def seed(policies: Policies, path: Path, now: datetime, progress=None) -> DemoResult:
     """Build the demo community at PATH (replacing an earlier demo), ending at NOW, and classify it.
 
     NOW is the last evaluation's moment: a later one would lie in the future for every reader.
@@ -86,7 +86,7 @@ async def seed(settings: Settings, path: Path, now: datetime, progress=None) -> 
             )
         # The daily evaluations the digest's history reads, replayed as an import does, give
         # tiers their history and hysteresis something to do; the last one is today's.
-        tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
+        tiers, quiet = policies.tiers, policies.quiet
         history = await rebuild_history(engine, space_id, now, tiers)
         await reclassify_and_scan(uow, space_id, now, tiers, quiet)
         if progress:
@@ -116,9 +116,9 @@ class DemoOverview:
     quiet: list
 
 
-async def overview(result: DemoResult, settings: Settings) -> DemoOverview:
+async def overview(result: DemoResult, policies: Policies) -> DemoOverview:
     """Tier counts, the top hero candidates and rising actives, and the quiet list."""
-    policy = settings.tiers.policy()
+    policy = policies.tiers
     engine = create_engine(result.url)
     try:
         async with UnitOfWork(engine).read() as conn:

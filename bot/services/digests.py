@@ -12,21 +12,12 @@ from datetime import datetime
 
 from bot.chart import weekly_active_chart
 from bot.digest_render.rendered import RenderedDigest, render
-from bot.settings import Settings
 from community.digest import Audience, CommunityDigest, SpaceRef, StaffDigest
-from community.goals import Goal, GoalMetric
+from community.policies import Policies
 from storage.digests import community_digest, staff_digest, week_ending
 from storage.outreach import mark_re_engaged
 from storage.spaces import space_ref as stored_space
 from storage.uow import UnitOfWork
-
-
-def goals_from(settings: Settings) -> list[Goal]:
-    """The `[[goals]]` of the config as domain goals."""
-    return [
-        Goal(metric=GoalMetric(g.metric), target=g.target, by=g.by, name=g.name)
-        for g in settings.goals
-    ]
 
 
 async def space_ref(uow: UnitOfWork, space_id: int) -> SpaceRef:
@@ -46,15 +37,15 @@ class BuiltDigest:
 
 
 async def build_digest(
-    uow: UnitOfWork, settings: Settings, space_id: int, audience: str, end: datetime
+    uow: UnitOfWork, policies: Policies, space_id: int, audience: str, end: datetime
 ) -> BuiltDigest:
     """The digest for AUDIENCE covering the week before END."""
     period = week_ending(end)
-    policy = settings.tiers.policy()
+    policy = policies.tiers
     if audience == Audience.COMMUNITY:
         async with uow.read() as conn:
             content = await community_digest(
-                conn, space_id, period, policy, shout_outs=settings.digest.shout_outs
+                conn, space_id, period, policy, shout_outs=policies.digest.shout_outs
             )
         return BuiltDigest(audience=audience, content=content, rendered=render(content))
     if audience != Audience.STAFF:
@@ -68,8 +59,8 @@ async def build_digest(
             space_id,
             period,
             policy,
-            goals_from(settings),
-            limit=settings.digest.staff_list_limit,
+            list(policies.goals),
+            limit=policies.digest.staff_list_limit,
         )
     chart = None
     if content.weekly_active is not None:

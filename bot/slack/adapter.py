@@ -151,7 +151,7 @@ class PulseSlack(_People, _Listeners, _Commands, _CatchUp):
             join_channels={self.general} if self.general else (),
             space_name=self.team_name,
             threads=self.threads,
-            accept=self.service.settings.tiers.accept_keys(),
+            accept=self.service.policies.accept,
         )
         await self.refresh_staff(force=True)
         log.info(

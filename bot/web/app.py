@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.web import auth, forms, pages
+from bot.web import auth, forms, members, pages
 from bot.web.security import Signer, add_headers
 from bot.web.state import STATE, WebState
 from community.clock import Clock
@@ -27,7 +27,7 @@ def build_app(
 ) -> web.Application:
     """The dashboard application over UOW; nothing listens until it is served."""
     app = web.Application(client_max_size=64 * 1024)  # forms are small; refuse big bodies
-    app[STATE] = WebState(uow, settings, clock, Signer(hash_key), hash_key)
+    app[STATE] = WebState(uow, settings, settings.policies(), clock, Signer(hash_key), hash_key)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("bot.web", "templates"),
@@ -39,6 +39,7 @@ def build_app(
     app.add_routes(auth.routes)
     app.add_routes(pages.routes)
     app.add_routes(forms.routes)
+    app.add_routes(members.routes)
     app.router.add_static("/static", HERE / "static", follow_symlinks=False)
     return app
 

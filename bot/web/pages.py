@@ -7,6 +7,7 @@ from aiohttp import web
 from bot.commands.spec import CONTRIBUTION_KINDS
 from bot.render import TREND_MARK
 from bot.services import dashboard
+from bot.services.exports import EXPORT_KINDS
 from bot.web.auth import staff_only
 from bot.web.state import Staff, page, state
 from storage.spaces import NotFoundError
@@ -45,9 +46,10 @@ async def overview(request: web.Request, staff: Staff) -> web.Response:
     """Tiers and their change this week, the chart, moves, outreach, goals, unanswered questions."""
     app = state(request)
     digest = await dashboard.overview(
-        app.uow, app.settings, staff.space_id, app.clock.now(), app.recent
+        app.uow, app.policies, staff.space_id, app.clock.now(), app.recent
     )
-    return page(request, "overview.html", **_values(request, staff, d=digest, tiers=TIERS))
+    values = _values(request, staff, d=digest, tiers=TIERS, exports=EXPORT_KINDS)
+    return page(request, "overview.html", **values)
 
 
 @routes.get("/c/{space}/chart/weekly.svg")
@@ -56,7 +58,7 @@ async def weekly_chart(request: web.Request, staff: Staff) -> web.Response:
     """The weekly active members per tier chart."""
     app = state(request)
     svg = await dashboard.weekly_chart(
-        app.uow, app.settings, staff.space_id, app.clock.now(), app.recent
+        app.uow, app.policies, staff.space_id, app.clock.now(), app.recent
     )
     return web.Response(body=svg, content_type="image/svg+xml")
 
@@ -91,7 +93,7 @@ async def quiet(request: web.Request, staff: Staff) -> web.Response:
 async def heroes(request: web.Request, staff: Staff) -> web.Response:
     """Hero candidates with the confirm button."""
     app = state(request)
-    rows = await dashboard.candidates(app.uow, app.settings, staff.space_id)
+    rows = await dashboard.candidates(app.uow, app.policies, staff.space_id)
     return page(request, "heroes.html", **_values(request, staff, rows=rows, trend=TREND_MARK))
 
 

@@ -14,6 +14,7 @@ from bot.services.web_auth import CommunityChoice, Viewer
 from bot.settings import Settings
 from bot.web.security import COOKIE, Signer
 from community.clock import Clock
+from community.policies import Policies
 from storage.uow import UnitOfWork
 
 
@@ -23,6 +24,7 @@ class WebState:
 
     uow: UnitOfWork
     settings: Settings
+    policies: Policies
     clock: Clock
     signer: Signer
     hash_key: bytes

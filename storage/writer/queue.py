@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from community.events import ActivityEvent
 from storage.engine import IMMEDIATE
-from storage.faults import ConnectError, is_unavailable, reason
+from storage.faults import ConnectError, is_unavailable, reason, store_splitting_refusals
 from storage.writer.batch import BatchWriter, WriteResult
 from storage.writer.spill import (
     QUARANTINE_FILE,
@@ -223,33 +223,31 @@ class IngestWriter:
         return batch
 
     async def _write_with_retry(self, batch: list[ActivityEvent]) -> None:
+        """Store BATCH, waiting out outages; split it to set aside the events it refuses."""
+        await store_splitting_refusals(batch, self._store, self._refused, self._splitting)
+
+    async def _store(self, batch: Sequence[ActivityEvent]) -> None:
         delay = self.retry_initial
         while True:
             try:
                 await self._write(batch)
-                self._settled += len(batch)
-                return
             except Exception as exc:
-                if is_unavailable(exc):
-                    await self._back_off(exc, batch, delay)
-                    delay = min(delay * 2, self.retry_max)
-                    continue
-                await self._refused(batch, exc)
-                return
-
-    async def _refused(self, batch: list[ActivityEvent], exc: Exception) -> None:
-        """Store what BATCH holds that the database accepts; set aside the events it refuses."""
-        why = reason(exc)
-        if len(batch) == 1:
-            self._log_refusal(f"event {batch[0].event_id} cannot be stored; quarantined", why, exc)
-            self._quarantine_event(batch[0], why)
-            self._settled += 1
+                if not is_unavailable(exc):
+                    raise
+                await self._back_off(exc, batch, delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            self._settled += len(batch)
             return
-        self._log_refusal(f"a batch of {len(batch)} events was refused; splitting it", why, exc)
-        # Halving finds a bad event in log2(len) rounds; the good halves are stored as found.
-        middle = len(batch) // 2
-        await self._write_with_retry(batch[:middle])
-        await self._write_with_retry(batch[middle:])
+
+    def _refused(self, event: ActivityEvent, exc: Exception) -> None:
+        why = reason(exc)
+        self._log_refusal(f"event {event.event_id} cannot be stored; quarantined", why, exc)
+        self._quarantine_event(event, why)
+        self._settled += 1
+
+    def _splitting(self, size: int, exc: Exception) -> None:
+        self._log_refusal(f"a batch of {size} events was refused; splitting it", reason(exc), exc)
 
     def _log_refusal(self, message: str, why: str, exc: Exception) -> None:
         signature = (type(exc).__name__, why)

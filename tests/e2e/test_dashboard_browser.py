@@ -55,7 +55,9 @@ async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord
     await writer.start()
     try:
         async with dashboard_at(uow, clock) as settings:
-            service = CommandService(uow, settings, KEY, clock)
+            service = CommandService(
+                uow, settings.policies(), KEY, clock, settings.web.public_url()
+            )
             client = PulseClient(
                 discord_settings(fake), writer, service, uow, guild_ready_timeout=0.1
             )

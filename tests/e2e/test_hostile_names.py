@@ -129,7 +129,7 @@ async def test_discord_embeds_and_digests_neither_format_nor_ping(fake_discord, 
         uow = UnitOfWork(sqlite_engine)
         space = await space_ref(uow, 1)
         for audience in ("community", "staff"):
-            built = await build_digest(uow, Settings(), 1, audience, fake.now())
+            built = await build_digest(uow, Settings().policies(), 1, audience, fake.now())
             await poster.post_digest(space, audience, built.rendered, None)
 
     assert responses
@@ -182,7 +182,7 @@ async def test_slack_blocks_and_digests_neither_format_nor_ping(fake_slack, sqli
         uow = UnitOfWork(sqlite_engine)
         space = await space_ref(uow, 1)
         for audience in ("community", "staff"):
-            built = await build_digest(uow, Settings(), 1, audience, fake.now())
+            built = await build_digest(uow, Settings().policies(), 1, audience, fake.now())
             await poster.post_digest(space, audience, built.rendered, None)
 
     assert len(answers) >= 5

@@ -47,7 +47,9 @@ async def pulse_bot(fake, engine, **kwargs):
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(UnitOfWork(engine), Settings(), KEY, clock)
+    service = CommandService(
+        UnitOfWork(engine), Settings().policies(), KEY, clock, "http://127.0.0.1:8080"
+    )
     client = PulseClient(
         discord_settings(fake), writer, service, service.uow, guild_ready_timeout=0.1, **kwargs
     )
@@ -311,7 +313,9 @@ async def test_without_message_content_it_warns_once_and_keeps_logging(sqlite_en
         w = fake.world
         writer = IngestWriter(sqlite_engine, KEY, batch_size=10, flush_interval=0.01)
         await writer.start()
-        service = CommandService(UnitOfWork(sqlite_engine), Settings(), KEY, FixedClock(NOW))
+        service = CommandService(
+            UnitOfWork(sqlite_engine), Settings().policies(), KEY, FixedClock(NOW)
+        )
         stop = __import__("asyncio").Event()
         runner = __import__("asyncio").create_task(
             run_discord(discord_settings(fake), fake.token, writer, service, service.uow, stop)
@@ -455,14 +459,16 @@ async def test_digests_are_posted_to_the_configured_channels(fake_discord, sqlit
         poster = DiscordPoster(settings)
         poster.client = client
         space = await space_ref(UnitOfWork(sqlite_engine), 1)
-        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
+        staff = await build_digest(
+            UnitOfWork(sqlite_engine), Settings().policies(), 1, "staff", fake.now()
+        )
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith("#devrel-staff")
         (posted,) = fake.posted_messages(w.staff)
         assert posted["embeds"]
         assert posted["attachments"][0]["filename"].endswith(".png")
         community = await build_digest(
-            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+            UnitOfWork(sqlite_engine), Settings().policies(), 1, "community", fake.now()
         )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)

@@ -63,7 +63,9 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(UnitOfWork(engine), Settings(slack=settings), KEY, clock)
+    service = CommandService(
+        UnitOfWork(engine), Settings(slack=settings).policies(), KEY, clock, "http://127.0.0.1:8080"
+    )
     poster = SlackPoster(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
     secrets = secrets or SlackSecrets(fake.bot_token, fake.app_token, fake.signing_secret)
@@ -486,7 +488,9 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         poster = SlackPoster(pulse.settings)
         poster.slack = pulse
         space = await space_ref(UnitOfWork(sqlite_engine), 1)
-        staff = await build_digest(UnitOfWork(sqlite_engine), Settings(), 1, "staff", fake.now())
+        staff = await build_digest(
+            UnitOfWork(sqlite_engine), Settings().policies(), 1, "staff", fake.now()
+        )
         where = await poster.post_digest(space, "staff", staff.rendered, staff.chart_png)
         assert where.startswith(w.staff)
         (posted,) = [p for p in fake.posted if p.channel == w.staff]
@@ -495,7 +499,7 @@ async def test_digests_are_posted_to_the_configured_channels(fake_slack, sqlite_
         assert chart.thread_ts == posted.ts  # in the digest's thread
         assert chart.data[:4] == b"\x89PNG"
         community = await build_digest(
-            UnitOfWork(sqlite_engine), Settings(), 1, "community", fake.now()
+            UnitOfWork(sqlite_engine), Settings().policies(), 1, "community", fake.now()
         )
         with pytest.raises(DigestSkipped, match="community_channel_id is not set"):
             await poster.post_digest(space, "community", community.rendered, None)

@@ -30,7 +30,7 @@ KEY = b"test-key"
 def demo_path(tmp_path_factory):
     """The demo community, seeded once for the module."""
     path = tmp_path_factory.mktemp("cmd") / "demo.db"
-    asyncio.run(seed(Settings(), path, now=NOW))
+    asyncio.run(seed(Settings().policies(), path, now=NOW))
     return path
 
 
@@ -38,7 +38,9 @@ def demo_path(tmp_path_factory):
 async def demo_service(demo_path):
     """A command service on the demo community at a fixed time."""
     engine = create_engine(f"sqlite:///{demo_path}")
-    yield CommandService(UnitOfWork(engine), Settings(), b"demo-hash-key", FixedClock(NOW))
+    yield CommandService(
+        UnitOfWork(engine), Settings().policies(), b"demo-hash-key", FixedClock(NOW)
+    )
     await engine.dispose()
 
 
@@ -177,7 +179,9 @@ async def service(engine):
         [ev("message", "ana", days=-3), ev("message", "bo", days=-2), ev("message", "cy")],
         KEY,
     )
-    return CommandService(UnitOfWork(engine), Settings(), KEY, FixedClock(T0 + timedelta(hours=1)))
+    return CommandService(
+        UnitOfWork(engine), Settings().policies(), KEY, FixedClock(T0 + timedelta(hours=1))
+    )
 
 
 STAFF_G1 = Invocation(Platform.DISCORD, "g1", "staff-9", is_staff=True)
@@ -259,7 +263,9 @@ async def demo_copy(demo_path, tmp_path):
     path = tmp_path / "demo.db"
     shutil.copy(demo_path, path)
     engine = create_engine(f"sqlite:///{path}")
-    yield CommandService(UnitOfWork(engine), Settings(), b"demo-hash-key", FixedClock(NOW))
+    yield CommandService(
+        UnitOfWork(engine), Settings().policies(), b"demo-hash-key", FixedClock(NOW)
+    )
     await engine.dispose()
 
 

@@ -1,8 +1,13 @@
-"""Tier and quiet rules have one set of defaults: the domain's, which the settings take on."""
+"""The rules have one set of defaults, the domain's, which the settings take on."""
 
 from __future__ import annotations
 
-from bot.settings import QuietSettings, Settings, TierSettings, TierWeights
+from datetime import date
+
+from bot.settings import QuietSettings, Settings, TierSettings, TierWeights, parse_settings
+from community.goals import Goal, GoalMetric
+from community.helpgraph import accept_keys
+from community.policies import DigestPolicy, Policies
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
 
@@ -21,3 +26,26 @@ def test_configured_values_reach_the_rules():
     assert tiers.hero_score == 99.0
     assert tiers.weights["answer"] == 7.0
     assert QuietSettings(min_days=3).policy().min_days == 3
+
+
+def test_default_settings_resolve_to_the_default_policies():
+    assert Settings().policies() == Policies()
+
+
+def test_the_config_reaches_every_policy_once_resolved():
+    settings = parse_settings(
+        {
+            "tiers": {"hero_score": 42.0, "accept_reactions": [":shipit:"]},
+            "quiet": {"min_days": 9},
+            "digest": {"shout_outs": 2, "staff_list_limit": 3},
+            "privacy": {"retention_days": 30},
+            "goals": [{"metric": "heroes", "target": 5, "by": "2027-01-01"}],
+        }
+    )
+    policies = settings.policies()
+    assert policies.tiers.hero_score == 42.0
+    assert policies.quiet.min_days == 9
+    assert policies.accept == accept_keys([":shipit:"])
+    assert policies.digest == DigestPolicy(shout_outs=2, staff_list_limit=3)
+    assert policies.retention_days == 30
+    assert policies.goals == (Goal(GoalMetric.HEROES, 5, date(2027, 1, 1)),)

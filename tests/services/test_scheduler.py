@@ -32,6 +32,7 @@ SETTINGS = parse_settings(
         "jobs": {"daily_time": "03:00", "timezone": "Europe/Berlin"},
     }
 )  # fmt: skip
+POLICIES = SETTINGS.policies()
 SLOT = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST
 
 
@@ -94,12 +95,17 @@ async def test_the_digests_are_posted_once_at_the_berlin_time(sqlite_engine):
     poster = RecordingPoster()
     # 08:30 in Berlin: not yet time (a job that forgot the change to summer time would post).
     early = await weekly_digest_job(
-        UnitOfWork(sqlite_engine), SETTINGS, poster, FixedClock(SLOT - timedelta(minutes=30)), "p"
+        UnitOfWork(sqlite_engine),
+        SETTINGS,
+        POLICIES,
+        poster,
+        FixedClock(SLOT - timedelta(minutes=30)),
+        "p",
     )
     assert poster.posts == []
     assert {o.status for o in early} == {RunStatus.MISSED}  # last week's, long past its grace
     outcomes = await weekly_digest_job(
-        UnitOfWork(sqlite_engine), SETTINGS, poster, FixedClock(NOW), "p"
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, poster, FixedClock(NOW), "p"
     )
     assert [(o.audience, o.status) for o in outcomes] == [
         ("community", RunStatus.POSTED),
@@ -120,7 +126,12 @@ async def test_the_digests_are_posted_once_at_the_berlin_time(sqlite_engine):
     ]
     # Later the same week (another start, another tick): nothing is posted twice.
     again = await weekly_digest_job(
-        UnitOfWork(sqlite_engine), SETTINGS, poster, FixedClock(NOW + timedelta(hours=2)), "p"
+        UnitOfWork(sqlite_engine),
+        SETTINGS,
+        POLICIES,
+        poster,
+        FixedClock(NOW + timedelta(hours=2)),
+        "p",
     )
     assert [o.status for o in again] == [None, None]
     assert len(poster.posts) == 2
@@ -132,9 +143,13 @@ async def test_a_digest_missed_while_down_is_posted_once_within_grace(sqlite_eng
     await build_world(sqlite_engine)
     poster = RecordingPoster()
     clock = FixedClock(SLOT + late)
-    first = await weekly_digest_job(UnitOfWork(sqlite_engine), SETTINGS, poster, clock, "p")
+    first = await weekly_digest_job(
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, poster, clock, "p"
+    )
     clock.advance(timedelta(minutes=10))
-    second = await weekly_digest_job(UnitOfWork(sqlite_engine), SETTINGS, poster, clock, "p")
+    second = await weekly_digest_job(
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, poster, clock, "p"
+    )
     expected = RunStatus.POSTED if posted else RunStatus.MISSED
     assert {o.status for o in first} == {expected}
     assert {o.status for o in second} == {None}
@@ -147,20 +162,22 @@ async def test_failed_and_skipped_posts_are_recorded_and_not_retried(sqlite_engi
     await build_world(sqlite_engine)
     failing = RecordingPoster(fail=RuntimeError("Discord said 503"))
     outcomes = await weekly_digest_job(
-        UnitOfWork(sqlite_engine), SETTINGS, failing, FixedClock(NOW), "p"
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, failing, FixedClock(NOW), "p"
     )
     assert {o.status for o in outcomes} == {RunStatus.FAILED}
     runs = await runs_for(sqlite_engine)
     assert {r.detail for r in runs} == {"RuntimeError: Discord said 503"}
     # A retry could post twice if the platform took the first one after all: never retried.
     working = RecordingPoster()
-    await weekly_digest_job(UnitOfWork(sqlite_engine), SETTINGS, working, FixedClock(NOW), "p")
+    await weekly_digest_job(
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, working, FixedClock(NOW), "p"
+    )
     assert working.posts == []
 
     week_later = FixedClock(NOW + timedelta(days=7))
     nowhere = RecordingPoster(fail=DigestSkipped("no staff channel configured"))
     outcomes = await weekly_digest_job(
-        UnitOfWork(sqlite_engine), SETTINGS, nowhere, week_later, "p"
+        UnitOfWork(sqlite_engine), SETTINGS, POLICIES, nowhere, week_later, "p"
     )
     assert {o.status for o in outcomes} == {RunStatus.SKIPPED}
     assert {o.detail for o in outcomes} == {"no staff channel configured"}
@@ -169,18 +186,18 @@ async def test_failed_and_skipped_posts_are_recorded_and_not_retried(sqlite_engi
 async def test_the_daily_job_runs_once_per_day_and_purge_applies_retention(sqlite_engine):
     world = await build_world(sqlite_engine)
     clock = FixedClock(NOW)
-    first = await daily_job(UnitOfWork(sqlite_engine), SETTINGS, clock, "a")
-    second = await daily_job(UnitOfWork(sqlite_engine), SETTINGS, clock, "b")
+    first = await daily_job(UnitOfWork(sqlite_engine), SETTINGS, POLICIES, clock, "a")
+    second = await daily_job(UnitOfWork(sqlite_engine), SETTINGS, POLICIES, clock, "b")
     assert [(o.audience, o.status) for o in first] == [(DAILY, RunStatus.DONE)]
     assert "tier changes" in first[0].detail
     assert [o.status for o in second] == [None]
     # A year on, every activity of the world is past the 365-day retention.
     removed = await purge_job(
-        UnitOfWork(sqlite_engine), SETTINGS, FixedClock(NOW + timedelta(days=500))
+        UnitOfWork(sqlite_engine), POLICIES, FixedClock(NOW + timedelta(days=500))
     )
     assert removed > 100
     assert (
-        await purge_job(UnitOfWork(sqlite_engine), SETTINGS, FixedClock(NOW + timedelta(days=500)))
+        await purge_job(UnitOfWork(sqlite_engine), POLICIES, FixedClock(NOW + timedelta(days=500)))
         == 0
     )
     assert world.space_id == first[0].space_id

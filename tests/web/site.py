@@ -37,7 +37,8 @@ class Site:
 
     def commands(self) -> CommandService:
         """The chat command layer on the same database and clock."""
-        return CommandService(self.uow, self.settings, KEY, self.clock)
+        web = self.settings.web
+        return CommandService(self.uow, self.settings.policies(), KEY, self.clock, web.public_url())
 
     async def chat(self, name: str, args: dict | None = None, *, user=STAFF, staff=True):
         """Run chat command NAME with ARGS as USER in the world's guild."""

@@ -1,7 +1,7 @@
 """web dashboard: single-use sign-in links and sessions, both kept as hashes of their tokens
 
 Revision ID: 0007_web
-Revises: 0005_accepted_answers
+Revises: 0008_member_list
 Create Date: 2026-11-24
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_web"
-down_revision = "0005_accepted_answers"
+down_revision = "0008_member_list"
 branch_labels = None
 depends_on = None
 
