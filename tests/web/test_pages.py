@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -132,3 +133,70 @@ async def test_the_overview_keeps_its_figures_for_a_slot_and_forgets_them_after_
             f"/c/{s}/quiet/{site.world.quiet_flag}", data={"csrf": csrf, "choice": "dismiss"}
         )
         assert quiet_now(await (await site.client.get(overview)).text()) == first - 2
+
+
+def member_names(body: str) -> list[str]:
+    """The names in a members table, as the browser shows them."""
+    found = re.findall(r'<tr><td><a href="/c/\d+/member/\d+">([^<]*)</a>', body)
+    return [html.unescape(name) for name in found]
+
+
+async def test_members_filter_sort_search_and_page(sqlite_engine):
+    async with served(sqlite_engine) as site:
+        await site.sign_in()
+        s = site.world.space_id
+        every = await (await site.client.get(f"/c/{s}/members?sort=name&desc=0")).text()
+        names = member_names(every)
+        assert names == sorted(names, key=str.lower)
+        assert NAMES["regular"] in names
+        assert NAMES["leaver"] not in names  # opted out: gone
+        active = member_names(
+            await (await site.client.get(f"/c/{s}/members?tier=active&sort=name&desc=0")).text()
+        )
+        assert NAMES["regular"] in active
+        assert NAMES["newbie"] not in active
+        quiet = member_names(await (await site.client.get(f"/c/{s}/members?quiet=yes")).text())
+        assert set(quiet) == {SCRIPT, FORMULA}
+        found = member_names(await (await site.client.get(f"/c/{s}/members?q=rita")).text())
+        assert found == [NAMES["regular"]]
+        bad = await (await site.client.get(f"/c/{s}/members?tier=wizard")).text()
+        assert "unknown tier" in bad
+
+
+async def test_members_pages_and_the_csv_of_the_view(sqlite_engine):
+    import csv
+    import io
+
+    import bot.web.members as members
+
+    async with served(sqlite_engine) as site:
+        await site.sign_in()
+        s = site.world.space_id
+        saved, members.PER_PAGE = members.PER_PAGE, 3
+        try:
+            first = await (await site.client.get(f"/c/{s}/members?sort=name&desc=0")).text()
+            second = await (await site.client.get(f"/c/{s}/members?sort=name&desc=0&page=2")).text()
+        finally:
+            members.PER_PAGE = saved
+        assert len(member_names(first)) == 3
+        assert "Page 1 of" in first
+        assert "page=2" in first
+        assert set(member_names(first)).isdisjoint(member_names(second))
+        view = "tier=active&sort=name&desc=0"
+        assert f"/c/{s}/export/members.csv?" in first
+        answer = await site.client.get(f"/c/{s}/export/members.csv?{view}")
+        assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert "attachment" in answer.headers["Content-Disposition"]
+        rows = list(csv.DictReader(io.StringIO(await answer.text())))
+        shown = member_names(await (await site.client.get(f"/c/{s}/members?{view}")).text())
+        # The same members in the same order; a name a spreadsheet would run gets a leading '.
+        assert [r["name"] for r in rows] == [
+            "'" + name if name.startswith(("=", "+", "-", "@")) else name for name in shown
+        ]
+        assert "'" + FORMULA in [r["name"] for r in rows]
+        assert {r["tier"] for r in rows} == {"active"}
+        for kind in ("tier-changes", "outreach", "weekly"):
+            got = await site.client.get(f"/c/{s}/export/{kind}.csv")
+            assert got.status == 200
+            assert (await got.text()).count("\n") >= 1
+        assert (await site.client.get(f"/c/{s}/export/passwords.csv")).status == 404

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import serve_dashboard
+from bot.services.exports import EXPORT_KINDS
 from bot.settings import WebSettings, parse_settings
 from bot.web.security import COOKIE
 from storage import models
@@ -29,7 +30,10 @@ def pages(site) -> list[str]:
         f"/c/{s}/quiet",
         f"/c/{s}/heroes",
         f"/c/{s}/channels",
+        f"/c/{s}/members",
+        f"/c/{s}/members?tier=active&sort=name&desc=0",
         f"/c/{s}/chart/weekly.svg",
+        *(f"/c/{s}/export/{kind}.csv" for kind in EXPORT_KINDS),
         f"/c/{s}/member/{member}",
     ]
 
@@ -220,13 +224,21 @@ async def test_hostile_names_render_as_text(sqlite_engine):
     async with served(sqlite_engine) as site:
         await site.sign_in()
         s = site.world.space_id
-        for path in (f"/c/{s}/quiet", f"/c/{s}/member/{site.world.ids['quiet']}"):
+        for path in (
+            f"/c/{s}/quiet",
+            f"/c/{s}/member/{site.world.ids['quiet']}",
+            f"/c/{s}/members?q=script",
+        ):
             body = await (await site.client.get(path)).text()
             assert SCRIPT not in body
             assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
         quiet = await (await site.client.get(f"/c/{s}/quiet")).text()
         assert "=HYPERLINK(&#34;http://x&#34;)" in quiet
         assert FORMULA not in quiet
+        # In a spreadsheet, the formula is text too: the export neutralises it.
+        export = await (await site.client.get(f"/c/{s}/export/members.csv?quiet=yes")).text()
+        assert "'=HYPERLINK" in export
+        assert ",=HYPERLINK" not in export
 
 
 async def test_a_community_where_one_is_not_staff_is_refused(sqlite_engine):
