@@ -54,6 +54,14 @@ def member_query(params) -> MemberQuery:
     )
 
 
+def _next_order(query: MemberQuery, column: str) -> str:
+    """The desc value a column's heading links to: the other way round when sorted by it."""
+    if query.sort == column:
+        return "0" if query.descending else "1"
+    # Text reads A to Z first; figures, largest first.
+    return "0" if column in ("name", "platform") else "1"
+
+
 def _link(params: dict, **changes) -> str:
     """The query string of the members view PARAMS with CHANGES."""
     merged = {**params, **changes}
@@ -75,12 +83,7 @@ async def members(request: web.Request, staff: Staff) -> web.Response:
         problem = ""
     found = await list_members(app.uow, staff.space_id, query, now=app.clock.now())
     sorting = {
-        column: _link(
-            params,
-            sort=column,
-            desc="0" if query.sort == column and query.descending else "1",
-            page="",
-        )
+        column: _link(params, sort=column, desc=_next_order(query, column), page="")
         for column in MEMBER_COLUMNS
     }
     return page(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import shutil
 from datetime import timedelta
 
@@ -109,6 +111,23 @@ async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord
                     )
                     assert name not in after
 
+                    # Members: filter to active, sort by name, download this view, read it.
+                    await page.click("nav >> text=Members")
+                    await page.select_option("select[name=tier]", "active")
+                    await page.click("button:has-text('Filter')")
+                    await page.click("th >> text=Member")
+                    await page.wait_for_selector("th:has-text('Member ▲')")
+                    listed = await page.locator("tbody tr td:first-child a").all_inner_texts()
+                    async with page.expect_download() as waiting:
+                        await page.click("text=Download CSV of this view")
+                    download = await waiting.value
+                    saved = await download.path()
+                    text = await asyncio.to_thread(saved.read_text, encoding="utf-8")
+                    rows = list(csv.DictReader(io.StringIO(text)))
+                    assert [r["name"] for r in rows] == listed
+                    assert listed
+                    assert {r["tier"] for r in rows} == {"active"}
+
                     await page.click("button:has-text('Sign out')")
                     await page.wait_for_selector("text=You are signed out")
                     await page.goto(link.split("/signin/")[0] + "/c/1/quiet")
@@ -136,8 +155,8 @@ async def test_every_page_of_the_demo_community_in_chromium(demo_db, tmp_path):
             # The load event waits for the charts; the strict CSP would refuse a script check.
             await page.wait_for_load_state("load")
             shots = [await screenshot(page, tmp_path, "overview")]
-            for nav, name in (("Quiet", "quiet"), ("Hero candidates", "heroes"),
-                              ("Channels", "channels")):  # fmt: skip
+            for nav, name in (("Members", "members"), ("Quiet", "quiet"),
+                              ("Hero candidates", "heroes"), ("Channels", "channels")):  # fmt: skip
                 await page.click(f"nav >> text={nav}")
                 await page.wait_for_load_state("load")
                 assert "Sign in" not in await page.title()
