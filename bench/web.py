@@ -1,4 +1,4 @@
-"""Dashboard benchmark: how long each page (and export) takes to answer on a big community.
+"""Dashboard benchmark: how long each page and export takes to answer on a big community.
 
 It reuses the database `bench/classify.py` builds (100,000 members, 5,000,000 activities over a
 year, tiers and quiet flags computed), upgrades it (the dashboard's tables), signs in with an
@@ -57,6 +57,15 @@ def pages(space: int, hero: int, quiet: int) -> dict[str, str]:
         "quiet": f"/c/{space}/quiet",
         "hero candidates": f"/c/{space}/heroes",
         "channels": f"/c/{space}/channels",
+        "members, first page (by score)": f"/c/{space}/members",
+        "members, active, by name, page 3": (
+            f"/c/{space}/members?tier=active&sort=name&desc=0&page=3"
+        ),
+        "members, search": f"/c/{space}/members?q=ana",
+        "members CSV (all 100,000)": f"/c/{space}/export/members.csv",
+        "tier changes CSV": f"/c/{space}/export/tier-changes.csv",
+        "outreach CSV": f"/c/{space}/export/outreach.csv",
+        "weekly CSV": f"/c/{space}/export/weekly.csv",
     }
 
 
