@@ -85,7 +85,9 @@ async def serve(
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
     from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
+    from bot.services.roles import RoleSync, Warnings
     from bot.tasks import Stopped, unless_stopped
+    from community.roles import HeroFollows
     from storage.uow import UnitOfWork
 
     stop = stop or asyncio.Event()
@@ -112,11 +114,20 @@ async def serve(
             uow, policies, key, clock, web.public_url() if web.enabled else None
         )
         try:
-            platforms, posters = _platforms(settings, writer, service, uow, stop)
+            platforms, posters, role_targets = _platforms(settings, writer, service, uow, stop)
+            recognition = settings.recognition
+            warnings = (
+                Warnings(policies.tiers, recognition.notify_cooldown_days)
+                if recognition.notify_members
+                else None
+            )
+            roles = RoleSync(
+                uow, role_targets, HeroFollows(recognition.hero_role_follows), clock, warnings
+            )
             if settings.web.enabled:
                 platforms["web"] = dashboard(settings, uow, key, clock, stop)
             scheduler = build_scheduler(
-                uow, settings, PlatformPoster(posters), clock=clock, policies=policies
+                uow, settings, PlatformPoster(posters), clock=clock, policies=policies, roles=roles
             )
             scheduler.start()
             try:
@@ -216,28 +227,39 @@ class ShutdownBudget:
 
 def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     """The platform runs to start and their digest posters, from what is configured."""
+    from bot.services.roles import RoleTarget
+
     platforms: dict[str, object] = {}
     posters: dict[str, object] = {}
+    role_targets: dict[str, RoleTarget] = {}
     token = settings.secret(settings.discord.token_env)
     if token is not None:
         from bot.discord.client import run_discord
         from bot.discord.poster import DiscordPoster
+        from bot.discord.roles import DiscordRoles, role_ids
 
         poster = posters["discord"] = DiscordPoster(settings.discord)
+        gateway = DiscordRoles(settings.discord)
+        role_targets["discord"] = RoleTarget(gateway, role_ids(settings.discord))
         platforms["discord"] = run_discord(
-            settings.discord, token, writer, service, uow, stop, poster
+            settings.discord, token, writer, service, uow, stop, poster, roles=gateway
         )
     secrets = slack_secrets(settings)
     if secrets is not None:
         from bot.slack.adapter import run_slack
         from bot.slack.poster import SlackPoster
+        from bot.slack.roles import SlackUserGroups, usergroup_ids
 
         poster = posters["slack"] = SlackPoster(settings.slack)
-        platforms["slack"] = run_slack(settings.slack, secrets, writer, service, uow, stop, poster)
+        groups = SlackUserGroups(settings.slack)
+        role_targets["slack"] = RoleTarget(groups, usergroup_ids(settings.slack))
+        platforms["slack"] = run_slack(
+            settings.slack, secrets, writer, service, uow, stop, poster, roles=groups
+        )
     elif settings.secret(settings.slack.bot_token_env):
         missing = "; ".join(missing_slack_settings(settings))
         log.warning("Slack is not started (%s mode): set %s", settings.slack.mode, missing)
-    return platforms, posters
+    return platforms, posters, role_targets
 
 
 def dashboard(settings: Settings, uow, key: bytes, clock: Clock, stop: asyncio.Event, ready=None):

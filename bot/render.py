@@ -7,7 +7,7 @@ import re
 from rich.table import Table
 from rich.text import Text
 
-from community.views import Candidate, MemberProfile, QuietEntry, TierRow
+from community.views import AtRiskRow, Candidate, MemberProfile, QuietEntry, TierRow
 
 TREND_MARK = {"rising": "↑ rising", "steady": "→ steady", "falling": "↓ falling"}
 # Control characters (ESC, NUL, line breaks...) and bidirectional overrides: in a name or a file
@@ -43,6 +43,23 @@ def tier_rows_table(rows: list[TierRow], title: str) -> Table:
     table.add_column("why")
     for row in rows:
         table.add_row(shown(row.member.name), f"{row.score:.0f}", shown(row.reasons))
+    return table
+
+
+def at_risk_table(rows: list[AtRiskRow], title: str) -> Table:
+    """Members whose next evaluations would demote them, with what they miss and from when."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("member", no_wrap=True)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("earliest", no_wrap=True)
+    table.add_column("missing")
+    for row in rows:
+        table.add_row(
+            shown(row.member.name),
+            f"{row.tier} → {row.falls_to}",
+            f"{row.earliest:%Y-%m-%d}",
+            shown("; ".join(row.missing)),
+        )
     return table
 
 
@@ -92,6 +109,8 @@ def profile_table(profile: MemberProfile) -> Table:
     role = "staff" if profile.is_staff else "bot" if profile.is_bot else "member"
     table.add_row("role", role + (", recognized hero" if profile.recognized_hero else ""))
     table.add_row("tier", shown(profile.reasons or "not classified yet"))
+    if profile.at_risk:
+        table.add_row("at risk", shown(profile.at_risk.summary))
     table.add_row("joined", f"{profile.joined_at:%Y-%m-%d}" if profile.joined_at else "unknown")
     if profile.left_at:
         table.add_row("left", f"{profile.left_at:%Y-%m-%d}")
@@ -102,6 +121,8 @@ def profile_table(profile: MemberProfile) -> Table:
     )
     for when, old, new in profile.tier_history:
         table.add_row("tier change", f"{when:%Y-%m-%d}: {old or 'new'} → {new}")
+    for when, kind, action, reason in profile.role_history:
+        table.add_row("role change", shown(f"{when:%Y-%m-%d}: {kind} role {action} ({reason})"))
     if profile.open_flag:
         table.add_row("quiet", shown(profile.open_flag.summary))
     return table

@@ -193,9 +193,17 @@ def daily_trigger(at: time, zone: ZoneInfo) -> CronTrigger:
 
 
 async def daily_job(
-    uow: UnitOfWork, settings: Settings, policies: Policies, clock: Clock, claimed_by: str
+    uow: UnitOfWork,
+    settings: Settings,
+    policies: Policies,
+    clock: Clock,
+    claimed_by: str,
+    roles=None,
 ) -> list[RunOutcome]:
-    """Reclassify tiers, scan for quiet members and mark re-engaged members, once a day."""
+    """Reclassify tiers, scan for quiet members and mark re-engaged members, once a day.
+
+    Then ROLES (a bot.services.roles.RoleSync), when given, brings platform roles in step.
+    """
     now = clock.now()
     j = settings.jobs
     slot = latest_daily_slot(now, j.daily_time, j.zone())
@@ -224,6 +232,8 @@ async def daily_job(
             status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
         await _finish(uow, run_id, status, now, detail)
         outcomes.append(RunOutcome(space_id, DAILY, slot.day, status, detail))
+    if roles is not None and any(o.status is RunStatus.DONE for o in outcomes):
+        await roles.run()
     return outcomes
 
 
@@ -248,8 +258,13 @@ def build_scheduler(
     clock: Clock,
     name: str | None = None,
     policies: Policies | None = None,
+    roles=None,
 ) -> AsyncIOScheduler:
-    """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start."""
+    """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start.
+
+    ROLES (a bot.services.roles.RoleSync), when given, reconciles roles at start and after
+    each daily job.
+    """
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     name = name or process_name()
@@ -283,7 +298,11 @@ def build_scheduler(
             id="weekly-digest-catch-up",
             name="weekly digests missed while down",
         )
-    daily_args = (uow, settings, policies, clock, name)
+    daily_args = (uow, settings, policies, clock, name, roles)
+    if roles is not None:
+        scheduler.add_job(
+            _tracked(running, roles.run), "date", id="roles-at-start", name="roles at start"
+        )
     scheduler.add_job(
         daily,
         daily_trigger(j.daily_time, j.zone()),

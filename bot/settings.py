@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from community.goals import Goal, GoalMetric
 from community.helpgraph import DEFAULT_ACCEPT_REACTIONS, accept_keys
+from community.outcomes import DEFAULT_UNANSWERED_HOURS
 from community.policies import DigestPolicy, Policies
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
@@ -115,6 +116,8 @@ class TierSettings(_Section):
     hero_min_weeks: PositiveInt = _TIERS.hero_min_weeks
     hero_min_helped: PositiveInt = _TIERS.hero_min_helped
     demotion_evaluations: PositiveInt = _TIERS.demotion_evaluations
+    demote_below: float = Field(_TIERS.demote_below, gt=0, le=1)
+    promotion_grace_days: int = Field(_TIERS.promotion_grace_days, ge=0)
     candidate_ratio: float = Field(_TIERS.candidate_ratio, gt=0, le=1)
     # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
     accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))
@@ -200,7 +203,15 @@ GoalMetricName = Literal[
     "conversions_per_month",
     "re_engagement_rate",
     "median_time_to_first_reply",
+    "median_first_reply_hours",
+    "answered_share",
+    "newcomer_activation_rate",
+    "cohort_retention_30d",
+    "helper_concentration",
 ]
+_FRACTION_METRICS = frozenset(
+    {"re_engagement_rate", "answered_share", "newcomer_activation_rate", "cohort_retention_30d"}
+)
 
 
 class GoalSettings(_Section):
@@ -213,16 +224,21 @@ class GoalSettings(_Section):
 
     @model_validator(mode="after")
     def _rate_is_a_fraction(self) -> GoalSettings:
-        if self.metric == "re_engagement_rate" and self.target > 1:
+        if self.metric in _FRACTION_METRICS and self.target > 1:
             raise ValueError(
-                f"re_engagement_rate target is a fraction from 0 to 1 "
-                f"(0.3 for 30%), not {self.target}"
+                f"{self.metric} target is a fraction from 0 to 1 (0.3 for 30%), not {self.target}"
             )
         return self
 
     def goal(self) -> Goal:
         """The entry as a domain goal."""
         return Goal(GoalMetric(self.metric), self.target, self.by, self.name)
+
+
+class HealthSettings(_Section):
+    """Help health: when a question without a reply needs attention."""
+
+    unanswered_hours: PositiveFloat = DEFAULT_UNANSWERED_HOURS
 
 
 class DiscordSettings(_Section):
@@ -235,8 +251,21 @@ class DiscordSettings(_Section):
     staff_channel_id: str | None = None
     community_channel_id: str | None = None
     catch_up_days: PositiveInt = 7
+    active_role_id: str | None = None
+    hero_role_id: str | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+
+
+class RecognitionSettings(_Section):
+    """How roles on the platforms follow tiers."""
+
+    # "confirmed": the hero role follows /hero confirm; "tier": it follows the hero tier.
+    hero_role_follows: Literal["confirmed", "tier"] = "confirmed"
+    # A direct message to a member whose role is at risk: off unless asked for, at most once
+    # per cooldown, never to a member who is away.
+    notify_members: bool = False
+    notify_cooldown_days: PositiveInt = 60
 
 
 class SlackSettings(_Section):
@@ -248,6 +277,8 @@ class SlackSettings(_Section):
     signing_secret_env: str = "PULSE_SLACK_SIGNING_SECRET"
     staff_user_ids: list[str] = []
     staff_usergroup_id: str | None = None
+    active_usergroup_id: str | None = None
+    hero_usergroup_id: str | None = None
     help_channel_ids: list[str] = []
     staff_channel_id: str | None = None
     community_channel_id: str | None = None
@@ -293,9 +324,11 @@ class Settings(_Section):
     quiet: QuietSettings = QuietSettings()
     discord: DiscordSettings = DiscordSettings()
     slack: SlackSettings = SlackSettings()
+    recognition: RecognitionSettings = RecognitionSettings()
     digest: DigestSettings = DigestSettings()
     jobs: JobSettings = JobSettings()
     web: WebSettings = WebSettings()
+    health: HealthSettings = HealthSettings()
     goals: list[GoalSettings] = []
 
     def policies(self) -> Policies:
@@ -307,6 +340,7 @@ class Settings(_Section):
             digest=self.digest.policy(),
             goals=tuple(g.goal() for g in self.goals),
             retention_days=self.privacy.retention_days,
+            unanswered_hours=self.health.unanswered_hours,
         )
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:

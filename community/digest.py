@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from community.goals import GoalProgress
+from community.outcomes import HelpHealth
 from community.outreach import OutreachStats
 from community.tiers import Tier
-from community.views import Candidate, MemberRef, QuietEntry
+from community.views import AtRiskRow, Candidate, MemberRef, QuietEntry
 
 
 class Audience:
@@ -198,11 +199,13 @@ class StaffDigest:
     quiet: tuple[QuietEntry, ...] = ()
     quiet_total: int = 0
     hero_candidates: tuple[Candidate, ...] = ()
+    at_risk: tuple[AtRiskRow, ...] = ()
     unanswered: tuple[UnansweredQuestion, ...] = ()
     unanswered_total: int = 0
     outreach_week: OutreachStats | None = None
     outreach_quarter: OutreachStats | None = None
     goals: tuple[GoalProgress, ...] = ()
+    health: HelpHealth | None = None
     weekly_active: WeeklyTierCounts | None = field(default=None, compare=False)
 
     def tier_change(self, tier: str) -> int:

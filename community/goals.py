@@ -16,11 +16,26 @@ class GoalMetric(enum.StrEnum):
     CONVERSIONS_PER_MONTH = "conversions_per_month"  # promotions in the last 30 days
     RE_ENGAGEMENT_RATE = "re_engagement_rate"  # 0..1, decided reach-outs of the last 90 days
     MEDIAN_TIME_TO_FIRST_REPLY = "median_time_to_first_reply"  # hours, last 30 days
+    # Outcomes (community.outcomes): fractions 0..1 except the concentration, a member count.
+    ANSWERED_SHARE = "answered_share"  # questions of the last 30 days answered
+    NEWCOMER_ACTIVATION_RATE = "newcomer_activation_rate"  # joined in 90 days, reached active
+    COHORT_RETENTION_30D = "cohort_retention_30d"  # joined 60-30 days ago, posted in last 30
+    HELPER_CONCENTRATION = "helper_concentration"  # fewest members giving half the answers
+
+    @classmethod
+    def _missing_(cls, value):
+        # The outcomes issue's name for the reply-time goal: the same metric.
+        return cls.MEDIAN_TIME_TO_FIRST_REPLY if value == "median_first_reply_hours" else None
 
     @property
     def lower_is_better(self) -> bool:
         """Whether the goal is to bring the figure down (reply time) rather than up."""
         return self is GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY
+
+    @property
+    def is_fraction(self) -> bool:
+        """Whether the figure is a share from 0 to 1 (shown as a percentage)."""
+        return self in FRACTIONS
 
     @property
     def label(self) -> str:
@@ -31,7 +46,7 @@ class GoalMetric(enum.StrEnum):
         """The figure as staff read it: '42', '35%', '3.5 h'."""
         if value is None:
             return "n/a"
-        if self is GoalMetric.RE_ENGAGEMENT_RATE:
+        if self.is_fraction:
             return f"{value:.0%}"
         if self is GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY:
             return f"{value:.1f} h"
@@ -44,7 +59,19 @@ _LABELS = {
     GoalMetric.CONVERSIONS_PER_MONTH: "Conversions per month",
     GoalMetric.RE_ENGAGEMENT_RATE: "Re-engagement rate",
     GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY: "Median time to first reply",
+    GoalMetric.ANSWERED_SHARE: "Questions answered",
+    GoalMetric.NEWCOMER_ACTIVATION_RATE: "Newcomers who became active",
+    GoalMetric.COHORT_RETENTION_30D: "Newcomers still posting after 30 days",
+    GoalMetric.HELPER_CONCENTRATION: "Members giving half the answers",
 }
+FRACTIONS = frozenset(
+    {
+        GoalMetric.RE_ENGAGEMENT_RATE,
+        GoalMetric.ANSWERED_SHARE,
+        GoalMetric.NEWCOMER_ACTIVATION_RATE,
+        GoalMetric.COHORT_RETENTION_30D,
+    }
+)
 
 
 class GoalStatus(enum.StrEnum):
@@ -137,7 +164,7 @@ def goal_progress(
         status = GoalStatus.MET if goal.met_by(current) else GoalStatus.MISSED
         return GoalProgress(goal=goal, current=current, projected=None, status=status)
     projected = linear_projection(known, goal.deadline)
-    if projected is not None and goal.metric is GoalMetric.RE_ENGAGEMENT_RATE:
+    if projected is not None and goal.metric.is_fraction:
         projected = min(max(projected, 0.0), 1.0)
     elif projected is not None:
         projected = max(projected, 0.0)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from community.goals import Goal
 from community.helpgraph import DEFAULT_ACCEPT_KEYS
+from community.outcomes import DEFAULT_UNANSWERED_HOURS
 from community.quiet import QuietPolicy
 from community.tiers import TierPolicy
 
@@ -33,3 +34,5 @@ class Policies:
     digest: DigestPolicy = field(default_factory=DigestPolicy)
     goals: tuple[Goal, ...] = ()
     retention_days: int = 365
+    # Hours after which a question without a reply by another person needs attention.
+    unanswered_hours: float = DEFAULT_UNANSWERED_HOURS

@@ -77,6 +77,8 @@ class TierPolicy:
     hero_min_weeks: int = 8
     hero_min_helped: int = 10
     demotion_evaluations: int = 2
+    demote_below: float = 0.9
+    promotion_grace_days: int = 14
     candidate_ratio: float = 0.6
     weights: Mapping[str, float] = field(
         default_factory=lambda: {
@@ -144,25 +146,50 @@ def earned_tier(stats: MemberStats, policy: TierPolicy) -> Tier:
 
 
 @dataclass(frozen=True, slots=True)
-class Assignment:
-    """A tier decision: the tier kept, the tier earned, and the count of evaluations below."""
+class Requirement:
+    """One requirement of a tier's bar: what is measured, what is needed, what the member has."""
 
-    tier: Tier
-    earned: Tier
-    below_count: int
+    name: str
+    needed: float
+    have: float
+
+    def met(self, share: float = 1.0) -> bool:
+        """Whether the member has at least SHARE of what is needed."""
+        return self.have >= self.needed * share
+
+    def shortfall(self) -> str:
+        """'helped 7 of 10 members needed', in the requirement's own words."""
+        if self.name == "score":
+            return f"score {self.have:.0f} of {self.needed:.0f} needed"
+        if self.name == "weeks":
+            return f"active {self.have:.0f} of {self.needed:.0f} weeks needed"
+        return f"helped {self.have:.0f} of {self.needed:.0f} members needed"
 
 
-def decide(
-    stats: MemberStats, current: Tier | None, below_count: int, policy: TierPolicy
-) -> Assignment:
-    """Apply hysteresis: promote as soon as earned, demote after a sustained drop."""
-    earned = earned_tier(stats, policy)
-    if current is None or earned.rank >= current.rank:
-        return Assignment(tier=earned, earned=earned, below_count=0)
-    below = below_count + 1
-    if below >= policy.demotion_evaluations:
-        return Assignment(tier=earned, earned=earned, below_count=0)
-    return Assignment(tier=current, earned=earned, below_count=below)
+def requirements(tier: Tier, stats: MemberStats, policy: TierPolicy) -> list[Requirement]:
+    """The requirements of TIER's bar against STATS (none for passive)."""
+    if tier is Tier.HERO:
+        bars = (policy.hero_score, policy.hero_min_weeks, policy.hero_min_helped)
+    elif tier is Tier.ACTIVE:
+        bars = (policy.active_score, policy.active_min_weeks, policy.active_min_helped)
+    else:
+        return []
+    score, weeks, helped = bars
+    return [
+        Requirement("score", float(score), stats.score),
+        Requirement("weeks", float(weeks), float(stats.active_weeks)),
+        Requirement("helped", float(helped), float(stats.helped_members)),
+    ]
+
+
+def missing(tier: Tier, stats: MemberStats, policy: TierPolicy) -> list[str]:
+    """Each requirement of TIER's full bar that STATS miss, with by how much."""
+    return [r.shortfall() for r in requirements(tier, stats, policy) if not r.met()]
+
+
+def holds(tier: Tier, stats: MemberStats, policy: TierPolicy) -> bool:
+    """Whether STATS stay at or above the demotion line (demote_below of every requirement)."""
+    return all(r.met(policy.demote_below) for r in requirements(tier, stats, policy))
 
 
 def trend(recent: float, prior: float) -> Trend:
@@ -203,8 +230,9 @@ def reasons(
         parts.append(f"{_plural(stats.messages, 'message')}")
     parts.append(f"score {stats.score:.0f}")
     text = f"{tier.value}: " + ", ".join(parts)
-    if earned is not None and earned is not tier:
-        text += f" (figures now say {earned.value}; kept until the drop is sustained)"
+    if earned is not None and earned.rank < tier.rank:
+        gaps = "; ".join(missing(tier, stats, policy))
+        text += f" (figures now say {earned.value}: {gaps}; kept until the drop is sustained)"
     return text
 
 

@@ -29,6 +29,7 @@ class TierRow:
     score: float
     reasons: str
     since: datetime
+    pinned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,27 @@ class Candidate:
     share_of_hero_bar: float
     trend: Trend
     reasons: str
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AtRiskRow:
+    """A member whose next evaluations would demote them: what they miss, and from when."""
+
+    member: MemberRef
+    tier: str
+    falls_to: str
+    missing: tuple[str, ...]
+    below_count: int
+    earliest: date
+    score: float
+
+    @property
+    def summary(self) -> str:
+        """'hero → active from 2026-03-02: helped 8 of 10 members needed'."""
+        return f"{self.tier} → {self.falls_to} from {self.earliest:%Y-%m-%d}: " + "; ".join(
+            self.missing
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +97,10 @@ class MemberProfile:
     last_active: datetime | None
     tier_history: list[tuple[datetime, str | None, str]] = field(default_factory=list)
     open_flag: QuietEntry | None = None
+    pinned: bool = False
+    # (when, role, added or removed, reason), newest first: roles Pulse gave on the platform.
+    role_history: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    at_risk: AtRiskRow | None = None
 
 
 def to_jsonable(value):

@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_start
+from community.stability import with_pin
 from community.tiers import MemberStats, Tier, TierPolicy, reasons, trend
 from community.views import Candidate, TierRow
 from storage.figures import contribution_kinds
@@ -136,10 +137,12 @@ async def members_in_tier_as_of(
                 member=member_ref(row),
                 tier=tier.value,
                 score=round(stats.score, 4),
-                reasons=reasons(
-                    tier, stats, policy, kinds.get(row.id), earned=h.earned if h else tier
+                reasons=with_pin(
+                    reasons(tier, stats, policy, kinds.get(row.id), earned=h.earned if h else tier),
+                    h is not None and h.pinned,
                 ),
                 since=held_since,
+                pinned=h is not None and h.pinned,
             )
         )
     return out
@@ -159,7 +162,10 @@ async def _candidates_as_of(conn, space_id, snap: Snapshot, policy, limit, keep)
                 score=round(score, 1),
                 share_of_hero_bar=round(score / policy.hero_score, 2),
                 trend=trend(round(stats.recent_score, 4), round(stats.prior_score, 4)),
-                reasons=reasons(h.tier, stats, policy, kinds.get(row.id), earned=h.earned),
+                reasons=with_pin(
+                    reasons(h.tier, stats, policy, kinds.get(row.id), earned=h.earned), h.pinned
+                ),
+                pinned=h.pinned,
             )
         )
     return out

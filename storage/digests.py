@@ -22,10 +22,12 @@ from community.digest import (
 )
 from community.events import POSTING_KINDS, ActivityKind, day_number
 from community.goals import Goal
+from community.outcomes import DEFAULT_UNANSWERED_HOURS
 from community.quiet import LIVE_STATUSES
 from community.tiers import TierPolicy
 from community.views import MemberRef
 from storage.goals import goals_progress
+from storage.health import help_health
 from storage.helpgraph import answered, replies_seen
 from storage.members import eligible_members, member_ref
 from storage.models import Activity, Channel, DailyRollup, Member, QuietFlag, RecognizedHero
@@ -33,7 +35,7 @@ from storage.outreach import outreach_stats
 from storage.quiet import quiet_count, quiet_list
 from storage.spaces import space_name
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves, weekly_active_by_tier
-from storage.tiers import hero_candidates
+from storage.tiers import hero_candidates, members_at_risk
 
 
 def week_ending(end: datetime) -> Period:
@@ -290,6 +292,7 @@ async def staff_digest(
     policy: TierPolicy,
     goals: Sequence[Goal] = (),
     limit: int = 10,
+    unanswered_hours: float = DEFAULT_UNANSWERED_HOURS,
 ) -> StaffDigest:
     """The staff digest for PERIOD, with figures as they stood at its end."""
     end = period.end
@@ -305,6 +308,7 @@ async def staff_digest(
         quiet=tuple(await quiet_list(conn, space_id, end, limit)),
         quiet_total=await quiet_count(conn, space_id, end),
         hero_candidates=tuple(await hero_candidates(conn, space_id, policy, limit)),
+        at_risk=tuple(await members_at_risk(conn, space_id, policy, limit)),
         unanswered=tuple(unanswered),
         unanswered_total=unanswered_total,
         outreach_week=await outreach_stats(conn, space_id, period.start, end, as_of=end),
@@ -312,5 +316,8 @@ async def staff_digest(
             conn, space_id, end - timedelta(days=90), end, as_of=end
         ),
         goals=tuple(await goals_progress(conn, space_id, goals, end)),
+        health=await help_health(
+            conn, space_id, period.start, end, unanswered_hours=unanswered_hours, attention_limit=0
+        ),
         weekly_active=await weekly_active_by_tier(conn, space_id, end),
     )

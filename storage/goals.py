@@ -2,44 +2,75 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from community.digest import split_moves
 from community.goals import Goal, GoalMetric, GoalProgress, goal_progress
+from community.outcomes import AskedQuestion, helper_concentration, reply_figures
 from community.tiers import Tier
-from storage.helpgraph import first_answers
-from storage.models import Activity
+from storage.cohorts import activation_share, retained_share
+from storage.health import asked_questions, daily_answers, day_range
 from storage.outreach import outreach_stats
 from storage.tier_changes import WEEK, tier_counts_at, tier_moves
 
 GOAL_TREND_WEEKS = 8
 
 
+MONTH = timedelta(days=30)
+# Goals measured on the questions of the 30 days before each moment.
+_REPLY_METRICS = (GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY, GoalMetric.ANSWERED_SHARE)
+
+
 async def reply_hours(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[float]:
     """Hours from each question asked between START and END to its first reply by someone else."""
-    q = aliased(Activity)
-    rows = await conn.execute(
-        select(q.occurred_at, *first_answers(q, before=end)).where(
-            q.space_id == space_id,
-            q.is_question.is_(True),
-            q.occurred_at >= start,
-            q.occurred_at < end,
-        )
-    )
-    hours = []
-    for asked, *firsts in rows:
-        answered_at = [first for first in firsts if first is not None]
-        if answered_at:
-            hours.append(max((min(answered_at) - asked).total_seconds() / 3600, 0.0))
-    return hours
+    questions = await asked_questions(conn, space_id, start, end)
+    return [q.reply_hours for q in questions if q.reply_hours is not None]
+
+
+def _reply_value(
+    metric: GoalMetric, questions: Sequence[AskedQuestion], at: datetime
+) -> float | None:
+    """METRIC at AT from QUESTIONS (any span holding the 30 days before AT)."""
+    # A first reply found up to a later moment is AT's first reply too when it came before AT.
+    window = [
+        q if q.first_reply_at is None or q.first_reply_at < at else replace(q, first_reply_at=None)
+        for q in questions
+        if at - MONTH <= q.asked_at < at
+    ]
+    figures = reply_figures(None, window)
+    if metric is GoalMetric.ANSWERED_SHARE:
+        return figures.answered_share
+    return figures.median_hours
+
+
+def _concentration(days: Sequence[tuple[int, int, int]], at: datetime) -> float | None:
+    """Helper concentration over the rollup days of the 30 days before AT, from DAYS."""
+    first, last = day_range(at - MONTH, at)
+    totals: dict[int, int] = {}
+    for member, day, answers in days:
+        if first <= day <= last:
+            totals[member] = totals.get(member, 0) + answers
+    concentration = helper_concentration(totals.values())
+    return None if concentration is None else float(concentration)
+
+
+async def _outcome_value(
+    conn: AsyncConnection, space_id: int, metric: GoalMetric, at: datetime
+) -> float | None:
+    """The outcomes metrics (community.outcomes), as they stood at AT."""
+    if metric in _REPLY_METRICS:
+        return _reply_value(metric, await asked_questions(conn, space_id, at - MONTH, at), at)
+    if metric is GoalMetric.HELPER_CONCENTRATION:
+        return _concentration(await daily_answers(conn, space_id, at - MONTH, at), at)
+    if metric is GoalMetric.NEWCOMER_ACTIVATION_RATE:
+        return await activation_share(conn, space_id, at - 3 * MONTH, at, at)
+    return await retained_share(conn, space_id, at - 2 * MONTH, at - MONTH, at - MONTH, at)
 
 
 async def goal_value(
@@ -58,8 +89,21 @@ async def goal_value(
     if metric is GoalMetric.RE_ENGAGEMENT_RATE:
         stats = await outreach_stats(conn, space_id, at - timedelta(days=90), at, as_of=at)
         return stats.rate
-    hours = await reply_hours(conn, space_id, at - month, at)
-    return statistics.median(hours) if hours else None
+    return await _outcome_value(conn, space_id, metric, at)
+
+
+async def goal_samples(
+    conn: AsyncConnection, space_id: int, metric: GoalMetric, moments: Sequence[datetime]
+) -> list[tuple[datetime, float | None]]:
+    """METRIC's figure at each of MOMENTS (oldest first), as goal_value gives it."""
+    if metric in _REPLY_METRICS:
+        # One read of the questions of every window instead of one per moment.
+        questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
+        return [(m, _reply_value(metric, questions, m)) for m in moments]
+    if metric is GoalMetric.HELPER_CONCENTRATION:
+        days = await daily_answers(conn, space_id, moments[0] - MONTH, moments[-1])
+        return [(m, _concentration(days, m)) for m in moments]
+    return [(m, await goal_value(conn, space_id, metric, m)) for m in moments]
 
 
 async def goals_progress(
@@ -69,6 +113,6 @@ async def goals_progress(
     progress = []
     for goal in goals:
         moments = [now - back * WEEK for back in range(GOAL_TREND_WEEKS, -1, -1)]
-        samples = [(m, await goal_value(conn, space_id, goal.metric, m)) for m in moments]
+        samples = await goal_samples(conn, space_id, goal.metric, moments)
         progress.append(goal_progress(goal, samples, now))
     return progress

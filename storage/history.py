@@ -1,12 +1,13 @@
 """Tier history for days Pulse did not evaluate: rebuilt after an import, recomputed for reads.
 
 The daily job evaluates every member once a day, with hysteresis: a tier is kept until the
-figures stay below it for `demotion_evaluations` evaluations in a row. That memory is short:
-two runs of daily evaluations that start from different tiers agree after at most
-2 x (N - 1) days (tests/storage/test_history.py checks every sequence of earned tiers). So the
-tiers at the end of any day are those of daily evaluations over the 2N days before it and the day
-itself, started from the tiers the figures alone earn; an import needs to replay only the days
-its history figures show (plus that warm-up), and a read `--as-of` a past day only those days.
+figures stay below its demotion line for `demotion_evaluations` evaluations in a row. Without
+the band between that line and the full bar the memory is short: two runs of daily evaluations
+that start from different tiers agree after at most 2 x (N - 1) days (tests/storage/
+test_history.py checks every sequence of earned tiers). In the band a member keeps whatever tier
+they held, which only the history knows; so a read `--as-of` a past day starts from the tiers
+the stored history gives 2N days before (`stored_standings`) and replays those days, and an
+import, which has no history before its span, starts from the tiers the figures alone earn.
 Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);
 the rules are `community.tiers.decide`.
 """
@@ -18,13 +19,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from community.events import day_number, day_start
-from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons
+from community.stability import Standing, decide
+from community.tiers import MemberStats, Tier, TierPolicy, reasons
 from storage.engine import dialect_insert
 from storage.figures import last_active_days, window_stats
 from storage.locks import Job, exclusive_write
@@ -52,6 +54,13 @@ def warmup_days(policy: TierPolicy) -> int:
     return 2 * policy.demotion_evaluations
 
 
+def end_of_day_of(when: date | None) -> datetime | None:
+    """The moment a replayed evaluation of day WHEN is dated, for a stored promotion."""
+    if when is None:
+        return None
+    return datetime(when.year, when.month, when.day, 23, 59, 59, tzinfo=UTC)
+
+
 @dataclass(slots=True)
 class Held:
     """One member's tier after an evaluation, with the figures behind it."""
@@ -62,6 +71,13 @@ class Held:
     since: datetime | None
     stats: MemberStats
     day: int | None = None
+    promoted_on: date | None = None
+    pinned: bool = False
+
+    @property
+    def standing(self) -> Standing:
+        """The tier as the rules' starting point for the next evaluation."""
+        return Standing(self.tier, self.below, self.promoted_on, self.pinned)
 
     def figures(self, day: int) -> MemberStats:
         """The figures as of DAY: a member left untouched that day had none in the window."""
@@ -141,7 +157,8 @@ async def replay(
             member_stats = stats.get(member, _EMPTY)
             old = held.get(member)
             old_tier = old.tier if old else unseen
-            decision = decide(member_stats, old_tier, old.below if old else 0, policy)
+            standing = old.standing if old else Standing(old_tier)
+            decision = decide(member_stats, standing, at.date(), policy)
             moved = old_tier is not decision.tier
             held[member] = Held(
                 tier=decision.tier,
@@ -150,6 +167,8 @@ async def replay(
                 since=at if moved or old is None else old.since,
                 stats=member_stats,
                 day=day,
+                promoted_on=decision.promoted_on,
+                pinned=standing.pinned,
             )
             if decision.tier is not Tier.PASSIVE or decision.below_count:
                 holding.add(member)
@@ -167,6 +186,39 @@ async def replay(
     return moves
 
 
+async def stored_standings(
+    conn: AsyncConnection, space_id: int, moment: datetime
+) -> dict[int, Held]:
+    """Each member's tier at MOMENT as the stored history has it: the last change at or before.
+
+    A replay starts from these: in the band between the demotion line and the full bar a member
+    keeps whatever tier they held, which only the history knows. The demotion count at MOMENT is
+    not stored, so it starts at 0.
+    """
+    held: dict[int, Held] = {}
+    rows = await conn.execute(
+        select(
+            TierChange.member_id, TierChange.from_tier, TierChange.to_tier, TierChange.changed_at
+        )
+        .where(TierChange.space_id == space_id, TierChange.changed_at <= moment)
+        .order_by(TierChange.changed_at, TierChange.id)
+    )
+    for member, from_tier, to_tier, at in rows:
+        tier = Tier(to_tier)
+        up = tier.rank > (Tier(from_tier).rank if from_tier else 0)
+        promoted = at.astimezone(UTC).date() if up else None
+        held[member] = Held(tier, tier, 0, at, _EMPTY, promoted_on=promoted)
+    pinned = await conn.execute(
+        select(TierAssignment.member_id).where(
+            TierAssignment.space_id == space_id, TierAssignment.pinned_at <= moment
+        )
+    )
+    for (member,) in pinned:
+        if member in held:
+            held[member].pinned = True
+    return {m: h for m, h in held.items() if h.tier is not Tier.PASSIVE or h.pinned}
+
+
 async def tiers_as_of(
     conn: AsyncConnection, space_id: int, day: int, policy: TierPolicy
 ) -> dict[int, Held]:
@@ -174,8 +226,8 @@ async def tiers_as_of(
 
     Members missing from the answer held passive with no figures in the window.
     """
-    held: dict[int, Held] = {}
     days = range(day - warmup_days(policy), day + 1)
+    held = await stored_standings(conn, space_id, end_of_day(days.start - 1))
     figures = daily_figures(conn, space_id, days, policy)
     await replay(figures, policy, held, await eligible_ids(conn, space_id))
     return held
@@ -206,10 +258,20 @@ async def _stored_state(conn: AsyncConnection, space_id: int) -> dict[int, Held]
             TierAssignment.earned_tier,
             TierAssignment.below_count,
             TierAssignment.since,
+            TierAssignment.promoted_at,
+            TierAssignment.pinned_at,
         ).where(TierAssignment.space_id == space_id)
     )
     return {
-        r.member_id: Held(Tier(r.tier), Tier(r.earned_tier), r.below_count, r.since, _EMPTY)
+        r.member_id: Held(
+            Tier(r.tier),
+            Tier(r.earned_tier),
+            r.below_count,
+            r.since,
+            _EMPTY,
+            promoted_on=r.promoted_at.astimezone(UTC).date() if r.promoted_at else None,
+            pinned=r.pinned_at is not None,
+        )
         for r in rows
     }
 
@@ -327,6 +389,7 @@ async def _write(
             "reasons": reasons(h.tier, stats, policy, earned=h.earned),
             "since": h.since or evaluated_at,
             "evaluated_at": evaluated_at,
+            "promoted_at": end_of_day_of(h.promoted_on),
         }
         for member, h, stats in ((m, h, h.figures(last_day)) for m, h in sorted(held.items()))
         if h.day is not None  # stored tiers the replay never touched stay as they are

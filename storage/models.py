@@ -229,6 +229,12 @@ class TierAssignment(Base):
     reasons: Mapped[str] = mapped_column(Text, default="")
     since: Mapped[datetime] = mapped_column(UTCDateTime())
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last promotion, for the grace period; a staff pin, which the daily job never lowers.
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pinned_by: Mapped[str | None] = mapped_column(String(64))
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the member was last told their role is at risk (the notification cooldown).
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TierChange(Base):
@@ -315,6 +321,36 @@ class RecognizedHero(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MemberRole(Base):
+    """A role Pulse gave a member on their platform (active or hero), under which role id."""
+
+    __tablename__ = "member_roles"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    platform_role_id: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RoleChangeRecord(Base):
+    """Role history: each role Pulse added or removed, with its reason."""
+
+    __tablename__ = "role_changes"
+    __table_args__ = (Index("ix_role_changes_member", "member_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    platform_role_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # added, removed
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class DigestRun(Base):

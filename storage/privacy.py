@@ -20,9 +20,11 @@ from storage.models import (
     DailyRollup,
     HelpEdge,
     Member,
+    MemberRole,
     Outreach,
     QuietFlag,
     RecognizedHero,
+    RoleChangeRecord,
     Space,
     TierAssignment,
     TierChange,
@@ -119,6 +121,8 @@ async def forget_member(
         (QuietFlag, QuietFlag.member_id),
         (Contribution, Contribution.member_id),
         (RecognizedHero, RecognizedHero.member_id),
+        (MemberRole, MemberRole.member_id),
+        (RoleChangeRecord, RoleChangeRecord.member_id),
     ):
         await conn.execute(delete(model).where(column == member_id))
     await conn.execute(delete(Member).where(Member.id == member_id))

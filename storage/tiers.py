@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
-from community.tiers import MemberStats, Tier, TierPolicy, decide, reasons, trend
-from community.views import Candidate, TierRow
+from community.stability import Standing, at_risk, decide, with_pin
+from community.tiers import MemberStats, Tier, TierPolicy, reasons, trend
+from community.views import AtRiskRow, Candidate, TierRow
 from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
 from storage.members import eligible_members, member_ref
 from storage.models import Member, RecognizedHero, TierAssignment, TierChange
+from storage.spaces import NotFoundError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ async def reclassify(
 ) -> ReclassifyResult:
     """Recompute every member's tier as of NOW, keeping history of the changes."""
     today = day_number(now)
+    today_date = now.astimezone(UTC).date()
     stats = await window_stats(conn, space_id, today, policy, last_active)
     members = (await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars()
     eligible = set(members)
@@ -56,6 +59,8 @@ async def reclassify(
                 TierAssignment.below_count,
                 TierAssignment.score,
                 TierAssignment.since,
+                TierAssignment.promoted_at,
+                TierAssignment.pinned_at,
             ).where(TierAssignment.space_id == space_id)
         )
     }
@@ -68,7 +73,7 @@ async def reclassify(
         member_stats = stats.get(member, empty)
         old = current.get(member)
         old_tier = Tier(old.tier) if old else None
-        decision = decide(member_stats, old_tier, old.below_count if old else 0, policy)
+        decision = decide(member_stats, standing_of(old), today_date, policy)
         counts[decision.tier.value] += 1
         unchanged = (
             old is not None
@@ -84,6 +89,7 @@ async def reclassify(
             decision.tier, member_stats, policy, kinds.get(member), earned=decision.earned
         )
         moved = old_tier is not decision.tier
+        promoted = decision.tier.rank > (old_tier.rank if old_tier else 0)
         upserts.append(
             {
                 "member_id": member,
@@ -105,6 +111,7 @@ async def reclassify(
                 "reasons": text,
                 "since": now if moved or old is None else old.since,
                 "evaluated_at": now,
+                "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
             }
         )
         # A first passive assignment is not news; every other move is history.
@@ -136,6 +143,23 @@ async def reclassify(
     )
 
 
+def standing_of(row) -> Standing:
+    """A stored assignment (tier, below_count, promoted_at, pinned_at) as the rules' Standing."""
+    if row is None:
+        return Standing()
+    promoted = row.promoted_at.astimezone(UTC).date() if row.promoted_at else None
+    return Standing(Tier(row.tier), row.below_count, promoted, row.pinned_at is not None)
+
+
+def promoted_at(promoted_on, promoted: bool, now: datetime, old) -> datetime | None:
+    """The promotion moment to store: NOW when this evaluation promoted, else the one kept."""
+    if promoted_on is None:
+        return None
+    if promoted or old is None:
+        return now
+    return old.promoted_at
+
+
 async def tier_counts(conn: AsyncConnection, space_id: int) -> dict[str, int]:
     """Current members per tier (staff, bots and members who left excluded)."""
     rows = await conn.execute(
@@ -155,7 +179,14 @@ async def members_in_tier(
     """The top members of one tier by score, with their reasons."""
     rows = await _ranked(conn, space_id, limit, TierAssignment.tier == tier.value)
     return [
-        TierRow(member=member_ref(r), tier=r.tier, score=r.score, reasons=r.reasons, since=r.since)
+        TierRow(
+            member=member_ref(r),
+            tier=r.tier,
+            score=r.score,
+            reasons=with_pin(r.reasons, r.pinned_at is not None),
+            since=r.since,
+            pinned=r.pinned_at is not None,
+        )
         for r in rows
     ]
 
@@ -206,6 +237,7 @@ async def _ranked(conn: AsyncConnection, space_id: int, limit: int, *conditions)
             TierAssignment.prior_score,
             TierAssignment.reasons,
             TierAssignment.since,
+            TierAssignment.pinned_at,
         )
         .join(TierAssignment, TierAssignment.member_id == Member.id)
         .where(TierAssignment.space_id == space_id, *conditions)
@@ -224,7 +256,84 @@ async def _candidates(conn, space_id, policy, limit, *conditions) -> list[Candid
             score=round(r.score, 1),
             share_of_hero_bar=round(r.score / policy.hero_score, 2),
             trend=trend(r.recent_score, r.prior_score),
-            reasons=r.reasons,
+            reasons=with_pin(r.reasons, r.pinned_at is not None),
+            pinned=r.pinned_at is not None,
         )
         for r in rows
     ]
+
+
+async def set_pin(
+    conn: AsyncConnection, member_id: int, pin: bool, staff: str, now: datetime
+) -> str | None:
+    """Pin or unpin a member's tier; the tier pinned, or None when there was nothing to change.
+
+    Raises NotFoundError when the member holds no tier a pin could keep.
+    """
+    row = (
+        await conn.execute(
+            select(TierAssignment.tier, TierAssignment.pinned_at).where(
+                TierAssignment.member_id == member_id
+            )
+        )
+    ).first()
+    if row is None or (pin and row.tier == Tier.PASSIVE.value and row.pinned_at is None):
+        raise NotFoundError("that member holds no tier to pin yet (passive members cannot drop)")
+    if pin == (row.pinned_at is not None):
+        return None
+    await conn.execute(
+        update(TierAssignment)
+        .where(TierAssignment.member_id == member_id)
+        .values(pinned_by=staff if pin else None, pinned_at=now if pin else None)
+    )
+    return row.tier
+
+
+async def members_at_risk(
+    conn: AsyncConnection, space_id: int, policy: TierPolicy, limit: int
+) -> list[AtRiskRow]:
+    """Members whose next evaluations would demote them, soonest first, with what they miss."""
+    rows = await conn.execute(
+        select(
+            Member.id,
+            Member.platform_id,
+            Member.display_name,
+            TierAssignment.tier,
+            TierAssignment.score,
+            TierAssignment.active_weeks,
+            TierAssignment.helped_members,
+            TierAssignment.below_count,
+            TierAssignment.promoted_at,
+            TierAssignment.pinned_at,
+            TierAssignment.evaluated_at,
+        )
+        .join(TierAssignment, TierAssignment.member_id == Member.id)
+        .where(
+            TierAssignment.space_id == space_id,
+            TierAssignment.tier != Tier.PASSIVE.value,
+            TierAssignment.earned_tier != TierAssignment.tier,
+            TierAssignment.pinned_at.is_(None),
+        )
+        .where(eligible_members(space_id), Member.left_at.is_(None))
+    )
+    out = []
+    for r in rows:
+        stats = MemberStats(
+            score=r.score, active_weeks=r.active_weeks, helped_members=r.helped_members
+        )
+        risk = at_risk(stats, standing_of(r), r.evaluated_at.astimezone(UTC).date(), policy)
+        if risk is None:
+            continue
+        out.append(
+            AtRiskRow(
+                member=member_ref(r),
+                tier=risk.tier.value,
+                falls_to=risk.falls_to.value,
+                missing=tuple(risk.missing),
+                below_count=risk.below_count,
+                earliest=risk.earliest,
+                score=round(r.score, 1),
+            )
+        )
+    out.sort(key=lambda row: (row.earliest, -Tier(row.tier).rank, row.score, row.member.id))
+    return out[:limit]

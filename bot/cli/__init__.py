@@ -13,6 +13,7 @@ from bot.cli import (  # noqa: F401  (each registers its commands)
     exports,
     imports,
     operate,
+    outcomes,
     reports,
     web,
 )

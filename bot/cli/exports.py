@@ -107,7 +107,7 @@ async def _export(settings, kind, space, as_of, moment, write) -> int:
             space_id,
             as_of=as_of.moment if as_of else None,
             now=moment,
-            policy=settings.tiers.policy(),
+            policy=settings.policies().tiers,
             progress=progress,
         ):
             write(chunk)

@@ -69,6 +69,19 @@ def slack_manifest(settings: Settings, request_url: str | None) -> None:
         raise PulseUsageError(str(exc)) from None
 
 
+@cli.command("doctor")
+@common_options
+def doctor(settings: Settings) -> None:
+    """Check, one by one, that what Pulse needs is in place; exit 1 when something needed is not."""
+    from bot.services.doctor import all_needed_pass, run_checks
+
+    checks = run_async(run_checks(settings))
+    for check in checks:
+        click.echo(check.line)
+    if not all_needed_pass(checks):
+        raise SystemExit(1)
+
+
 @cli.command("reclassify")
 @common_options
 def reclassify_cmd(settings: Settings) -> None:

@@ -26,6 +26,7 @@ from bot.cli.base import (
     run_async,
 )
 from bot.render import (
+    at_risk_table,
     candidates_table,
     profile_table,
     quiet_table,
@@ -120,6 +121,8 @@ async def _read(settings: Settings, space_hint: str | None, query):
 @read_options
 @click.option("--list", "list_tier", type=click.Choice(["hero", "active", "passive"]),
               help="Also list the members of one tier with their reasons.")  # fmt: skip
+@click.option("--at-risk", "at_risk", is_flag=True,
+              help="List members whose next evaluations would demote them, and why.")  # fmt: skip
 @limit_option
 @as_of_option
 def tiers(
@@ -127,15 +130,21 @@ def tiers(
     space: str | None,
     as_json: bool,
     list_tier: str | None,
+    at_risk: bool,
     limit: int,
     as_of: AsOf | None,
 ):
-    """Members per tier (passive, active, hero), and optionally who is in one."""
+    """Members per tier (passive, active, hero), and optionally who is in one or at risk."""
     from community.tiers import Tier
     from storage.as_of import members_in_tier_as_of, snapshot
     from storage.tiers import members_in_tier, tier_counts
 
     policy = settings.policies().tiers
+    if at_risk:
+        if as_of is not None or list_tier:
+            raise click.UsageError("--at-risk reads today's tiers alone: drop --as-of and --list")
+        _at_risk(settings, space, as_json, limit)
+        return
 
     async def query(conn, space_id):
         if as_of is not None:
@@ -158,6 +167,24 @@ def tiers(
     if list_tier:
         title = _titled(f"{list_tier.capitalize()} members", as_of)
         base.console.print(tier_rows_table(rows, title))
+
+
+def _at_risk(settings: Settings, space: str | None, as_json: bool, limit: int) -> None:
+    from storage.tiers import members_at_risk
+
+    policy = settings.policies().tiers
+    rows = run_async(
+        _read(
+            settings, space, lambda conn, space_id: members_at_risk(conn, space_id, policy, limit)
+        )
+    )
+    if as_json:
+        print_json({"at_risk": rows})
+        return
+    if not rows:
+        base.console.print("Nobody is at risk of a lower tier.")
+        return
+    base.console.print(at_risk_table(rows, "At risk of a lower tier (soonest first)"))
 
 
 @cli.command("hero-candidates")
@@ -232,7 +259,7 @@ def member(settings: Settings, space: str | None, as_json: bool, who: str, as_of
             return await member_profile_as_of(
                 conn, space_id, who, as_of.day, as_of.moment, settings.policies().tiers
             )
-        return await member_profile(conn, space_id, who, moment)
+        return await member_profile(conn, space_id, who, moment, settings.policies().tiers)
 
     profile = run_async(_read(settings, space, query))
     if as_json:

@@ -107,10 +107,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "hero",
-        "Confirm or remove a member's hero recognition",
+        "Confirm or remove a member's hero recognition; pin or unpin their tier",
         True,
         (
-            Arg("action", ArgKind.CHOICE, "confirm or remove", choices=("confirm", "remove")),
+            Arg(
+                "action",
+                ArgKind.CHOICE,
+                "confirm or remove recognition; pin or unpin the tier",
+                choices=("confirm", "remove", "pin", "unpin"),
+            ),
             _MEMBER,
         ),
     ),

@@ -7,7 +7,9 @@ from datetime import timedelta
 from bot.commands.registry import Context, handles, space_of
 from bot.commands.replies import Reply
 from bot.services.digests import build_digest
+from community.outcomes import health_lines
 from storage.goals import goals_progress
+from storage.health import help_health
 from storage.outreach import mark_re_engaged, outreach_stats
 from storage.stats import community_stats
 
@@ -27,6 +29,14 @@ async def community_stats_command(ctx: Context, args: dict) -> Reply:
         end = now + timedelta(seconds=1)
         outreach = await outreach_stats(conn, space, now - timedelta(weeks=weeks), end, now)
         goals = await goals_progress(conn, space, list(ctx.policies.goals), now)
+        health = await help_health(
+            conn,
+            space,
+            now - timedelta(weeks=weeks),
+            end,
+            unanswered_hours=ctx.policies.unanswered_hours,
+            attention_limit=0,
+        )
     tiers = stats.tiers
     answered = f"{stats.answers / stats.questions:.0%}" if stats.questions else "n/a"
     fields = [
@@ -41,6 +51,7 @@ async def community_stats_command(ctx: Context, args: dict) -> Reply:
         ("Questions / answers", f"{stats.questions} / {stats.answers} ({answered})"),
         ("Members who helped someone", str(stats.helpers)),
         ("Outreach", outreach.summary()),
+        ("Help health", "\n".join(health_lines(health))),
     ]
     if goals:
         fields.append(("Goals", "\n".join(g.summary() for g in goals)))

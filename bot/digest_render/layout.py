@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from community.digest import Audience, CommunityDigest, StaffDigest
+from community.outcomes import health_lines
 from community.tiers import Tier
 
 CHART_FILENAME = "pulse-weekly-active.png"
@@ -125,6 +126,11 @@ def staff_doc(digest: StaffDigest) -> DigestDoc:
             empty="no one moved down this week",
         ),
         Section(
+            "At risk of a lower tier",
+            tuple(f"{r.member.name}: {r.summary}" for r in d.at_risk),
+            empty="nobody is at risk",
+        ),
+        Section(
             "Reach out to (went quiet)",
             tuple(f"{q.member.name}: {q.summary}" for q in d.quiet),
             empty="nobody went quiet",
@@ -155,6 +161,8 @@ def staff_doc(digest: StaffDigest) -> DigestDoc:
     if d.outreach_quarter is not None:
         outreach.append(f"Last 90 days: {d.outreach_quarter.summary()}")
     sections.append(Section("Outreach", tuple(outreach), empty="no outreach recorded"))
+    if d.health is not None:
+        sections.append(Section("Help health", health_lines(d.health)))
     if d.goals:
         sections.append(Section("Goals", tuple(g.summary() for g in d.goals)))
     chart = d.weekly_active is not None

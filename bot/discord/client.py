@@ -238,14 +238,16 @@ async def run_discord(
     uow: UnitOfWork,
     stop: asyncio.Event,
     poster=None,
+    roles=None,
 ) -> None:
     """Run the bot until STOP is set; without the Message Content intent, run without text."""
     point_at(settings)
     one_line_reconnects()
     for message_content in (True, False):
         client = PulseClient(settings, writer, service, uow, message_content=message_content)
-        if poster is not None:
-            poster.client = client  # digests go out through whichever client is live
+        for user in (poster, roles):
+            if user is not None:
+                user.client = client  # digests and roles go through whichever client is live
         runner = asyncio.create_task(client.start(token), name="discord-client")
         stopper = asyncio.create_task(stop.wait(), name="discord-stop")
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

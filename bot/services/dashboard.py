@@ -89,11 +89,13 @@ async def _member(conn, space_id: int, member_id: int):
     return member
 
 
-async def member_page(uow: UnitOfWork, space_id: int, member_id: int, now: datetime) -> MemberPage:
+async def member_page(
+    uow: UnitOfWork, policies: Policies, space_id: int, member_id: int, now: datetime
+) -> MemberPage:
     """One member's page, or NotFoundError when they are not of SPACE_ID."""
     async with uow.read() as conn:
         member = await _member(conn, space_id, member_id)
-        profile = await member_profile(conn, space_id, member.platform_id, now)
+        profile = await member_profile(conn, space_id, member.platform_id, now, policies.tiers)
         helped, helped_by = await help_links(conn, member_id)
         return MemberPage(
             profile=profile,

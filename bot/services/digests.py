@@ -61,6 +61,7 @@ async def build_digest(
             policy,
             list(policies.goals),
             limit=policies.digest.staff_list_limit,
+            unanswered_hours=policies.unanswered_hours,
         )
     chart = None
     if content.weekly_active is not None:

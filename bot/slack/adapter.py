@@ -244,6 +244,7 @@ async def run_slack(
     stop: asyncio.Event,
     poster=None,
     *,
+    roles=None,
     clock: Clock | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
@@ -265,6 +266,8 @@ async def run_slack(
         return
     if poster is not None:
         poster.slack = pulse  # digests go out through the live app
+    if roles is not None:
+        roles.client = client
     handler = runner = None
     try:
         if settings.mode == "socket":

@@ -19,6 +19,11 @@ BOT_SCOPES = {
     "files:write": "attach the weekly activity chart",
     "im:write": "send a staff member their /digest preview chart in a direct message",
 }
+# Asked for only when the settings need them.
+USERGROUPS_WRITE = (
+    "usergroups:write",
+    "keep slack.active_usergroup_id and hero_usergroup_id in step with tiers",
+)
 BOT_EVENTS = (
     "message.channels",
     "message.groups",
@@ -33,6 +38,14 @@ BOT_EVENTS = (
 
 class ManifestError(ValueError):
     """The manifest cannot be built from what was given."""
+
+
+def bot_scopes(settings: SlackSettings) -> list[str]:
+    """The bot scopes these settings need: user groups written only when Pulse keeps some."""
+    scopes = list(BOT_SCOPES)
+    if settings.active_usergroup_id or settings.hero_usergroup_id:
+        scopes.append(USERGROUPS_WRITE[0])
+    return scopes
 
 
 def manifest(settings: SlackSettings, request_url: str | None = None) -> dict:
@@ -70,7 +83,7 @@ def manifest(settings: SlackSettings, request_url: str | None = None) -> dict:
             "bot_user": {"display_name": "Pulse", "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {"scopes": {"bot": bot_scopes(settings)}},
         "settings": {
             "event_subscriptions": {"bot_events": list(BOT_EVENTS)},
             "interactivity": {"is_enabled": True},

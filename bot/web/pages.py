@@ -70,7 +70,7 @@ async def member(request: web.Request, staff: Staff) -> web.Response:
     app = state(request)
     try:
         found = await dashboard.member_page(
-            app.uow, staff.space_id, _member_id(request), app.clock.now()
+            app.uow, app.policies, staff.space_id, _member_id(request), app.clock.now()
         )
     except NotFoundError:
         raise web.HTTPNotFound(text="No such member in this community.") from None

@@ -1,17 +1,18 @@
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from community.quiet import QuietPolicy, gap_from_span, is_quiet, quiet_threshold, usual_gap
+from community.stability import Standing, decide
 from community.tiers import (
     DayCounts,
     MemberStats,
     Tier,
     TierPolicy,
     Trend,
-    decide,
     earned_tier,
     reasons,
     stats_from_history,
@@ -53,24 +54,27 @@ def test_lots_of_chatter_without_helping_stays_passive():
     )
 
 
+DAY = date(2026, 3, 1)
+
+
 def test_only_joined_is_passive():
     stats = stats_from_history([], [], today=20_000, policy=POLICY)
-    assert decide(stats, None, 0, POLICY).tier is Tier.PASSIVE
+    assert decide(stats, Standing(), DAY, POLICY).tier is Tier.PASSIVE
 
 
 def test_promotion_is_immediate_demotion_needs_a_sustained_drop():
-    assert decide(AT_HERO, Tier.PASSIVE, 0, POLICY).tier is Tier.HERO
-    first = decide(AT_ACTIVE, Tier.HERO, 0, POLICY)
+    assert decide(AT_HERO, Standing(Tier.PASSIVE), DAY, POLICY).tier is Tier.HERO
+    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, POLICY)
     assert (first.tier, first.earned, first.below_count) == (Tier.HERO, Tier.ACTIVE, 1)
-    second = decide(AT_ACTIVE, Tier.HERO, first.below_count, POLICY)
+    second = decide(AT_ACTIVE, first.standing, DAY, POLICY)
     assert (second.tier, second.below_count) == (Tier.ACTIVE, 0)
 
 
 def test_one_good_week_resets_the_demotion_count():
-    first = decide(AT_ACTIVE, Tier.HERO, 0, POLICY)
-    recovered = decide(AT_HERO, Tier.HERO, first.below_count, POLICY)
+    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, POLICY)
+    recovered = decide(AT_HERO, first.standing, DAY, POLICY)
     assert recovered.below_count == 0
-    again = decide(AT_ACTIVE, Tier.HERO, recovered.below_count, POLICY)
+    again = decide(AT_ACTIVE, recovered.standing, DAY, POLICY)
     assert again.tier is Tier.HERO
 
 

@@ -37,7 +37,7 @@ from community.goals import Goal, GoalMetric, GoalProgress, GoalStatus
 from community.outreach import OutreachStats
 from community.quiet import QuietContext
 from community.tiers import Trend
-from community.views import Candidate, MemberRef, QuietEntry
+from community.views import AtRiskRow, Candidate, MemberRef, QuietEntry
 
 END = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 PERIOD = Period(END - timedelta(days=7), END)
@@ -79,6 +79,10 @@ def huge_staff(n: int = 2000) -> StaffDigest:
         quiet_total=n + 500,
         hero_candidates=tuple(
             Candidate(member(i), "active", 100.0, 0.9, Trend.RISING, "r") for i in range(n)
+        ),
+        at_risk=tuple(
+            AtRiskRow(member(i), "hero", "active", ("score 100 of 120 needed",), 0, END.date(), 1.0)
+            for i in range(n)
         ),
         unanswered=tuple(UnansweredQuestion(member(i), "help", END) for i in range(n)),
         unanswered_total=n,

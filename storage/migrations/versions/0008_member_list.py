@@ -8,7 +8,7 @@ Create Date: 2026-11-24
 from alembic import op
 
 revision = "0008_member_list"
-down_revision = "0005_accepted_answers"
+down_revision = "0006_recognition"
 branch_labels = None
 depends_on = None
 

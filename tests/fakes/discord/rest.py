@@ -56,6 +56,19 @@ class _Rest:
         ("GET", r"/guilds/(?P<guild_id>\d+)/threads/active", "get_active_threads"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/channels", "get_guild_channels"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", "get_member"),
+        ("GET", r"/guilds/(?P<guild_id>\d+)/members", "list_members"),
+        ("POST", r"/users/@me/channels", "open_dm"),
+        ("GET", r"/guilds/(?P<guild_id>\d+)/roles", "get_roles"),
+        (
+            "PUT",
+            r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)/roles/(?P<role_id>\d+)",
+            "add_member_role",
+        ),
+        (
+            "DELETE",
+            r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)/roles/(?P<role_id>\d+)",
+            "remove_member_role",
+        ),
     )
 
     def _match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -135,6 +148,11 @@ class _Rest:
         )
         self.requests.append(record)
         await self._stall_if(name)
+        limited = self._rate_limited(name)
+        if limited is not None:
+            record.status = 429
+            self._notify()
+            return limited
         try:
             record.json, record.files = await self._read_body(request)
             webhook_route = name in (
@@ -212,7 +230,7 @@ class _Rest:
             "verify_key": secrets.token_hex(32),
             "owner": self.users[next(iter(self.users))],
             "team": None,
-            "flags": 1 << 23,
+            "flags": 1 << 23 | self._intent_flags(),
             "bot": self.bot_user,
             "install_params": None,
             "redirect_uris": [],

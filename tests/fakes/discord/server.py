@@ -30,12 +30,21 @@ from .records import (
 )
 from .rest import _Rest
 from .rest_interactions import _RestInteractions
+from .rest_roles import _RestRoles
 from .scenarios import _Scenarios
 from .state import _State
 
 
 class FakeDiscord(
-    Waiting, _State, _Payloads, _Scenarios, _Interactions, _Gateway, _Rest, _RestInteractions
+    Waiting,
+    _State,
+    _Payloads,
+    _Scenarios,
+    _Interactions,
+    _Gateway,
+    _Rest,
+    _RestInteractions,
+    _RestRoles,
 ):
     """An in-memory Discord: REST under /api/v10 and a gateway websocket, on 127.0.0.1."""
 
@@ -61,6 +70,7 @@ class FakeDiscord(
         self.strict = True
         # What never answers (see stall): REST route names, and "hello" for the gateway's HELLO.
         self.stalled: set[str] = set()
+        self._rate_limits: dict[str, list[float]] = {}
         self._release = asyncio.Event()
 
         self.users: dict[str, dict[str, Any]] = {}

@@ -24,6 +24,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.list": ("users:read",),
     "usergroups.list": ("usergroups:read",),
     "usergroups.users.list": ("usergroups:read",),
+    "usergroups.users.update": ("usergroups:write",),
     "users.conversations": _CONVERSATION_READ,
     "conversations.list": _CONVERSATION_READ,
     "conversations.info": _CONVERSATION_READ,

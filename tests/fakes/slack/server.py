@@ -62,6 +62,9 @@ class FakeSlack(
         # The bot token's scopes: a method needing another answers missing_scope, and events
         # needing another are not sent (see METHOD_SCOPES, EVENT_SCOPES).
         self.scopes = tuple(DEFAULT_BOT_SCOPES if scopes is None else scopes)
+        # Free workspaces have no user groups: usergroups.users.update answers
+        # plan_upgrade_required there.
+        self.plan_has_usergroups = True
         # How long the app has to acknowledge a delivery (Slack: 3 s), and how long a delivery
         # waits for an app to connect (Socket Mode) or listen (HTTP).
         self.ack_timeout = ack_timeout

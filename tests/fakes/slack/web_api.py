@@ -23,6 +23,7 @@ class _WebApi:
         "users.list": "_users_list",
         "usergroups.list": "_usergroups_list",
         "usergroups.users.list": "_usergroups_users_list",
+        "usergroups.users.update": "_usergroups_users_update",
         "users.conversations": "_users_conversations",
         "conversations.list": "_conversations_list",
         "conversations.info": "_conversations_info",
@@ -248,6 +249,24 @@ class _WebApi:
         if group is None:
             raise _ApiError("no_such_subteam")
         return {"users": list(group["users"])}
+
+    async def _usergroups_users_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Slack's order: the plan first (free workspaces have no user groups), then arguments.
+        if not self.plan_has_usergroups:
+            raise _ApiError("plan_upgrade_required")
+        group = self.usergroups.get(self._required(params, "usergroup"))
+        if group is None:
+            raise _ApiError("no_such_subteam")
+        users = params.get("users")
+        ids = users if isinstance(users, list) else str(users or "").split(",")
+        ids = [u.strip() for u in ids if u.strip()]
+        if not ids:
+            raise _ApiError("no_users_provided")
+        if any(u not in self.users for u in ids):
+            raise _ApiError("invalid_users")
+        group["users"] = ids
+        group["user_count"] = len(ids)
+        return {"usergroup": self._usergroup_payload(group, include_users=True)}
 
     @staticmethod
     def _wants_public(params: dict[str, Any]) -> bool:
