@@ -26,7 +26,7 @@ from community.quiet import (
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef, QuietEntry
 from storage.figures import last_active_days, posted_or_contributed
-from storage.helpgraph import answered, helped_members, replies_seen
+from storage.helpgraph import answered, helped_members, not_indexed, replies_seen
 from storage.members import eligible_members
 from storage.models import (
     Activity,
@@ -216,27 +216,32 @@ async def outreach_context(
     )
 
 
+def last_question(space_id: int, member_id: int):
+    """The member's last question whose replies could be seen, with whether it is answered."""
+    q = aliased(Activity)
+    return (
+        select(q.occurred_at, answered(q).label("answered"))
+        .where(
+            # By the member's index: the space's time index walks the whole space backwards
+            # when the member asked long ago or never (half a second a member at 5M rows).
+            not_indexed(q.space_id) == space_id,
+            q.member_id == member_id,
+            q.is_question.is_(True),
+            replies_seen(q),
+        )
+        .order_by(q.occurred_at.desc())
+        .limit(1)
+    )
+
+
 async def last_unanswered_question(
     conn: AsyncConnection, space_id: int, member_id: int
 ) -> datetime | None:
     """When the member's last question was asked, if nobody else ever replied to it."""
-    q = aliased(Activity)
-    last_question = (
-        await conn.execute(
-            select(q.occurred_at, answered(q).label("answered"))
-            .where(
-                q.space_id == space_id,
-                q.member_id == member_id,
-                q.is_question.is_(True),
-                replies_seen(q),
-            )
-            .order_by(q.occurred_at.desc())
-            .limit(1)
-        )
-    ).first()
-    if last_question is None or last_question.answered:
+    found = (await conn.execute(last_question(space_id, member_id))).first()
+    if found is None or found.answered:
         return None
-    return last_question.occurred_at
+    return found.occurred_at
 
 
 async def set_flag_status(
