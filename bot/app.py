@@ -109,7 +109,10 @@ async def serve(
             return
         uow = UnitOfWork(engine)
         policies = settings.policies()
-        service = CommandService(uow, policies, key, clock)
+        web = settings.web
+        service = CommandService(
+            uow, policies, key, clock, web.public_url() if web.enabled else None
+        )
         try:
             platforms, posters, role_targets = _platforms(settings, writer, service, uow, stop)
             recognition = settings.recognition
@@ -121,6 +124,8 @@ async def serve(
             roles = RoleSync(
                 uow, role_targets, HeroFollows(recognition.hero_role_follows), clock, warnings
             )
+            if settings.web.enabled:
+                platforms["web"] = dashboard(settings, uow, key, clock, stop)
             scheduler = build_scheduler(
                 uow, settings, PlatformPoster(posters), clock=clock, policies=policies, roles=roles
             )
@@ -131,6 +136,36 @@ async def serve(
                 await stop_scheduler(scheduler, grace=budget.left(floor=0.5))
         finally:
             await writer.close(budget.left(floor=1.0))
+    finally:
+        await engine.dispose()
+
+
+async def serve_dashboard(
+    settings: Settings, stop: asyncio.Event | None = None, clock: Clock | None = None, ready=None
+) -> None:
+    """`pulse web`: the dashboard alone on an existing database, until a signal or STOP."""
+    from storage.meta import hash_key
+    from storage.migrate import check_schema
+    from storage.uow import UnitOfWork
+
+    clock = clock or SystemClock()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, _on_signal, signum, stop)
+    engine = engine_for(settings)
+    try:
+        await check_schema(engine)
+        key = await hash_key(engine, settings.secret(settings.privacy.hash_key_env))
+        try:
+            await dashboard(settings, UnitOfWork(engine), key, clock, stop, ready)
+        except OSError as exc:
+            # Said here: the CLI would otherwise take a socket error for the database's.
+            web = settings.web
+            raise PlatformError(
+                f"the dashboard cannot listen on {web.host}:{web.port}: {exc.strerror or exc}"
+            ) from exc
     finally:
         await engine.dispose()
 
@@ -227,6 +262,14 @@ def _platforms(settings: Settings, writer, service, uow, stop: asyncio.Event):
     return platforms, posters, role_targets
 
 
+def dashboard(settings: Settings, uow, key: bytes, clock: Clock, stop: asyncio.Event, ready=None):
+    """The staff dashboard served on this loop until STOP (a coroutine to run)."""
+    from bot.web.app import build_app, serve_web
+
+    app = build_app(uow, settings, key, clock)
+    return serve_web(app, settings.web.host, settings.web.port, stop, ready)
+
+
 class PlatformError(RuntimeError):
     """A platform's connection failed: the message names the platform and the cause."""
 
@@ -283,4 +326,4 @@ async def _run_all(platforms: dict, stop: asyncio.Event, budget: ShutdownBudget)
             raise PlatformError(f"{platform} stopped: {first_line(result)}") from result
 
 
-_PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack"}
+_PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack", "web": "The dashboard"}

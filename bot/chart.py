@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from datetime import datetime
 
 from community.digest import WeeklyTierCounts
 
@@ -55,3 +57,56 @@ def weekly_active_figure(weekly: WeeklyTierCounts, title: str = ""):
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def weekly_active_svg(weekly: WeeklyTierCounts, title: str = "") -> bytes:
+    """The weekly active members per tier chart as SVG, for the dashboard."""
+    out = io.BytesIO()
+    weekly_active_figure(weekly, title).savefig(out, format="svg")
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of a small inline chart: where it is drawn and what it says on hover."""
+
+    x: float
+    y: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    """Bars laid out in a WIDTH x HEIGHT box (SVG units), with the largest value and ticks."""
+
+    width: int
+    height: int
+    bar_width: float
+    peak: int
+    bars: tuple[Bar, ...]
+    ticks: tuple[tuple[float, str], ...]
+
+
+def weekly_bars(weeks: list[tuple[datetime, int]], width: int = 780, height: int = 160) -> BarChart:
+    """One member's messages per week (oldest first) laid out as bars, drawn by the page itself.
+
+    Fifty-two rectangles need no plotting library: the template draws them as inline SVG, so
+    the member page costs no extra request and no drawing time.
+    """
+    peak = max((count for _, count in weeks), default=0)
+    step = width / max(len(weeks), 1)
+    bars = []
+    for i, (start, count) in enumerate(weeks):
+        tall = height * count / peak if peak else 0.0
+        noun = "message" if count == 1 else "messages"
+        bars.append(
+            Bar(
+                x=round(i * step, 2),
+                y=round(height - tall, 2),
+                height=round(tall, 2),
+                label=f"week of {start:%Y-%m-%d}: {count} {noun}",
+            )
+        )
+    ticks = tuple((round(i * step, 2), f"{weeks[i][0]:%b %d}") for i in range(0, len(weeks), 8))
+    return BarChart(width, height, round(step * 0.8, 2), peak, tuple(bars), ticks)

@@ -289,6 +289,31 @@ class SlackSettings(_Section):
     api_base_url: str = "https://slack.com/api/"
 
 
+class WebSettings(_Section):
+    """The staff dashboard: where it listens and how long a sign-in lasts."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, lt=65536)  # 0: any free port (`pulse web` prints it)
+    # The address staff open (behind a reverse proxy with TLS: https://pulse.example.com).
+    base_url: str | None = None
+    session_hours: PositiveInt = 12
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    def public_url(self) -> str:
+        """Where links point: base_url, else the address the server listens on."""
+        if self.base_url:
+            return self.base_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
 class Settings(_Section):
     """Everything Pulse can be told, with defaults that run on embedded SQLite."""
 
@@ -302,6 +327,7 @@ class Settings(_Section):
     recognition: RecognitionSettings = RecognitionSettings()
     digest: DigestSettings = DigestSettings()
     jobs: JobSettings = JobSettings()
+    web: WebSettings = WebSettings()
     health: HealthSettings = HealthSettings()
     goals: list[GoalSettings] = []
 

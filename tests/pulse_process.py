@@ -36,6 +36,8 @@ def run_config(directory: Path, database_url: str, **sections: dict) -> Path:
             "retry_initial_seconds": 0.2,
             "retry_max_seconds": 0.5,
         },
+        # Any free port: a fixed one would clash with another run (or session) on this machine.
+        "web": {"port": 0},
         **sections,
     }
     lines = []

@@ -15,6 +15,7 @@ from bot.cli import (  # noqa: F401  (each registers its commands)
     operate,
     outcomes,
     reports,
+    web,
 )
 from bot.cli.base import cli, err_console
 

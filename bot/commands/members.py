@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 from bot.commands.lists import quiet_entry
 from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
-from community.events import ActivityEvent, ActivityKind
+from bot.services.staff_actions import contribution, hero_recognition
 from community.views import MemberProfile
 from storage.members import member_ref
 from storage.profiles import member_profile
-from storage.recognition import log_contribution, set_hero
 from storage.tiers import set_pin
 
 
@@ -29,26 +26,20 @@ async def member_command(ctx: Context, args: dict) -> Reply:
 @handles("contribution")
 async def contribution_command(ctx: Context, args: dict) -> Reply:
     """Log a talk, post, video or meetup a member gave; it counts as their activity."""
-    now = ctx.clock.now()
-    async with ctx.uow.write() as conn:
-        space = await space_of(conn, ctx)
-        member = await member_of(conn, space, args["user"])
-        event = ActivityEvent(
-            platform=ctx.inv.platform,
-            space_id=ctx.inv.space_id,
-            event_id=f"contribution:{secrets.token_hex(8)}",
-            kind=ActivityKind.CONTRIBUTION_LOGGED,
-            member_id=member.platform_id,
-            occurred_at=now,
-            contribution_kind=args["kind"],
-        )
-        await log_contribution(
-            conn, ctx.hash_key, event, space, member.id, args["title"], ctx.inv.user_id
-        )
-    name = member_ref(member).name
+    space = await _space_with_member(ctx, args["user"])
+    done = await contribution(
+        ctx.uow,
+        ctx.hash_key,
+        space,
+        args["user"],
+        args["kind"],
+        args["title"],
+        ctx.inv.user_id,
+        ctx.clock.now(),
+    )
     return Reply(
         title="Contribution logged",
-        text=f"{args['kind'].capitalize()} by {name}: {args['title']}. "
+        text=f"{args['kind'].capitalize()} by {done.name}: {args['title']}. "
         "It counts toward their tier at the next reclassification.",
         tone=Tone.SUCCESS,
     )
@@ -60,12 +51,12 @@ async def hero_command(ctx: Context, args: dict) -> Reply:
     if args["action"] in ("pin", "unpin"):
         return await _pin(ctx, args["user"], args["action"] == "pin")
     confirm = args["action"] == "confirm"
-    async with ctx.uow.write() as conn:
-        space = await space_of(conn, ctx)
-        member = await member_of(conn, space, args["user"])
-        changed = await set_hero(conn, space, member.id, confirm, ctx.inv.user_id, ctx.clock.now())
-    name = member_ref(member).name
-    if not changed:
+    space = await _space_with_member(ctx, args["user"])
+    done = await hero_recognition(
+        ctx.uow, space, args["user"], confirm, ctx.inv.user_id, ctx.clock.now()
+    )
+    name = done.name
+    if not done.changed:
         state = "already a recognized hero" if confirm else "not a recognized hero"
         return Reply(title="Nothing to change", text=f"{name} is {state}.")
     text = (
@@ -74,6 +65,14 @@ async def hero_command(ctx: Context, args: dict) -> Reply:
         else f"{name} is no longer listed as a recognized hero."
     )
     return Reply(title="Hero recognition updated", text=text, tone=Tone.SUCCESS)
+
+
+async def _space_with_member(ctx: Context, platform_id: str) -> int:
+    """The space's row id, once the member is known there (else the error naming them)."""
+    async with ctx.uow.read() as conn:
+        space = await space_of(conn, ctx)
+        await member_of(conn, space, platform_id)
+    return space
 
 
 async def _pin(ctx: Context, user: str, pin: bool) -> Reply:

@@ -9,15 +9,12 @@ from bot.commands.actions import RecordOutreach
 from bot.commands.parse import CommandError
 from bot.commands.registry import Context, handles, member_of, space_of
 from bot.commands.replies import Reply, Tone
+from bot.services.staff_actions import OUTREACH_CHOICES, AlreadyDealtWith, outreach_on_flag
 from community.outreach import OutreachAction, OutreachError
-from storage.members import member_name, member_ref
+from storage.members import member_ref
 from storage.outreach import live_flag_id, record_outreach
 
-CHOICES = {
-    "done": OutreachAction.REACHED_OUT,
-    "snooze": OutreachAction.SNOOZE,
-    "dismiss": OutreachAction.DISMISS,
-}
+CHOICES = OUTREACH_CHOICES
 
 
 @handles("outreach")
@@ -41,23 +38,17 @@ async def outreach_command(ctx: Context, args: dict) -> Reply:
 
 async def outreach_pressed(ctx: Context, action: RecordOutreach) -> Reply:
     """A quiet-list button: record its choice on its flag."""
-    async with ctx.uow.write() as conn:
+    async with ctx.uow.read() as conn:
         space = await space_of(conn, ctx)
-        try:
-            record = await record_outreach(
-                conn,
-                space,
-                action.flag_id,
-                ctx.inv.user_id,
-                CHOICES[action.choice],
-                ctx.clock.now(),
-            )
-        except OutreachError:
-            raise CommandError(
-                "Someone already dealt with this member (or they came back): refresh /quiet."
-            ) from None
-        name = await member_name(conn, record.member_id)
-    return outreach_reply(name, record.action)
+    try:
+        done = await outreach_on_flag(
+            ctx.uow, space, action.flag_id, ctx.inv.user_id, action.choice, ctx.clock.now()
+        )
+    except AlreadyDealtWith:
+        raise CommandError(
+            "Someone already dealt with this member (or they came back): refresh /quiet."
+        ) from None
+    return outreach_reply(done.name, done.action)
 
 
 def outreach_reply(name: str, action: OutreachAction) -> Reply:

@@ -40,6 +40,7 @@ class Context:
     hash_key: bytes
     clock: Clock
     inv: Invocation
+    dashboard_url: str | None = None  # the web dashboard's address ([web]); None when off
 
     @property
     def tiers(self) -> TierPolicy:

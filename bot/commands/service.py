@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from bot.commands import lists, members, outreach, privacy, stats  # noqa: F401  (registers)
+from bot.commands import (  # noqa: F401  (each registers its handlers)
+    dashboard,
+    lists,
+    members,
+    outreach,
+    privacy,
+    stats,
+)
 from bot.commands.actions import DeleteMyData, RecordOutreach, ShowPage, decode
 from bot.commands.parse import CommandError, parse_args, split_text
 from bot.commands.registry import HANDLERS, Context, Invocation
@@ -33,7 +40,14 @@ OUR_FAULT = "Something went wrong on Pulse's side. The team can find it in the l
 class CommandService:
     """Runs commands and button presses and answers with Replies."""
 
-    def __init__(self, uow: UnitOfWork, policies: Policies, hash_key: bytes, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        policies: Policies,
+        hash_key: bytes,
+        clock: Clock,
+        dashboard_url: str | None = None,
+    ) -> None:
         missing = set(BY_NAME) - set(HANDLERS)
         if missing:
             raise RuntimeError(f"commands without a handler: {sorted(missing)}")
@@ -41,9 +55,10 @@ class CommandService:
         self.policies = policies
         self.hash_key = hash_key
         self.clock = clock
+        self.dashboard_url = dashboard_url  # where /dashboard links point; None: no dashboard
 
     def _context(self, inv: Invocation) -> Context:
-        return Context(self.uow, self.policies, self.hash_key, self.clock, inv)
+        return Context(self.uow, self.policies, self.hash_key, self.clock, inv, self.dashboard_url)
 
     async def run(self, inv: Invocation, name: str, raw: Mapping[str, object]) -> Reply:
         """Run command NAME as INV asked; every failure becomes a polite error Reply."""

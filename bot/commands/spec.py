@@ -139,6 +139,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         True,
         (Arg("action", ArgKind.CHOICE, "preview", choices=("preview",)),),
     ),
+    CommandSpec("dashboard", "A single-use sign-in link to the staff web dashboard", True),
     CommandSpec("privacy", "What Pulse keeps about you; opt out and delete it", False),
     CommandSpec(
         "away",

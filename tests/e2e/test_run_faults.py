@@ -39,6 +39,7 @@ def test_an_unreachable_discord_is_named_and_pulse_exits(tmp_path):
     config.write_text(
         f'[discord]\napi_base_url = "http://127.0.0.1:{closed_port()}/api/v10"\n'
         f'[database]\nurl = "sqlite:///{tmp_path / "pulse.db"}"\n'
+        "[web]\nport = 0\n"
     )
     env = {**os.environ, "PULSE_DISCORD_TOKEN": "not-a-real-token"}
     # The hang this guards against came in a fraction of runs: try a few.

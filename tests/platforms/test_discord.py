@@ -47,7 +47,9 @@ async def pulse_bot(fake, engine, **kwargs):
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(UnitOfWork(engine), Settings().policies(), KEY, clock)
+    service = CommandService(
+        UnitOfWork(engine), Settings().policies(), KEY, clock, "http://127.0.0.1:8080"
+    )
     client = PulseClient(
         discord_settings(fake), writer, service, service.uow, guild_ready_timeout=0.1, **kwargs
     )
@@ -341,11 +343,16 @@ def test_every_command_has_a_discord_payload(spec):
     assert [o["name"] for o in payload["options"]] == [a.name for a in spec.args]
 
 
-async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
+async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch, caplog):
     import asyncio
+    import re
+
+    import aiohttp
 
     from bot.app import serve
     from bot.settings import parse_settings
+
+    caplog.set_level(logging.INFO, logger="bot.web.app")
 
     monkeypatch.chdir(tmp_path)  # the spill file, if any, lands here
     async with started_fake() as fake:
@@ -355,6 +362,7 @@ async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
             {
                 "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
                 "ingest": {"flush_interval_seconds": 0.01},
+                "web": {"port": 0},
                 "discord": {
                     "guild_ids": [w.guild],
                     "staff_role_ids": [w.staff_role],
@@ -370,6 +378,11 @@ async def test_pulse_run_serves_discord_until_stopped(tmp_path, monkeypatch):
         await _until_stored(tmp_path / "pulse.db", 1)
         reply = await fake.wait_for_response(await fake.invoke_command("hero-candidates", w.carol))
         assert reply.embeds[0]["title"] == "Hero candidates"
+        # The dashboard runs in the same process and loop, on the port it was given (any: 0).
+        (address,) = re.findall(r"dashboard listening on (http://127\.0\.0\.1:\d+)", caplog.text)
+        async with aiohttp.ClientSession() as http, http.get(address + "/") as page:
+            assert page.status == 401
+            assert "Sign in with a link from chat" in await page.text()
         stop.set()
         await asyncio.wait_for(server, 15)
     engine = create_engine(f"sqlite:///{tmp_path / 'pulse.db'}")
@@ -561,6 +574,7 @@ async def test_every_command_answers_staff_and_refuses_members(fake_discord, sql
             "digest": {"action": "preview"},
             "privacy": {},
             "away": {"until": "3d"},
+            "dashboard": {},  # last: it stores carol's member row, which /away would then find
         }
         assert set(calls) == {spec.name for spec in COMMANDS}
         answers = {}
@@ -582,6 +596,8 @@ async def test_every_command_answers_staff_and_refuses_members(fake_discord, sql
     assert titles["hero"] == "Hero recognition updated"
     assert titles["member"] == "Bob"  # the display name (global_name) Discord shows
     assert titles["away"] == "Nothing to pause"  # carol never took part
+    assert titles["dashboard"] == "Your dashboard link"
+    assert "/signin/" in answers["dashboard"].embeds[0]["description"]
     assert "not on the quiet list" in answers["outreach"].embeds[0]["description"]
     rows = await activities(sqlite_engine)
     assert [r.kind for r in rows].count("message") == 1  # delivered twice, stored once

@@ -63,7 +63,9 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     clock = FixedClock(fake.now())
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
-    service = CommandService(UnitOfWork(engine), Settings(slack=settings).policies(), KEY, clock)
+    service = CommandService(
+        UnitOfWork(engine), Settings(slack=settings).policies(), KEY, clock, "http://127.0.0.1:8080"
+    )
     poster = SlackPoster(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
     secrets = secrets or SlackSecrets(fake.bot_token, fake.app_token, fake.signing_secret)
@@ -240,6 +242,7 @@ ARGUMENTS = {
     "digest": "preview",
     "privacy": "",
     "away": "10 days",
+    "dashboard": "",
 }
 
 
@@ -263,6 +266,7 @@ async def test_every_command_answers_staff_and_refuses_members(fake_slack, sqlit
         assert "not on the quiet list" in texts(answers["outreach"])
         assert "Contribution logged" in texts(answers["contribution"])
         assert "Digest preview" in texts(answers["digest"])
+        assert "/signin/" in texts(answers["dashboard"])
         for spec in COMMANDS:
             if not spec.staff_only:
                 continue
@@ -518,6 +522,7 @@ async def test_pulse_run_serves_slack_until_stopped(fake_slack, tmp_path, monkey
         {
             "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
             "ingest": {"flush_interval_seconds": 0.01},
+            "web": {"port": 0},
             "slack": {
                 "api_base_url": fake.api_url,
                 "staff_user_ids": [w.carol],
@@ -604,6 +609,7 @@ async def test_pulse_run_serves_discord_and_slack_in_one_process(
         {
             "database": {"url": f"sqlite:///{tmp_path / 'pulse.db'}"},
             "ingest": {"flush_interval_seconds": 0.01},
+            "web": {"port": 0},
             "slack": {"api_base_url": slack.api_url},
             "discord": {
                 "guild_ids": [d.guild],

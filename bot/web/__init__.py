@@ -1,0 +1,1 @@
+"""The staff web dashboard: aiohttp serving server-rendered, autoescaped pages."""
