@@ -1,22 +1,21 @@
-"""Help health per channel over a recent window: posts, questions answered, reply times, regulars.
+"""Per channel over a recent window: posts, the busiest members, and the help-health figures.
 
-The dashboard's Channels page reads this through ``bot/services/dashboard.py``; a richer outcome
-module can take its place behind that service without touching the page.
+The question figures are `pulse health`'s (storage.health.asked_questions with
+community.outcomes.reply_figures), so the dashboard's Channels page and the report agree.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from community.events import POSTING_KINDS
-from storage.helpgraph import first_answers, replies_seen
+from community.outcomes import AskedQuestion, ReplyFigures, reply_figures
+from storage.health import asked_questions
 from storage.models import Activity, Channel, Member
 
 BUSIEST = 3
@@ -29,15 +28,23 @@ class ChannelHealth:
     id: int
     name: str
     posts: int
-    questions: int
-    answered: int
-    median_reply_hours: float | None
+    replies: ReplyFigures
     busiest: tuple[tuple[int, str, int], ...]  # (member id, name, posts)
+
+    @property
+    def questions(self) -> int:
+        """Questions members asked in the window."""
+        return self.replies.questions
 
     @property
     def answered_share(self) -> float | None:
         """Answered questions over questions asked (None without questions)."""
-        return self.answered / self.questions if self.questions else None
+        return self.replies.answered_share
+
+    @property
+    def median_reply_hours(self) -> float | None:
+        """Median hours to a first reply by another person, over the answered questions."""
+        return self.replies.median_hours
 
 
 async def channel_health(
@@ -71,20 +78,9 @@ async def channel_health(
     for channel, member, name, count in per_member:
         posts[channel] += count
         members[channel].append((member, name, count))
-    q = aliased(Activity)
-    asked: dict[int, list[float | None]] = defaultdict(list)
-    for channel, at, *firsts in await conn.execute(
-        select(q.channel_id, q.occurred_at, *first_answers(q, before=end)).where(
-            q.space_id == space_id,
-            q.is_question.is_(True),
-            q.occurred_at >= start,
-            q.occurred_at < end,
-            q.channel_id.is_not(None),
-            replies_seen(q),
-        )
-    ):
-        seen = [f for f in firsts if f is not None]
-        asked[channel].append(max((min(seen) - at).total_seconds() / 3600, 0.0) if seen else None)
+    asked: dict[str | None, list[AskedQuestion]] = defaultdict(list)
+    for question in await asked_questions(conn, space_id, start, end):
+        asked[question.channel].append(question)
     names = dict(
         (
             await conn.execute(
@@ -94,18 +90,18 @@ async def channel_health(
             )
         ).all()
     )
+    # The question figures name channels as pulse health does: by name, else platform id.
+    ids = {name: channel for channel, name in names.items()}
     rows = []
-    for channel in set(posts) | set(asked):
-        hours = [h for h in asked[channel] if h is not None]
+    for channel in set(posts) | {ids[n] for n in asked if n in ids}:
+        name = names.get(channel, str(channel))
         top = sorted(members[channel], key=lambda m: (-m[2], m[0]))[:BUSIEST]
         rows.append(
             ChannelHealth(
                 id=channel,
-                name=names.get(channel, str(channel)),
+                name=name,
                 posts=posts[channel],
-                questions=len(asked[channel]),
-                answered=len(hours),
-                median_reply_hours=statistics.median(hours) if hours else None,
+                replies=reply_figures(name, asked.get(name, [])),
                 busiest=tuple(top),
             )
         )

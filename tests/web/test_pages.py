@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.services.dashboard import CHANNEL_DAYS
 from storage import models
+from storage.health import help_health
 from tests.digest_world import NAMES
 from tests.web.site import FORMULA, SCRIPT, served
 
@@ -48,9 +50,30 @@ async def test_member_page_shows_history_help_and_the_flag(sqlite_engine):
 async def test_channels_page_shows_help_health(sqlite_engine):
     async with served(sqlite_engine) as site:
         await site.sign_in()
-        body = await (await site.client.get(f"/c/{site.world.space_id}/channels")).text()
-        assert "#help" in body
-        assert "%" in body  # answered share
+        s = site.world.space_id
+        body = await (await site.client.get(f"/c/{s}/channels")).text()
+        now = site.clock.now()
+        async with site.uow.read() as conn:
+            health = await help_health(conn, s, now - timedelta(days=CHANNEL_DAYS), now)
+    # The page's question figures are pulse health's, channel by channel.
+    rows = re.findall(r"<tr><td>#([^<]+)</td>(.*?)</tr>", body, flags=re.S)
+    cells = {name: re.findall(r"<td>([^<]*)", rest) for name, rest in rows}
+    assert "help" in cells
+    for figures in health.channels:
+        if figures.channel not in cells:
+            continue
+        _posts, questions, within_day, answered, median, _p90 = cells[figures.channel][:6]
+        assert int(questions) == figures.questions
+        assert answered == (
+            f"{figures.answered_share:.0%}" if figures.answered_share is not None else "–"
+        )
+        assert within_day == (
+            f"{figures.within_day_share:.0%}" if figures.within_day_share is not None else "–"
+        )
+        assert median == (
+            f"{figures.median_hours:.1f} h" if figures.median_hours is not None else "–"
+        )
+    assert any(f.questions for f in health.channels if f.channel in cells)
 
 
 async def test_acting_on_a_quiet_flag_here_changes_the_chat_quiet_list(sqlite_engine):
