@@ -160,7 +160,10 @@ class Requirement:
     def shortfall(self) -> str:
         """'helped 7 of 10 members needed', in the requirement's own words."""
         if self.name == "score":
-            return f"score {self.have:.0f} of {self.needed:.0f} needed"
+            have = f"{self.have:.0f}"
+            if float(have) >= self.needed:  # 19.96 of 20 is short, so it must not read "20 of 20"
+                have = f"{min(self.have, self.needed - 0.05):.1f}"
+            return f"score {have} of {self.needed:.0f} needed"
         if self.name == "weeks":
             return f"active {self.have:.0f} of {self.needed:.0f} weeks needed"
         return f"helped {self.have:.0f} of {self.needed:.0f} members needed"

@@ -50,6 +50,7 @@ async def overview(
                 policies.tiers,
                 policies.goals,
                 limit=policies.digest.staff_list_limit,
+                unanswered_hours=policies.unanswered_hours,
             )
 
     return await recent.get(("overview", space_id), now, compute)

@@ -10,6 +10,7 @@ from bot.services import dashboard
 from bot.services.exports import EXPORT_KINDS
 from bot.web.auth import staff_only
 from bot.web.state import Staff, page, state
+from community.outcomes import health_lines
 from storage.spaces import NotFoundError
 
 routes = web.RouteTableDef()
@@ -43,12 +44,13 @@ def _member_id(request: web.Request) -> int:
 @routes.get("/c/{space}/")
 @staff_only
 async def overview(request: web.Request, staff: Staff) -> web.Response:
-    """Tiers and their change this week, the chart, moves, outreach, goals, unanswered questions."""
+    """Tiers and their change this week, the chart, moves, help health, at risk, outreach, goals."""
     app = state(request)
     digest = await dashboard.overview(
         app.uow, app.policies, staff.space_id, app.clock.now(), app.recent
     )
-    values = _values(request, staff, d=digest, tiers=TIERS, exports=EXPORT_KINDS)
+    health = health_lines(digest.health) if digest.health is not None else ()
+    values = _values(request, staff, d=digest, tiers=TIERS, exports=EXPORT_KINDS, health=health)
     return page(request, "overview.html", **values)
 
 

@@ -125,3 +125,10 @@ def test_members_drifting_around_a_bar_flap_far_less():
         assert figures[around]["old"] > 0
         assert figures[around]["new"] < figures[around]["old"]
     assert figures["hero"]["new"] * 2 <= figures["hero"]["old"]
+
+
+def test_a_score_just_short_of_the_bar_never_reads_as_the_bar():
+    from community.tiers import Requirement
+
+    assert Requirement("score", 20.0, 19.96).shortfall() == "score 19.9 of 20 needed"
+    assert Requirement("score", 20.0, 19.4).shortfall() == "score 19 of 20 needed"

@@ -9,6 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.services.dashboard import CHANNEL_DAYS
+from bot.services.digests import build_digest
+from community.outcomes import health_lines
 from storage import models
 from storage.health import help_health
 from tests.digest_world import NAMES
@@ -26,6 +28,13 @@ async def test_overview_shows_tiers_moves_outreach_and_unanswered(sqlite_engine)
         assert f'src="/c/{site.world.space_id}/chart/weekly.svg"' in body
         chart = await site.client.get(f"/c/{site.world.space_id}/chart/weekly.svg")
         assert chart.content_type == "image/svg+xml"
+        # The help-health lines are the staff digest's, word for word.
+        built = await build_digest(
+            site.uow, site.settings.policies(), site.world.space_id, "staff", site.clock.now()
+        )
+        assert built.content.health is not None
+        for line in health_lines(built.content.health):
+            assert html.escape(line) in body
         assert (await chart.read()).lstrip().startswith(b"<?xml")
 
 
