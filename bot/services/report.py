@@ -46,28 +46,38 @@ async def gather_report(
     # points cost more (26 weekly points took 6 s on 100,000 members).
     step = max(1, -(-weeks // TIER_POINTS))
     week_ends = [end - back * WEEK for back in range((weeks - 1) // step * step, -1, -step)]
-    async with uow.read() as conn:
-        members = await cohort_members(conn, space_id, bounds[0], bounds[-1])
-        posted = await cohort_activity(conn, space_id, bounds)
-        return LeadershipReport(
-            space_name=await space_name(conn, space_id),
-            end=end,
-            months=months,
-            tiers=await tier_counts_at(conn, space_id, end),
-            tier_weeks=tuple(
-                [(m.date(), await tier_counts_at(conn, space_id, m)) for m in week_ends]
-            ),
-            health=await help_health(
-                conn,
-                space_id,
-                end - timedelta(days=HEALTH_DAYS),
-                end,
-                unanswered_hours=policies.unanswered_hours,
-                attention_limit=policies.digest.staff_list_limit,
-            ),
-            cohorts=compose_cohorts(bounds, members, posted),
-            goals=tuple(await goals_progress(conn, space_id, list(policies.goals), end)),
-        )
+
+    async def figures() -> dict:
+        async with uow.read() as conn:
+            members = await cohort_members(conn, space_id, bounds[0], bounds[-1])
+            posted = await cohort_activity(conn, space_id, bounds)
+            return {
+                "space_name": await space_name(conn, space_id),
+                "tiers": await tier_counts_at(conn, space_id, end),
+                "tier_weeks": tuple(
+                    [(m.date(), await tier_counts_at(conn, space_id, m)) for m in week_ends]
+                ),
+                "health": await help_health(
+                    conn,
+                    space_id,
+                    end - timedelta(days=HEALTH_DAYS),
+                    end,
+                    unanswered_hours=policies.unanswered_hours,
+                    attention_limit=policies.digest.staff_list_limit,
+                ),
+                "cohorts": compose_cohorts(bounds, members, posted),
+            }
+
+    async def goals() -> tuple[GoalProgress, ...]:
+        if not policies.goals:
+            return ()
+        async with uow.read() as conn:
+            return tuple(await goals_progress(conn, space_id, list(policies.goals), end))
+
+    # The goals' weekly samples cost as much as the rest: on a connection of their own they
+    # run beside it (each connection's queries run on a thread of its own).
+    found, progress = await asyncio.gather(figures(), goals())
+    return LeadershipReport(end=end, months=months, goals=progress, **found)
 
 
 def draw_charts(report: LeadershipReport) -> dict[str, bytes]:
