@@ -91,10 +91,7 @@ async def serve(
     from storage.uow import UnitOfWork
 
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, _on_signal, signum, stop)
+    _stop_on_signals(stop)
     ingest = settings.ingest
     budget = ShutdownBudget(ingest.shutdown_timeout_seconds)
     engine = engine_for(settings)
@@ -150,10 +147,7 @@ async def serve_dashboard(
 
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, _on_signal, signum, stop)
+    _stop_on_signals(stop)
     engine = engine_for(settings)
     try:
         await check_schema(engine)
@@ -168,6 +162,14 @@ async def serve_dashboard(
             ) from exc
     finally:
         await engine.dispose()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """Set STOP on SIGINT or SIGTERM (where the loop can catch signals)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, _on_signal, signum, stop)
 
 
 def _on_signal(signum: int, stop: asyncio.Event) -> None:
