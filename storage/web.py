@@ -33,6 +33,27 @@ class SessionRow:
     expires_at: datetime
 
 
+async def _add_token(
+    conn: AsyncConnection,
+    table,
+    token_hash: str,
+    space_id: int,
+    member_id: int | None,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store a token row (a sign-in link or a session): both hold the same columns."""
+    await conn.execute(
+        insert(table).values(
+            token_hash=token_hash,
+            space_id=space_id,
+            member_id=member_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
 async def add_link(
     conn: AsyncConnection,
     token_hash: str,
@@ -42,15 +63,7 @@ async def add_link(
     expires_at: datetime,
 ) -> None:
     """Store a new sign-in link."""
-    await conn.execute(
-        insert(WebLink).values(
-            token_hash=token_hash,
-            space_id=space_id,
-            member_id=member_id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
+    await _add_token(conn, WebLink, token_hash, space_id, member_id, now, expires_at)
 
 
 async def find_link(conn: AsyncConnection, token_hash: str) -> LinkRow | None:
@@ -89,15 +102,7 @@ async def add_session(
     expires_at: datetime,
 ) -> None:
     """Store a new session."""
-    await conn.execute(
-        insert(WebSession).values(
-            token_hash=token_hash,
-            space_id=space_id,
-            member_id=member_id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
+    await _add_token(conn, WebSession, token_hash, space_id, member_id, now, expires_at)
 
 
 async def live_session(conn: AsyncConnection, token_hash: str, now: datetime) -> SessionRow | None:
