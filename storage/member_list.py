@@ -110,21 +110,47 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: st
         needs[_SORT_NEEDS[query.sort]] = True
     if not lean:
         needs = dict.fromkeys(needs, True)
+    if _by_tier_index(query):
+        # Every active or hero member has an assignment: ix_tier_assignments_rank finds them.
+        needs["ta"] = "inner"
+    if query.quiet:
+        needs["live"] = "inner"
+    space = Member.space_id == space_id
+    if "inner" in needs.values():
+        # A few members lead, then each is looked up. Without statistics SQLite would lead
+        # with ix_members_list instead, which matches nearly every member, and look each up
+        # in the few: "+ 0" keeps members.space_id off that index.
+        space = Member.space_id + 0 == space_id
     stmt = _joined(stmt, live, needs).where(
-        Member.space_id == space_id, Member.is_bot.is_(False), Member.left_at.is_(None)
+        space, Member.is_bot.is_(False), Member.left_at.is_(None)
     )
     return _narrowed(stmt, space_id, query, live)
 
 
-def _joined(stmt: Select, live, needs: dict[str, bool]) -> Select:
-    """STMT from the members, joined to the tables NEEDS names (each on a unique key)."""
+def _by_tier_index(query: MemberQuery) -> bool:
+    """Whether QUERY's tier filter is read from the tier index (a tier other than passive).
+
+    Passive also holds members never classified (no assignment), and most of a community.
+    """
+    return query.tier is not None and query.tier != Tier.PASSIVE.value
+
+
+def _joined(stmt: Select, live, needs: dict[str, bool | str]) -> Select:
+    """STMT from the members, joined to the tables NEEDS names (each on a unique key).
+
+    NEEDS["ta"] and NEEDS["live"] may be "inner": joined inner rather than outer.
+    """
     ta = TierAssignment
     stmt = stmt.select_from(Member)
     if needs["space"]:
         stmt = stmt.join(Space, Space.id == Member.space_id)
-    if needs["ta"]:
+    if needs["ta"] == "inner":
+        stmt = stmt.join(ta, ta.member_id == Member.id)
+    elif needs["ta"]:
         stmt = stmt.outerjoin(ta, ta.member_id == Member.id)
-    if needs["live"]:
+    if needs["live"] == "inner":
+        stmt = stmt.join(live, live.c.member_id == Member.id)
+    elif needs["live"]:
         stmt = stmt.outerjoin(live, live.c.member_id == Member.id)
     if needs["hero"]:
         stmt = stmt.outerjoin(
@@ -137,7 +163,11 @@ def _joined(stmt: Select, live, needs: dict[str, bool]) -> Select:
 def _narrowed(stmt: Select, space_id: int, query: MemberQuery, live) -> Select:
     """STMT with QUERY's filters."""
     ta = TierAssignment
-    if query.tier is not None:
+    if _by_tier_index(query):
+        stmt = stmt.where(
+            Member.is_staff.is_(False), ta.space_id == space_id, ta.tier == query.tier
+        )
+    elif query.tier is not None:
         stmt = stmt.where(
             Member.is_staff.is_(False), func.coalesce(ta.tier, Tier.PASSIVE.value) == query.tier
         )
@@ -194,6 +224,16 @@ def member_row(row) -> MemberRow:
     )
 
 
+def page_keys_query(space_id: int, query: MemberQuery, live) -> Select:
+    """The ids on QUERY's page, in its order (LIVE: live_members' subquery)."""
+    return (
+        _filtered(select(Member.id), space_id, query, live, lean="keys")
+        .order_by(*_order(_columns(live), query))
+        .limit(query.per_page)
+        .offset(query.offset)
+    )
+
+
 async def member_page(
     conn: AsyncConnection, space_id: int, query: MemberQuery, now: datetime
 ) -> tuple[list[MemberRow], int]:
@@ -201,12 +241,7 @@ async def member_page(
     live = live_members(space_id, now)
     # The page's ids first, sorted on the few columns the sort reads; then the whole rows of
     # those ids only, instead of every member's row carried through the sort.
-    keys = (
-        _filtered(select(Member.id), space_id, query, live, lean="keys")
-        .order_by(*_order(_columns(live), query))
-        .limit(query.per_page)
-        .offset(query.offset)
-    )
+    keys = page_keys_query(space_id, query, live)
     columns = _columns(live)
     stmt = (
         _joined(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
@@ -86,23 +86,28 @@ async def tier_steps(conn: AsyncConnection, member_id: int, now: datetime, limit
     return [TierStep(*r) for r in rows]
 
 
+def help_query(member_id: int, helped_by: bool, limit: int = 10) -> Select:
+    """Whom MEMBER_ID helped (or, HELPED_BY, who helped them), with replies, most first."""
+    mine, theirs = HelpEdge.helper_id, HelpEdge.helped_id
+    if helped_by:
+        mine, theirs = theirs, mine
+    return (
+        select(Member.id, Member.display_name, Member.platform_id, HelpEdge.replies)
+        .join(Member, Member.id == theirs)
+        .where(mine == member_id)
+        .order_by(HelpEdge.replies.desc(), Member.id)
+        .limit(limit)
+    )
+
+
 async def help_links(conn: AsyncConnection, member_id: int, limit: int = 10):
     """(whom they helped, who helped them), each with replies, most first."""
 
-    async def side(mine, theirs) -> list[Linked]:
-        rows = await conn.execute(
-            select(Member.id, Member.display_name, Member.platform_id, HelpEdge.replies)
-            .join(Member, Member.id == theirs)
-            .where(mine == member_id)
-            .order_by(HelpEdge.replies.desc(), Member.id)
-            .limit(limit)
-        )
+    async def side(helped_by: bool) -> list[Linked]:
+        rows = await conn.execute(help_query(member_id, helped_by, limit))
         return [Linked(r.id, r.display_name or r.platform_id, r.replies) for r in rows]
 
-    return (
-        await side(HelpEdge.helper_id, HelpEdge.helped_id),
-        await side(HelpEdge.helped_id, HelpEdge.helper_id),
-    )
+    return await side(False), await side(True)
 
 
 async def member_channels(conn: AsyncConnection, member_id: int, limit: int = 10) -> list[Linked]:

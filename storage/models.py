@@ -171,7 +171,8 @@ class HelpEdge(Base):
     """Who helped whom (replies aimed at another member), for 'helped N members' and outreach."""
 
     __tablename__ = "help_edges"
-    __table_args__ = _ONE_BTREE
+    # "Who helped this member" and an opt-out's edges to the member (migration 0009).
+    __table_args__ = (Index("ix_help_edges_helped", "helped_id"), _ONE_BTREE)
 
     helper_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True

@@ -138,3 +138,31 @@ def test_bad_queries_are_one_clear_line(kwargs, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")) as err:
         MemberQuery(**kwargs)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("sort", ["name", "score", "last_seen"])
+async def test_tier_and_quiet_pages_count_and_cover_their_members(engine, world, sort):
+    """Filtered pages start from the tier index or the quiet flags: same members, same totals."""
+    for filters, expected in (
+        ({"tier": "active"}, {"regular", "riser", "quiet", "silent"}),
+        ({"quiet": True}, {"quiet", "silent"}),
+        ({"tier": "active", "quiet": True}, {"quiet", "silent"}),
+        ({"tier": "passive"}, LISTED - {"regular", "riser", "quiet", "silent", "staff"}),
+    ):
+        seen, pages = [], []
+        for page_no in (1, 2, 3):
+            page = await list_members(
+                UnitOfWork(engine), world.space_id,
+                MemberQuery(sort=sort, per_page=1 if len(expected) < 3 else 2, page=page_no,
+                            **filters), now=NOW,
+            )  # fmt: skip
+            pages.append(page.total)
+            seen += [r.platform_id for r in page.rows]
+        assert set(pages) == {len(expected)}, filters
+        assert len(seen) == len(set(seen)), filters
+        assert set(seen) <= expected, filters
+        everything = await list_members(
+            UnitOfWork(engine), world.space_id, MemberQuery(sort=sort, per_page=100, **filters),
+            now=NOW,
+        )  # fmt: skip
+        assert {r.platform_id for r in everything.rows} == expected, filters
