@@ -64,11 +64,16 @@ def helper_concentration(answers: Iterable[int]) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class AskedQuestion:
-    """One question: where and when it was asked, and when another person first replied."""
+    """One question: where and when it was asked, and when another person first replied.
+
+    CHANNEL is the channel's label for people; CHANNEL_ID tells apart channels that share
+    one (two Discord channels may have the same name).
+    """
 
     channel: str | None
     asked_at: datetime
     first_reply_at: datetime | None
+    channel_id: int | None = None
 
     @property
     def reply_hours(self) -> float | None:
@@ -88,6 +93,7 @@ class ReplyFigures:
     answered_within_day: int
     median_hours: float | None
     p90_hours: float | None
+    channel_id: int | None = None
 
     @property
     def answered_share(self) -> float | None:
@@ -100,11 +106,14 @@ class ReplyFigures:
         return rate(self.answered_within_day, self.questions)
 
 
-def reply_figures(channel: str | None, questions: Sequence[AskedQuestion]) -> ReplyFigures:
+def reply_figures(
+    channel: str | None, questions: Sequence[AskedQuestion], channel_id: int | None = None
+) -> ReplyFigures:
     """The reply figures of QUESTIONS."""
     hours = [h for h in (q.reply_hours for q in questions) if h is not None]
     return ReplyFigures(
         channel=channel,
+        channel_id=channel_id,
         questions=len(questions),
         answered=len(hours),
         answered_within_day=sum(1 for h in hours if h <= WITHIN_HOURS),
@@ -169,12 +178,13 @@ def compose_health(
     attention_limit: int = 10,
 ) -> HelpHealth:
     """Help health from the period's questions and each helper's answers."""
-    by_channel: dict[str | None, list[AskedQuestion]] = {}
+    # By channel id: channels that share a name keep their own figures.
+    by_channel: dict[tuple[int | None, str | None], list[AskedQuestion]] = {}
     for q in questions:
-        by_channel.setdefault(q.channel, []).append(q)
+        by_channel.setdefault((q.channel_id, q.channel), []).append(q)
     channels = sorted(
-        (reply_figures(name, qs) for name, qs in by_channel.items()),
-        key=lambda f: (-f.questions, f.channel or ""),
+        (reply_figures(name, qs, channel_id) for (channel_id, name), qs in by_channel.items()),
+        key=lambda f: (-f.questions, f.channel or "", f.channel_id or 0),
     )
     waiting = sorted(
         (

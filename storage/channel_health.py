@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import POSTING_KINDS
 from community.outcomes import AskedQuestion, ReplyFigures, reply_figures
-from storage.health import asked_questions
-from storage.models import Activity, Channel, Member
+from storage.health import asked_questions, channel_labels, labelled_channels
+from storage.models import Activity, Member
 
 BUSIEST = 3
 
@@ -78,22 +78,13 @@ async def channel_health(
     for channel, member, name, count in per_member:
         posts[channel] += count
         members[channel].append((member, name, count))
-    asked: dict[str | None, list[AskedQuestion]] = defaultdict(list)
+    asked: dict[int, list[AskedQuestion]] = defaultdict(list)
     for question in await asked_questions(conn, space_id, start, end):
-        asked[question.channel].append(question)
-    names = dict(
-        (
-            await conn.execute(
-                select(Channel.id, func.coalesce(Channel.name, Channel.platform_id)).where(
-                    Channel.space_id == space_id
-                )
-            )
-        ).all()
-    )
-    # The question figures name channels as pulse health does: by name, else platform id.
-    ids = {name: channel for channel, name in names.items()}
+        if question.channel_id is not None:
+            asked[question.channel_id].append(question)
+    names = await channel_labels(conn, space_id)
     rows = []
-    for channel in set(posts) | {ids[n] for n in asked if n in ids}:
+    for channel in set(posts) | set(asked):
         name = names.get(channel, str(channel))
         top = sorted(members[channel], key=lambda m: (-m[2], m[0]))[:BUSIEST]
         rows.append(
@@ -101,7 +92,7 @@ async def channel_health(
                 id=channel,
                 name=name,
                 posts=posts[channel],
-                replies=reply_figures(name, asked.get(name, [])),
+                replies=reply_figures(name, asked[channel], channel),
                 busiest=tuple(top),
             )
         )
@@ -109,9 +100,6 @@ async def channel_health(
 
 
 async def channel_names(conn: AsyncConnection, space_id: int) -> list[tuple[str, str]]:
-    """(platform id, name) of every channel of the space, by name: the members filter's choices."""
-    name = func.coalesce(Channel.name, Channel.platform_id)
-    rows = await conn.execute(
-        select(Channel.platform_id, name).where(Channel.space_id == space_id).order_by(name)
-    )
-    return [tuple(r) for r in rows]
+    """(platform id, label) of every channel of the space, by label: the members filter's list."""
+    rows = await labelled_channels(conn, space_id)
+    return sorted(((platform_id, label) for _, platform_id, label in rows), key=lambda r: r[::-1])

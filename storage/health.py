@@ -7,6 +7,7 @@ The figures themselves are computed by `community.outcomes`.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -26,20 +27,44 @@ from storage.members import eligible_members, member_ref
 from storage.models import Activity, Channel, DailyRollup, Member
 
 
+async def labelled_channels(conn: AsyncConnection, space_id: int) -> list[tuple[int, str, str]]:
+    """(id, platform id, label for people) of every channel of the space.
+
+    The label is the channel's name, else its platform id. Two channels may share a name
+    (Discord allows it): each is then labelled "name (platform id)", so that rows keyed by
+    channel can be told apart wherever they are shown.
+    """
+    rows = (
+        await conn.execute(
+            select(Channel.id, Channel.name, Channel.platform_id).where(
+                Channel.space_id == space_id
+            )
+        )
+    ).all()
+    names = Counter(name for _, name, _ in rows if name)
+
+    def label(name: str | None, platform_id: str) -> str:
+        if not name:
+            return platform_id
+        return name if names[name] == 1 else f"{name} ({platform_id})"
+
+    return [(channel, platform_id, label(name, platform_id)) for channel, name, platform_id in rows]
+
+
+async def channel_labels(conn: AsyncConnection, space_id: int) -> dict[int, str]:
+    """Each channel's label for people (see labelled_channels), by id."""
+    return {channel: label for channel, _, label in await labelled_channels(conn, space_id)}
+
+
 async def asked_questions(
     conn: AsyncConnection, space_id: int, start: datetime, end: datetime
 ) -> list[AskedQuestion]:
     """Questions members asked from START to END, each with its first reply before END."""
     q = aliased(Activity)
     rows = await conn.execute(
-        select(
-            func.coalesce(Channel.name, Channel.platform_id),
-            q.occurred_at,
-            *first_answers(q, before=end),
-        )
+        select(q.channel_id, q.occurred_at, *first_answers(q, before=end))
         .select_from(q)
         .join(Member, Member.id == q.member_id)
-        .outerjoin(Channel, Channel.id == q.channel_id)
         .where(
             q.space_id == space_id,
             q.is_question.is_(True),
@@ -49,10 +74,13 @@ async def asked_questions(
             replies_seen(q),
         )
     )
+    labels = await channel_labels(conn, space_id)
     questions = []
     for channel, asked, *firsts in rows:
         replied = [first for first in firsts if first is not None]
-        questions.append(AskedQuestion(channel, asked, min(replied) if replied else None))
+        label = labels.get(channel) if channel is not None else None
+        first = min(replied) if replied else None
+        questions.append(AskedQuestion(label, asked, first, channel))
     return questions
 
 
