@@ -1,7 +1,8 @@
 """The dashboard as a staff member uses it, in a real headless Chromium.
 
-From `/dashboard` in (the fake) Discord to the pages, acting on the quiet list and seeing the
-chat's /quiet change, and out again; then every page of the demo community, photographed.
+From `/dashboard` in (the fake) Discord, and in (the fake) Slack over signed HTTP requests, to
+the pages, acting on the quiet list and seeing the chat's /quiet change, and out again; then
+every page of the demo community, photographed.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import asyncio
 import contextlib
 import csv
 import io
+import re
 import shutil
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from bot.commands.service import CommandService
 from bot.discord.client import PulseClient
@@ -23,10 +27,15 @@ from bot.web.links import sign_in_url
 from community.clock import FixedClock
 from storage.engine import create_engine
 from storage.migrate import upgrade
+from storage.models import Outreach
 from storage.uow import UnitOfWork
 from storage.writer.queue import IngestWriter
 from tests.factories import DEMO_NOW, settle
 from tests.platforms.test_discord import KEY, discord_settings
+from tests.platforms.test_slack import KEY as SLACK_KEY
+from tests.platforms.test_slack import _quiet_community as quiet_community
+from tests.platforms.test_slack import free_port, pulse_slack
+from tests.platforms.test_slack import texts as slack_texts
 from tests.web.browser import chromium, screenshot
 
 
@@ -46,6 +55,18 @@ async def dashboard_at(uow: UnitOfWork, clock, key: bytes = KEY):
 
 def quiet_names(reply) -> list[str]:
     return [field["name"] for field in reply.embeds[0].get("fields", [])]
+
+
+def slack_quiet(reply) -> list[str]:
+    """The members a Slack /quiet answer lists: each entry opens with the name in bold."""
+    return [
+        part["text"].strip()
+        for block in reply.blocks
+        if block["type"] == "rich_text"
+        for section in block["elements"]
+        for part in section["elements"][:1]
+        if part.get("style", {}).get("bold")
+    ]
 
 
 async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord, sqlite_engine):
@@ -137,6 +158,60 @@ async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord
                     await page.wait_for_selector("text=already used")
     finally:
         await writer.close()
+
+
+async def test_from_the_slack_dashboard_command_to_the_quiet_list_and_out(
+    fake_slack, sqlite_engine
+):
+    """The same walk from Slack: a signed /dashboard over HTTP, the link, the quiet list."""
+    fake, w = fake_slack, fake_slack.world
+    uow = UnitOfWork(sqlite_engine)
+    async with (
+        dashboard_at(uow, FixedClock(fake.now()), SLACK_KEY) as settings,
+        pulse_slack(
+            fake, sqlite_engine, mode="http", port=free_port(), web_url=settings.web.public_url()
+        ) as pulse,
+    ):
+        await quiet_community(fake, pulse, sqlite_engine)
+        before = slack_quiet(await fake.wait_for_response(await fake.slash_command(
+            "/quiet", "10", w.carol)))  # fmt: skip
+        assert before
+
+        delivery = await fake.slash_command("/dashboard", "", w.carol)
+        assert delivery.status == 200  # HTTP mode: the signed request was accepted
+        answer = await fake.wait_for_response(delivery)
+        assert answer.response_type == "ephemeral"
+        # One link, in the message's fallback text and in its blocks.
+        (link,) = set(re.findall(r"http://127\.0\.0\.1:\d+/signin/[\w-]+", slack_texts(answer)))
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(link)
+            await page.click("button:has-text('Sign in')")
+            await page.wait_for_selector("text=since last week")
+            await page.click("nav >> text=Quiet")
+            await page.wait_for_selector("h1:has-text('Quiet members')")
+            first = page.locator(".entry").first
+            name = (await first.locator("h2").inner_text()).strip()
+            assert name == before[0]
+            await first.locator("h2 a").click()
+            await page.wait_for_selector(f"h1:has-text('{name}')")
+            await page.wait_for_selector("text=Tier history")
+            await page.click("button:has-text('Reached out')")
+            await page.wait_for_selector("text=Recorded: you reached out")
+
+            after = slack_quiet(await fake.wait_for_response(await fake.slash_command(
+                "/quiet", "10", w.carol)))  # fmt: skip
+            # /quiet shows four a page: the next one moves up into the freed place.
+            assert name not in after
+            assert [n for n in before if n != name] == after[: len(before) - 1]
+
+            await page.click("button:has-text('Sign out')")
+            await page.wait_for_selector("text=You are signed out")
+            await page.goto(link.split("/signin/")[0] + "/c/1/quiet")
+            await page.wait_for_selector("text=Sign in with a link from chat")
+    async with sqlite_engine.connect() as conn:
+        rows = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
+    assert rows == [("reached_out", w.carol)]
 
 
 async def test_every_page_of_the_demo_community_in_chromium(demo_db, tmp_path):

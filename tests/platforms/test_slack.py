@@ -53,8 +53,18 @@ def slack_settings(fake, **overrides) -> SlackSettings:
 
 
 @contextlib.asynccontextmanager
-async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **overrides):
-    """run_slack connected to the fake, with a started writer; stopped and closed afterwards."""
+async def pulse_slack(
+    fake,
+    engine,
+    *,
+    secrets: SlackSecrets | None = None,
+    web_url: str = "http://127.0.0.1:8080",
+    **overrides,
+):
+    """run_slack connected to the fake, with a started writer; stopped and closed afterwards.
+
+    WEB_URL is where /dashboard's links point (a dashboard the test serves, or none).
+    """
     settings = slack_settings(fake, **overrides)
     # Exactly the scopes `pulse slack-manifest` asks for: a method needing more fails the test.
     fake.scopes = (*BOT_SCOPES, "connections:write")
@@ -64,7 +74,7 @@ async def pulse_slack(fake, engine, *, secrets: SlackSecrets | None = None, **ov
     writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
     service = CommandService(
-        UnitOfWork(engine), Settings(slack=settings).policies(), KEY, clock, "http://127.0.0.1:8080"
+        UnitOfWork(engine), Settings(slack=settings).policies(), KEY, clock, web_url
     )
     poster = SlackPoster(settings)
     stop, ready = asyncio.Event(), asyncio.Event()
