@@ -69,12 +69,13 @@ def slack_quiet(reply) -> list[str]:
     ]
 
 
-async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord, sqlite_engine):
+async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord, engine):
+    # `engine`: on SQLite and on the session's PostgreSQL server.
     fake, w = fake_discord, fake_discord.world
     now = fake.now()
     clock = FixedClock(now)
-    uow = UnitOfWork(sqlite_engine)
-    writer = IngestWriter(sqlite_engine, KEY, batch_size=50, flush_interval=0.01)
+    uow = UnitOfWork(engine)
+    writer = IngestWriter(engine, KEY, batch_size=50, flush_interval=0.01)
     await writer.start()
     try:
         async with dashboard_at(uow, clock) as settings:
@@ -160,19 +161,20 @@ async def test_from_the_dashboard_command_to_the_quiet_list_and_out(fake_discord
         await writer.close()
 
 
-async def test_from_the_slack_dashboard_command_to_the_quiet_list_and_out(
-    fake_slack, sqlite_engine
-):
-    """The same walk from Slack: a signed /dashboard over HTTP, the link, the quiet list."""
+async def test_from_the_slack_dashboard_command_to_the_quiet_list_and_out(fake_slack, engine):
+    """The same walk from Slack: a signed /dashboard over HTTP, the link, the quiet list.
+
+    On SQLite and on the session's PostgreSQL server (`engine`).
+    """
     fake, w = fake_slack, fake_slack.world
-    uow = UnitOfWork(sqlite_engine)
+    uow = UnitOfWork(engine)
     async with (
         dashboard_at(uow, FixedClock(fake.now()), SLACK_KEY) as settings,
         pulse_slack(
-            fake, sqlite_engine, mode="http", port=free_port(), web_url=settings.web.public_url()
+            fake, engine, mode="http", port=free_port(), web_url=settings.web.public_url()
         ) as pulse,
     ):
-        await quiet_community(fake, pulse, sqlite_engine)
+        await quiet_community(fake, pulse, engine)
         before = slack_quiet(await fake.wait_for_response(await fake.slash_command(
             "/quiet", "10", w.carol)))  # fmt: skip
         assert before
@@ -209,7 +211,7 @@ async def test_from_the_slack_dashboard_command_to_the_quiet_list_and_out(
             await page.wait_for_selector("text=You are signed out")
             await page.goto(link.split("/signin/")[0] + "/c/1/quiet")
             await page.wait_for_selector("text=Sign in with a link from chat")
-    async with sqlite_engine.connect() as conn:
+    async with engine.connect() as conn:
         rows = (await conn.execute(select(Outreach.action, Outreach.staff_platform_id))).all()
     assert rows == [("reached_out", w.carol)]
 
