@@ -13,7 +13,11 @@ Target: every page p95 under 150 ms.
 Run it from the project root::
 
     python bench/classify.py --db /tmp/pulse-big.db   # build the community once
-    python bench/web.py --db /tmp/pulse-big.db [--requests 20]
+    python bench/web.py --db /tmp/pulse-big.db [--requests 20] [--only member ...]
+
+`--only` keeps the pages whose name holds one of the given words (to compare versions
+quickly); `--database-url` measures another database instead, such as the PostgreSQL copy
+`bench/web_pg.py` makes of the SQLite file.
 """
 
 from __future__ import annotations
@@ -69,9 +73,11 @@ def pages(space: int, hero: int, quiet: int) -> dict[str, str]:
     }
 
 
-async def measure(db: Path, requests: int) -> list[tuple[str, float, float, float, int]]:
-    """(page, cold ms, median ms, p95 ms, bytes) for every page."""
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def measure(
+    url: str, requests: int, only: list[str] | None = None
+) -> list[tuple[str, float, float, float, int]]:
+    """(page, cold ms, median ms, p95 ms, bytes) for every page (those named by ONLY)."""
+    engine = create_engine(url)
     await upgrade(engine)
     uow, clock = UnitOfWork(engine), FixedClock(NOW)
     key = await hash_key(engine, None)
@@ -102,6 +108,8 @@ async def measure(db: Path, requests: int) -> list[tuple[str, float, float, floa
             signed = await http.post("/signin", data={"token": token}, allow_redirects=False)
             await signed.read()
             for name, path in pages(space, hero, quiet).items():
+                if only and not any(word in name for word in only):
+                    continue
                 times, size, cold = [], 0, 0.0
                 for run in range(requests + 1):
                     started = time.perf_counter()
@@ -132,10 +140,14 @@ async def measure(db: Path, requests: int) -> list[tuple[str, float, float, floa
 def main() -> None:
     """Parse arguments, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="database from bench/classify.py")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="SQLite file from bench/classify.py")
+    where.add_argument("--database-url", help="any database holding that community")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page (20)")
+    parser.add_argument("--only", nargs="+", help="only pages whose name holds one of these")
     args = parser.parse_args()
-    results = asyncio.run(measure(args.db, args.requests))
+    url = args.database_url or f"sqlite+aiosqlite:///{args.db}"
+    results = asyncio.run(measure(url, args.requests, args.only))
     table = Table(title=f"Dashboard pages, {args.requests} requests each")
     for column in ("page", "cold ms", "median ms", "p95 ms", "bytes"):
         table.add_column(column, justify="left" if column == "page" else "right")
