@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, case, exists, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from community.events import day_start
 from community.member_list import MemberQuery, MemberRow
@@ -27,6 +29,32 @@ from storage.models import (
     TierAssignment,
 )
 from storage.quiet import live_flag
+
+
+class unindexed(FunctionElement):
+    """COLUMN, which SQLite may not look up through an index; as is on other databases.
+
+    SQLite's documented way: a unary "+" before the column disqualifies the term from index
+    use (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_).
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _as_is(element: unindexed, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unary_plus(element: unindexed, compiler, **kw) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
 
 _TIER_RANK = {Tier.PASSIVE.value: 0, Tier.ACTIVE.value: 1, Tier.HERO.value: 2}
 
@@ -119,8 +147,8 @@ def _filtered(stmt: Select, space_id: int, query: MemberQuery, live, *, lean: st
     if "inner" in needs.values():
         # A few members lead, then each is looked up. Without statistics SQLite would lead
         # with ix_members_list instead, which matches nearly every member, and look each up
-        # in the few: "+ 0" keeps members.space_id off that index.
-        space = Member.space_id + 0 == space_id
+        # in the few. PostgreSQL knows from its statistics; a changed term would blind them.
+        space = unindexed(Member.space_id) == space_id
     stmt = _joined(stmt, live, needs).where(
         space, Member.is_bot.is_(False), Member.left_at.is_(None)
     )
