@@ -235,6 +235,10 @@ class TierAssignment(Base):
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the member was last told their role is at risk (the notification cooldown).
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The demotion notice: when the current spell under the full bar began, and when a posted
+    # staff digest last listed the member at risk (the snapshot it was built from).
+    at_risk_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    at_risk_listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TierChange(Base):

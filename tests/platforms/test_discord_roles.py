@@ -128,11 +128,12 @@ async def test_roles_follow_tiers_and_recognition(sqlite_engine, fake_discord):
     assert hero in _held(fake, world.alice)
     assert hero not in _held(fake, world.bob)
 
-    # Nobody posts again: by day 250 both are passive and lose the active role; Alice's hero
-    # role follows her recognition, which stands.
-    for day in (249, 250):  # two evaluations below the line
+    # Nobody posts again: below the line from day 249, both are passive after a week at risk
+    # (day 256) and lose the active role; Alice's hero role follows her recognition, which
+    # stands.
+    for day in range(249, 257):
         await _evaluate(sqlite_engine, space, day)
-    await _reconcile(sqlite_engine, fake, space, roles, 250)
+    await _reconcile(sqlite_engine, fake, space, roles, 256)
     assert _held(fake, world.alice) == {hero}
     assert _held(fake, world.bob) == set()
     removed = fake.calls("remove_member_role")
@@ -144,7 +145,7 @@ async def test_roles_follow_tiers_and_recognition(sqlite_engine, fake_discord):
         ).all()
     assert ("removed", "tier passive") in history
     later = CommandService(
-        UnitOfWork(sqlite_engine), SETTINGS.policies(), KEY, FixedClock(T0 + timedelta(250))
+        UnitOfWork(sqlite_engine), SETTINGS.policies(), KEY, FixedClock(T0 + timedelta(256))
     )
     profile = await later.run(staff, "member", {"user": world.alice})
     shown = dict(profile.fields)["Role changes"]

@@ -97,7 +97,9 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
         ("pat", "hero", "active")
     ]
     assert risks[0].missing == ("score 116 of 120 needed",)
-    assert risks[0].earliest == (T0 + timedelta(days=149)).date()
+    # Not before a week's notice (staff see it coming), though two evaluations below the
+    # line could otherwise demote pat on day 149.
+    assert risks[0].earliest == (T0 + timedelta(days=153)).date()
     assert (await _tiers(engine))["pat"] == ("hero", None)
     # /member says so too.
     later = CommandService(
@@ -112,25 +114,29 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
     section = next(s for s in staff_doc(digest).sections if s.title == "At risk of a lower tier")
     assert len(section.lines) == 1
     assert section.lines[0].endswith(
-        f"hero → active from {T0 + timedelta(days=149):%Y-%m-%d}: score 116 of 120 needed"
+        f"hero → active from {T0 + timedelta(days=153):%Y-%m-%d}: score 116 of 120 needed"
     )
 
-    # Below the line (108 of 120) on days 151 and 152: demoted on the second evaluation,
-    # six days after the figures first missed the bar (the old rules took two).
+    # Below the line (108 of 120) from day 151: demoted on day 153, a week after pat was first
+    # shown at risk on day 146 (the two evaluations below the line alone would say 152).
     await _evaluate(engine, range(148, 160))
     tiers = await _tiers(engine)
     assert tiers["hana"] == ("hero", "staff-9")
     assert tiers["pat"] == ("active", None)
     changes = await _changes(engine, "pat")
     assert [(old, new) for old, new, _ in changes] == [(None, "hero"), ("hero", "active")]
-    assert changes[-1][2] == T0 + timedelta(days=152)
+    assert changes[-1][2] == T0 + timedelta(days=153)
 
     profile = await service.run(STAFF, "member", {"user": "hana"})
     assert "pinned by staff" in dict(profile.fields)["Tier"]
 
     unpinned = await service.run(STAFF, "hero", {"action": "unpin", "user": "hana"})
     assert unpinned.tone is Tone.SUCCESS
-    await _evaluate(engine, range(160, 162))
+    # A pin stops the notice clock: unpinned on day 160, hana is shown at risk from then and
+    # demoted a week later.
+    await _evaluate(engine, range(160, 167))
+    assert (await _tiers(engine))["hana"] == ("hero", None)
+    await _evaluate(engine, range(167, 168))
     assert (await _tiers(engine))["hana"] == ("active", None)
 
 
@@ -152,7 +158,7 @@ def test_pulse_tiers_at_risk_lists_what_is_missing(tmp_path):
     assert result.exit_code == 0, result.output
     assert "At risk of a lower tier" in result.output
     assert "hero → " in result.output
-    assert f"{T0 + timedelta(days=149):%Y-%m-%d}" in result.output
+    assert f"{T0 + timedelta(days=153):%Y-%m-%d}" in result.output
     assert "score 116 of 120 needed" in result.output
     member = pulse("member", "pat", "--database-url", url, at=at)
     assert "at risk" in member.output
