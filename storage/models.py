@@ -379,6 +379,20 @@ class DigestRun(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class JobLease(Base):
+    """Which process does a job for a space now, until when (storage.leases)."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Blocklist(Base):
     """Keyed hashes of opted-out members' platform ids: events for them are dropped on arrival."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from community.events import Platform
 from community.roles import HeroFollows, RoleKind
+from storage.engine import create_engine
 from storage.models import RoleChangeRecord, Space
 from storage.runs import RunStatus
 from storage.uow import UnitOfWork
@@ -232,3 +234,43 @@ async def test_a_member_at_risk_gets_one_direct_message_after_staff(sqlite_engin
     note = fake.posted_messages(fake.dm_channel(world.alice)["id"])
     assert len(note) == 1
     assert "active role in Pulse Community" in note[0]["content"]
+
+
+async def test_two_processes_reconcile_a_space_once(engine, fake_discord):
+    """Two `pulse run` processes on one database: one reconciles, the other skips, once each."""
+    fake, world = fake_discord, fake_discord.world
+    space = await _community(engine, fake)
+    roles = _roles(fake, world.guild)
+    # The first process's first call is rate limited, so it is mid-run when the second starts.
+    fake.rate_limit("add_member_role", 0.3)
+    other_engine = create_engine(engine.url.render_as_string(hide_password=False))
+    one, two = await _client(fake), await _client(fake)
+    try:
+        at = FixedClock(DAY_120)
+        syncs = [
+            RoleSync(
+                UnitOfWork(db),
+                {"discord": RoleTarget(_LoggedIn(DiscordSettings(), client), roles)},
+                HeroFollows.CONFIRMED,
+                at,
+                name=name,
+            )
+            for db, client, name in ((engine, one, "first"), (other_engine, two, "second"))
+        ]
+        first = asyncio.create_task(syncs[0].run())
+        await fake.wait_for(lambda: fake.calls("add_member_role"), what="the first role call")
+        second = await syncs[1].run()
+        first = await first
+        # Once the first is done its lease is given back: the next run finds nothing to do.
+        third = await syncs[1].run()
+    finally:
+        await one.close()
+        await two.close()
+        await other_engine.dispose()
+    assert (first[space].applied, first[space].skipped) == (2, False)
+    assert (second[space].applied, second[space].skipped) == (0, True)
+    assert (third[space].applied, third[space].skipped) == (0, False)
+    assert [c.status for c in fake.calls("add_member_role")] == [429, 204, 204]
+    async with engine.connect() as conn:
+        history = (await conn.execute(select(RoleChangeRecord.member_id))).all()
+    assert len(history) == 2
