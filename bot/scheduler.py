@@ -173,13 +173,17 @@ async def _digest_run(uow, policies, poster, clock, space_id, audience, slot, gr
             await space_ref(uow, space_id), audience, built.rendered, built.chart_png
         )
         status, detail = RunStatus.POSTED, where
-        # Only now have staff seen it: a demotion waits for this (community.stability).
-        await record_listed(uow, space_id, built, built_at)
     except DigestSkipped as exc:
         status, detail = RunStatus.SKIPPED, str(exc)
     except Exception as exc:
         log_failure(log, exc, "posting the %s digest for space %s failed", audience, space_id)
         status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    if status is RunStatus.POSTED:
+        try:
+            # Only now have staff seen it: a demotion waits for this (community.stability).
+            await record_listed(uow, space_id, built, built_at)
+        except Exception as exc:  # the digest went out: never mark it failed for this
+            log_failure(log, exc, "recording who the staff digest listed at risk failed")
     await _finish(uow, run_id, status, clock.now(), detail)
     log.info("%s digest for space %s, week %s: %s", audience, space_id, key, status.value)
     return RunOutcome(space_id, audience, key, status, detail)
