@@ -107,7 +107,10 @@ async def _channel(places: _Places, kind: str, channel_id: str) -> Check:
         )
     if not isinstance(fetched, discord.abc.GuildChannel):
         return Check(name, False, "not a server channel: use a channel of the server")
-    me, channels = await places.seen_from(fetched.guild.id)
+    try:
+        me, channels = await places.seen_from(fetched.guild.id)
+    except discord.HTTPException as exc:
+        return Check(name, False, f"Pulse cannot read its own permissions there ({exc.text})")
     channel = channels.get(fetched.id, fetched)
     # Roles, @everyone and the channel's overwrites, as Discord resolves them.
     allowed = channel.permissions_for(me)

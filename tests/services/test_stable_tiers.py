@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from storage.digests import staff_digest, week_ending
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.models import Member, Space, TierAssignment, TierChange
-from storage.tiers import members_at_risk
+from storage.tiers import mark_listed, members_at_risk
 from storage.uow import UnitOfWork
 from tests.factories import KEY, T0, helper_history, ingest, pulse
 
@@ -169,3 +170,38 @@ def test_pulse_tiers_at_risk_lists_what_is_missing(tmp_path):
     clash = pulse("tiers", "--at-risk", "--as-of", "2026-09-01", "--database-url", url, at=at)
     assert clash.exit_code == 2
     assert "--at-risk reads today's tiers alone" in clash.output
+
+
+async def _listed(engine, space, built_at) -> int:
+    async with UnitOfWork(engine).write() as conn:
+        return await mark_listed(conn, space, list(await _member_ids(conn)), built_at)
+
+
+async def _member_ids(conn) -> list[int]:
+    return list((await conn.execute(select(TierAssignment.member_id))).scalars())
+
+
+async def test_where_a_staff_digest_is_posted_only_a_listing_lets_the_demotion_through(engine):
+    await _history(engine)
+    space = await _space(engine)
+    listing = replace(TIERS, staff_digest_platforms=frozenset({"discord"}))
+
+    async def evaluate(days):
+        for day in days:
+            at = T0 + timedelta(days=day)
+            await reclassify_and_scan(UnitOfWork(engine), space, at, listing, QUIET)
+
+    await evaluate(range(120, 147))  # both under the hero bar from day 146
+    # A digest built before the spell began carried no news of it: nothing is marked.
+    assert await _listed(engine, space, T0 + timedelta(days=146, hours=-1)) == 0
+    # Below the line from day 151, a week at risk by day 153: still no digest named them.
+    await evaluate(range(147, 161))
+    assert (await _tiers(engine))["pat"] == ("hero", None)
+    async with engine.connect() as conn:
+        risks = await members_at_risk(conn, space, listing, 10)
+    assert {r.member.platform_id for r in risks} == {"hana", "pat"}
+    # A staff digest posted on day 160 lists them: the next evaluation demotes.
+    assert await _listed(engine, space, T0 + timedelta(days=160, hours=1)) == 2
+    await evaluate(range(161, 162))
+    assert (await _tiers(engine))["pat"] == ("active", None)
+    assert (await _changes(engine, "pat"))[-1][2] == T0 + timedelta(days=161)
