@@ -13,7 +13,15 @@ from bot.commands.service import CommandService, Invocation
 from bot.discord.roles import DiscordRoles
 from bot.scheduler import daily_job
 from bot.services.classification import reclassify_and_scan
-from bot.services.roles import RoleSync, RoleTarget, Warnings, reconcile_roles, warn_members
+from bot.services.roles import (
+    LEASE_TTL,
+    RoleLease,
+    RoleSync,
+    RoleTarget,
+    Warnings,
+    reconcile_roles,
+    warn_members,
+)
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from community.events import Platform
@@ -274,3 +282,26 @@ async def test_two_processes_reconcile_a_space_once(engine, fake_discord):
     async with engine.connect() as conn:
         history = (await conn.execute(select(RoleChangeRecord.member_id))).all()
     assert len(history) == 2
+
+
+async def test_a_run_that_lost_its_lease_stops_before_its_next_call(sqlite_engine, fake_discord):
+    """A run that hung past its lease, which another run then took over, changes nothing more."""
+    fake, world = fake_discord, fake_discord.world
+    space = await _community(sqlite_engine, fake)
+    roles = _roles(fake, world.guild)
+    uow = UnitOfWork(sqlite_engine)
+    hung = RoleLease(uow, space, "hung", FixedClock(DAY_120))
+    assert await hung.claim()
+    later = FixedClock(DAY_120 + LEASE_TTL)
+    assert await RoleLease(uow, space, "next", later).claim()
+    hung.clock = later
+    client = await _client(fake)
+    try:
+        gateway = _LoggedIn(DiscordSettings(), client)
+        done = await reconcile_roles(
+            uow, space, world.guild, gateway, roles, HeroFollows.CONFIRMED, later, hung
+        )
+    finally:
+        await client.close()
+    assert done.applied == 0
+    assert fake.calls("add_member_role") == []
