@@ -1,14 +1,14 @@
 """web indexes: help edges by the member helped
 
-Revision ID: 0009_web_indexes
-Revises: 0007_web
+Revision ID: 0011_web_indexes
+Revises: 0010_job_leases
 Create Date: 2026-11-24
 """
 
 from alembic import op
 
-revision = "0009_web_indexes"
-down_revision = "0007_web"
+revision = "0011_web_indexes"
+down_revision = "0010_job_leases"
 branch_labels = None
 depends_on = None
 
