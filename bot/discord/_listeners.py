@@ -22,7 +22,7 @@ class _Listeners:
     async def on_message(self, message: discord.Message) -> None:
         """Log a message, reply or forum post."""
         if self._wanted(message.guild):
-            await self._log(self._message_event(message))
+            await self._log(self._message_event(message), message.author)
 
     async def on_thread_create(self, thread: discord.Thread) -> None:
         """Log a thread started in a text channel."""
@@ -48,21 +48,18 @@ class _Listeners:
         await self._log(
             mapping.reaction_event(
                 payload, guild, actor_is_bot=is_bot, at=self.clock.now(), accept=self.accept
-            )
+            ),
+            payload.member,
         )
 
     async def on_member_join(self, member: discord.Member) -> None:
         """Log a member joining."""
         if self._wanted(member.guild):
-            await self._log(mapping.join_event(member))
+            await self._log(mapping.join_event(member), member)
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         """Log a member leaving."""
         guild = self.get_guild(payload.guild_id)
         if self._wanted(guild):
             await self._log(mapping.leave_event(payload, guild, self.clock.now()))
-
-    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        """Keep the staff flag right when roles change (off the gateway's path)."""
-        if self._wanted(after.guild) and self.is_staff(before) != self.is_staff(after):
-            self.background.spawn(self._sync_staff(after.guild), "discord-staff-sync")
+            self._saw(str(guild.id), str(payload.user.id), False)  # staff no more, if they were
