@@ -103,6 +103,9 @@ class PulseClient(_Listeners, _Commands, discord.Client):
             # (only the bot's own member). Staff come from StaffRoster, names from the events.
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
+            # Nor a message cache: reactions come raw, replies carry what they reply to, and
+            # discord.py scans its cache linearly for every reaction.
+            max_messages=None,
             **_shard_options(settings, sharded=isinstance(self, discord.AutoShardedClient)),
         )
         # Without a member cache discord.py drops GUILD_MEMBER_UPDATE unseen; staff roles
