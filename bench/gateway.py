@@ -155,6 +155,7 @@ class StatementTasks:
 
 
 async def run(args, conn, world) -> None:
+    """Start Pulse against the fake in WORLD, report start-up, then step up or profile."""
     settings = DiscordSettings(
         api_base_url=world["base_url"],
         gateway_url=world["gateway_url"],
@@ -221,6 +222,7 @@ async def run(args, conn, world) -> None:
 
 
 async def one_step(conn, client, writer, handlers, rate: float, seconds: float) -> dict:
+    """Have the fake send RATE events a second for SECONDS; what Pulse made of them."""
     received0 = writer.stats.received
     stored0 = writer.stats.inserted + writer.stats.duplicates
     spent0, calls0 = handlers.total()
@@ -257,6 +259,7 @@ async def one_step(conn, client, writer, handlers, rate: float, seconds: float) 
 
 
 async def step_up(args, conn, client, writer, handlers) -> None:
+    """Raise the rate by --step until a step is not sustained; print each step."""
     best = 0.0
     print("rate  sent/s  received/s  stored/s  queue max/end  CPU ms/event  CPU share  "
           "handler µs/event  writer busy  loop lag")  # fmt: skip
@@ -264,10 +267,12 @@ async def step_up(args, conn, client, writer, handlers) -> None:
     while rate <= args.max_rate:
         row = await one_step(conn, client, writer, handlers, rate, args.seconds)
         sustained = row["received/s"] >= 0.95 * rate and row["queue end"] <= writer.batch_size
+        verdict = "ok" if sustained else "NOT sustained"
         print(f"{rate:>5.0f} {row['sent/s']:>7.0f} {row['received/s']:>10.0f} "
               f"{row['stored/s']:>9.0f} {row['queue max']:>7}/{row['queue end']:<5} "
               f"{row['cpu ms/event']:>12.3f} {row['cpu share']:>10.0%} "
-              f"{row['handler us/event']:>14.1f} {row['writer busy']:>8.0%} {row['loop lag ms']:>6.0f} ms  {'ok' if sustained else 'NOT sustained'}")  # fmt: skip
+              f"{row['handler us/event']:>14.1f} {row['writer busy']:>8.0%} "
+              f"{row['loop lag ms']:>6.0f} ms  {verdict}")  # fmt: skip
         if not sustained:
             break
         best = rate
@@ -277,6 +282,7 @@ async def step_up(args, conn, client, writer, handlers) -> None:
 
 
 async def profile_step(args, conn, client) -> None:
+    """One step at --rate under cProfile: CPU by area, then the costliest functions."""
     profiler = cProfile.Profile()
     profiler.enable()
     row = await one_step(conn, client, client.writer, HandlerClock(client), args.rate, args.seconds)
@@ -311,6 +317,7 @@ def _area(path: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=500_000)
     parser.add_argument("--step", type=float, default=1000, help="events/s added each step")
@@ -325,6 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Start the fake's process, run the benchmark, clean up."""
     args = parse_args(argv)
     args.work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     context = multiprocessing.get_context("spawn")
