@@ -7,6 +7,7 @@ only its shards' guilds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from datetime import timedelta
@@ -204,3 +205,29 @@ async def test_one_process_can_run_every_shard(fake_discord, sqlite_engine):
         await fake.send_message(other["channel"], w.alice, "two")
         await settle(fake, client, 2)
     assert await _spaces(sqlite_engine) == set(both)
+
+
+async def test_gateway_handlers_never_touch_the_database(fake_discord, sqlite_engine):
+    from sqlalchemy import event
+
+    fake, w = fake_discord, fake_discord.world
+    tasks: list[str] = []
+
+    def seen(*args) -> None:
+        tasks.append(asyncio.current_task().get_name())
+
+    event.listen(sqlite_engine.sync_engine, "before_cursor_execute", seen)
+    async with bot(fake, sqlite_engine) as client:
+        said = await fake.send_message(w.general, w.alice, "How do I start?")
+        await fake.reply(said, w.bob, "Read the guide.")
+        await fake.add_reaction(said, w.carol, "👍")
+        await fake.member_join("dana")
+        await fake.member_update(w.bob, roles=[w.staff_role])
+        await settle(fake, client, 4)
+        await fake.wait_for(lambda: not client.staff_marks.pending, what="the staff marks")
+    event.remove(sqlite_engine.sync_engine, "before_cursor_execute", seen)
+    gateway = [t for t in tasks if t.startswith("discord.py: on_") or t == "discord-client"]
+    assert gateway == []
+    # The listener does tell tasks apart: the writer, catch-up and the staff marks wrote.
+    assert {"pulse-ingest-writer", "discord-catch-up"} <= set(tasks)
+    assert any(t.startswith("Task-") for t in tasks)  # the staff marks (StaffMarks.again)
