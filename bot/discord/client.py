@@ -130,6 +130,8 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         self.background = Background()
         self.staff_marks = StaffMarks(uow, writer, Platform.DISCORD)
         self.roster = StaffRoster(self.staff_roles)
+        # Bots seen in events: without a member cache, who started a thread is only an id.
+        self.bots: set[int] = set()
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
@@ -170,6 +172,8 @@ class PulseClient(_Listeners, _Commands, discord.Client):
     def _member_updated(self, data: dict) -> None:
         guild_id, user = data.get("guild_id"), data.get("user") or {}
         guild = self.get_guild(int(guild_id)) if guild_id else None
+        if user.get("bot") and "id" in user:
+            self.bots.add(int(user["id"]))
         if self._wanted(guild) and "id" in user:
             staff = self.roster.holds_staff_role(data.get("roles") or ())
             self._saw(str(guild.id), str(user["id"]), staff)
@@ -217,7 +221,7 @@ class PulseClient(_Listeners, _Commands, discord.Client):
                     self.clock.now(),
                     self.settings.catch_up_days,
                 )
-                joined = await read_members(self, self.roster, guild, after)
+                joined = await read_members(self, self.roster, guild, after, self.bots)
                 await self._sync_staff(guild)
                 count = await self._catch_up_guild(guild, after, joined)
                 log.info("caught up %d message(s) in %s", count, guild.name)
@@ -262,7 +266,10 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         for thread in guild.threads:
             created = thread.created_at or discord.utils.snowflake_time(thread.id)
             if created >= after:
-                await self._log(mapping.thread_event(thread, help_channels=self.help_channels))
+                event = mapping.thread_event(
+                    thread, help_channels=self.help_channels, bots=self.bots
+                )
+                await self._log(event)
         for member in joined:
             await self._log(mapping.join_event(member), member)
 

@@ -69,9 +69,15 @@ class StaffRoster:
 
 
 async def read_members(
-    client: discord.Client, roster: StaffRoster, guild: discord.Guild, after: datetime
+    client: discord.Client,
+    roster: StaffRoster,
+    guild: discord.Guild,
+    after: datetime,
+    bots: set[int] | None = None,
 ) -> list[discord.Member]:
-    """One paged REST pass over GUILD's members: its staff into ROSTER, and who joined since AFTER.
+    """One paged REST pass over GUILD's members: who joined since AFTER; staff and bots noted.
+
+    The staff go into ROSTER, the bots into BOTS.
 
     A page at a time, so a server of any size costs one page of memory; the members are not
     kept. Discord's rate limits pace the pages (discord.py waits them out).
@@ -85,8 +91,11 @@ async def read_members(
         while True:
             page = await client.http.get_members(guild.id, MEMBER_PAGE, last)
             for raw in page:
+                user = raw["user"]
                 if roster.holds_staff_role(raw.get("roles") or ()):
-                    found.append(raw["user"]["id"])
+                    found.append(user["id"])
+                if bots is not None and user.get("bot"):
+                    bots.add(int(user["id"]))
                 when = discord.utils.parse_time(raw.get("joined_at"))
                 if when is not None and when >= after:
                     state = client._connection  # what discord.py builds its own Members on

@@ -231,3 +231,17 @@ async def test_gateway_handlers_never_touch_the_database(fake_discord, sqlite_en
     # The listener does tell tasks apart: the writer, catch-up and the staff marks wrote.
     assert {"pulse-ingest-writer", "discord-catch-up"} <= set(tasks)
     assert any(t.startswith("Task-") for t in tasks)  # the staff marks (StaffMarks.again)
+
+
+async def test_a_thread_another_bot_starts_is_left_out_without_a_member_cache(
+    fake_discord, sqlite_engine
+):
+    fake, w = fake_discord, fake_discord.world
+    fake.announce_large(w.guild)
+    async with bot(fake, sqlite_engine) as client:
+        assert int(w.other_bot) in client.bots  # from the member pass at start
+        thread = await fake.start_thread(w.general, w.other_bot, "release notes")
+        await fake.send_message(thread["id"], w.alice, "Thanks for the notes!")
+        await settle(fake, client, 1)
+    rows = await activities(sqlite_engine)
+    assert [(r.kind, r.target_member_id) for r in rows] == [("reply", None)]
