@@ -24,6 +24,7 @@ members), for comparison. --profile prints where the CPU goes during one step at
     python bench/gateway.py --members 100000 --step 2000 --seconds 8
     python bench/gateway.py --chunk --members 500000
     python bench/gateway.py --profile --rate 3000
+    python bench/gateway.py --postgres                # the writer on a throwaway PostgreSQL
 """
 
 from __future__ import annotations
@@ -328,7 +329,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, help="default: [ingest] batch_size")
     parser.add_argument("--chunk", action="store_true", help="the old policy: chunk and cache")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL server (tests/pg.py)"
+    )
     return parser.parse_args(argv)
+
+
+def throwaway_postgres():
+    """A started PostgreSQL server of the tests' kind (commits not waited for, as in tests)."""
+    from tests.pg import PostgresServer, find_pg_bin
+
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found")
+    server = PostgresServer(bin_dir)
+    server.start()
+    return server
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -339,10 +355,16 @@ def main(argv: list[str] | None = None) -> None:
     conn, child_conn = context.Pipe()
     fake = context.Process(target=serve, args=(child_conn, args.members), daemon=True)
     fake.start()
+    server = None
     try:
+        if args.postgres:
+            server = throwaway_postgres()
+            args.database_url = server.url("postgres")
         world = conn.recv()
         asyncio.run(run(args, conn, world))
     finally:
+        if server is not None:
+            server.stop()
         if fake.is_alive():
             conn.send(("stop",))
             fake.join(10)
