@@ -256,8 +256,8 @@ def build_scheduler(
     settings: Settings,
     poster: DigestPoster,
     clock: Clock,
+    policies: Policies,
     name: str | None = None,
-    policies: Policies | None = None,
     roles=None,
 ) -> AsyncIOScheduler:
     """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start.
@@ -268,7 +268,6 @@ def build_scheduler(
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     name = name or process_name()
-    policies = policies or settings.policies()
     # The jobs decide themselves whether they are due, so APScheduler may run them however late
     # (misfire_grace_time None), once (coalesce), never overlapping (max_instances 1).
     scheduler = AsyncIOScheduler(
