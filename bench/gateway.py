@@ -302,7 +302,7 @@ async def profile_step(args, conn, client) -> None:
 
 def _area(path: str) -> str:
     for marker, area in (
-        ("/discord/", "discord.py (parsing, models)"),
+        ("site-packages/discord/", "discord.py (parsing, models)"),
         ("/aiohttp/", "aiohttp (websocket)"),
         ("/sqlalchemy/", "SQLAlchemy"),
         ("/aiosqlite/", "aiosqlite"),
