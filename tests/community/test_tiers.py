@@ -70,10 +70,12 @@ def test_only_joined_is_passive():
 
 
 def test_promotion_is_immediate_demotion_needs_a_sustained_drop():
-    assert decide(AT_HERO, Standing(Tier.PASSIVE), DAY, POLICY).tier is Tier.HERO
-    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, POLICY)
+    # The notice to staff aside (tests/community/test_stability.py covers it).
+    policy = replace(POLICY, demotion_notice_days=0)
+    assert decide(AT_HERO, Standing(Tier.PASSIVE), DAY, policy).tier is Tier.HERO
+    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, policy)
     assert (first.tier, first.earned, first.below_count) == (Tier.HERO, Tier.ACTIVE, 1)
-    second = decide(AT_ACTIVE, first.standing, DAY, POLICY)
+    second = decide(AT_ACTIVE, first.standing, DAY, policy)
     assert (second.tier, second.below_count) == (Tier.ACTIVE, 0)
 
 
