@@ -1,0 +1,187 @@
+"""`pulse db copy`: the demo community from SQLite into PostgreSQL, row for row, same answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from sqlalchemy import insert, select
+
+from storage.copy import table_counts, tables
+from storage.engine import create_engine
+from storage.models import QuietFlag, TierChange
+from tests.factories import pulse
+
+READ_COMMANDS = (
+    ("tiers",),
+    ("hero-candidates",),
+    ("quiet",),
+    ("health",),
+    ("digest", "preview"),
+)
+
+
+async def _fresh_database(server, name: str) -> str:
+    conn = await asyncpg.connect(server.admin_dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.url(name)
+
+
+async def _rows(url: str) -> dict[str, list[tuple]]:
+    """Every table's rows, in primary-key order."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return {
+                table.name: [
+                    tuple(row)
+                    for row in await conn.execute(
+                        select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in tables()
+            }
+    finally:
+        await engine.dispose()
+
+
+async def _insert_fresh_rows(url: str, flag: tuple) -> tuple[int, int]:
+    """Insert a quiet flag like FLAG and a tier change, ids left to the database; their ids."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            values = dict(zip((c.name for c in QuietFlag.__table__.columns), flag, strict=True))
+            values.pop("id")
+            flag_id = (
+                await conn.execute(insert(QuietFlag).values(values).returning(QuietFlag.id))
+            ).scalar()
+            change = insert(TierChange).values(
+                space_id=flag[1],
+                member_id=flag[2],
+                from_tier=None,
+                to_tier="active",
+                score=1.0,
+                reasons="test",
+                changed_at=datetime(2026, 11, 24, tzinfo=UTC),
+            )
+            change_id = (await conn.execute(change.returning(TierChange.id))).scalar()
+            return flag_id, change_id
+    finally:
+        await engine.dispose()
+
+
+async def _counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await table_counts(conn)
+    finally:
+        await engine.dispose()
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def demo_file(demo_db, tmp_path):
+    """A private copy of the session's demo database."""
+    path = tmp_path / "pulse.db"
+    shutil.copy(demo_db[0], path)
+    return path
+
+
+@pytest.mark.postgres
+def test_copy_to_postgres_keeps_every_row_and_every_answer(demo_file, postgres_server):
+    source = f"sqlite:///{demo_file}"
+    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_{os.getpid()}"))
+    before = _digest(demo_file)
+
+    result = pulse("db", "copy", "--database-url", source, "--to", target)
+    assert result.exit_code == 0, result.output
+    assert "every table's count verified" in result.stdout
+    assert _digest(demo_file) == before  # the source is only read
+
+    copied, original = asyncio.run(_rows(target)), asyncio.run(_rows(source))
+    assert copied.keys() == original.keys()
+    for name, rows in original.items():
+        assert copied[name] == rows, name
+    # The demo stores something in the tables that matter, so the comparison means something.
+    for name in ("members", "activities", "member_daily_rollups", "tier_assignments"):
+        assert original[name], name
+    assert sum(len(rows) for rows in original.values()) > 1_000
+
+    for command in READ_COMMANDS:
+        on_sqlite = pulse(*command, "--database-url", source)
+        on_postgres = pulse(*command, "--database-url", target)
+        assert on_sqlite.exit_code == 0, on_sqlite.output
+        assert on_postgres.stdout == on_sqlite.stdout, command
+    busiest = original["tier_assignments"][0][0]
+    name = next(row[3] for row in original["members"] if row[0] == busiest)
+    on_sqlite = pulse("member", name, "--database-url", source)
+    assert on_sqlite.exit_code == 0, on_sqlite.output
+    assert pulse("member", name, "--database-url", target).stdout == on_sqlite.stdout
+
+    # The id sequences moved past the copied ids: new rows get fresh ones.
+    flag_id, change_id = asyncio.run(_insert_fresh_rows(target, original["quiet_flags"][0]))
+    assert flag_id > max(row[0] for row in original["quiet_flags"])
+    assert change_id > max((row[0] for row in original["tier_changes"]), default=0)
+
+
+@pytest.mark.postgres
+def test_copy_refuses_a_target_that_holds_data(demo_file, postgres_server):
+    source = f"sqlite:///{demo_file}"
+    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_twice_{os.getpid()}"))
+    assert pulse("db", "copy", "--database-url", source, "--to", target).exit_code == 0
+    counts = asyncio.run(_counts(target))
+
+    again = pulse("db", "copy", "--database-url", source, "--to", target)
+    assert again.exit_code == 1
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("pulse: the target database already holds")
+    assert "Traceback" not in again.output
+    assert asyncio.run(_counts(target)) == counts  # nothing doubled, nothing lost
+
+
+def test_copy_between_sqlite_files(demo_file, tmp_path):
+    source = f"sqlite:///{demo_file}"
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = pulse("db", "copy", "--database-url", source, "--to", target)
+    assert result.exit_code == 0, result.output
+    assert asyncio.run(_rows(target)) == asyncio.run(_rows(source))
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("not a url", "not a database URL"),
+        ("SAME", "the target is the configured database itself"),
+    ],
+)
+def test_copy_refuses_a_bad_target_in_one_line(demo_file, target, says):
+    source = f"sqlite:///{demo_file}"
+    result = pulse(
+        "db", "copy", "--database-url", source, "--to", source if target == "SAME" else target
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert says in result.stderr
+
+
+def test_copy_refuses_a_source_behind_the_code(tmp_path):
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = pulse(
+        "db", "copy", "--database-url", f"sqlite:///{tmp_path / 'none.db'}", "--to", target
+    )
+    assert result.exit_code == 1
+    assert "there is no database at" in result.stderr
+    assert not (tmp_path / "copy.db").exists()
