@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,6 +16,7 @@ from sqlalchemy import insert, select
 
 from storage.copy import table_counts, tables
 from storage.engine import create_engine
+from storage.migrate import upgrade
 from storage.models import QuietFlag, TierChange
 from tests.factories import pulse
 
@@ -78,6 +81,32 @@ async def _insert_fresh_rows(url: str, flag: tuple) -> tuple[int, int]:
         await engine.dispose()
 
 
+async def _schema(url: str) -> tuple[set, set]:
+    """Every index and constraint definition of the PostgreSQL database at URL."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        indexes = {r[0] for r in await conn.fetch("SELECT indexdef FROM pg_indexes"
+                   " WHERE schemaname = current_schema()")}  # fmt: skip
+        constraints = {
+            tuple(r)
+            for r in await conn.fetch(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+                " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+            )
+        }
+    finally:
+        await conn.close()
+    return indexes, constraints
+
+
+async def _migrated(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
@@ -109,6 +138,11 @@ def test_copy_to_postgres_keeps_every_row_and_every_answer(demo_file, postgres_s
     assert result.exit_code == 0, result.output
     assert "every table's count verified" in result.stdout
     assert _digest(demo_file) == before  # the source is only read
+
+    # The indexes and constraints set aside for the load are all back, as migrations made them.
+    fresh = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_fresh_{os.getpid()}"))
+    asyncio.run(_migrated(fresh))
+    assert asyncio.run(_schema(target)) == asyncio.run(_schema(fresh))
 
     copied, original = asyncio.run(_rows(target)), asyncio.run(_rows(source))
     assert copied.keys() == original.keys()
@@ -150,6 +184,32 @@ def test_copy_refuses_a_target_that_holds_data(demo_file, postgres_server):
     assert lines[0].startswith("pulse: the target database already holds")
     assert "Traceback" not in again.output
     assert asyncio.run(_counts(target)) == counts  # nothing doubled, nothing lost
+
+
+@pytest.mark.postgres
+def test_a_copy_the_target_refuses_leaves_it_empty(demo_file, postgres_server):
+    # An old database may hold a NUL in a name (names are cleaned on arrival now): SQLite
+    # stores it, PostgreSQL's text cannot.
+    with contextlib.closing(sqlite3.connect(demo_file)) as db:
+        db.execute(
+            "UPDATE members SET display_name = ? WHERE id = (SELECT max(id) FROM members)",
+            ("nul\x00name",),
+        )
+        db.commit()
+    source = f"sqlite:///{demo_file}"
+    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_refused_{os.getpid()}"))
+
+    result = pulse("db", "copy", "--database-url", source, "--to", target)
+    assert result.exit_code == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pulse: the copy failed and the target was left empty: members:")
+    assert "Traceback" not in result.output
+    assert set(asyncio.run(_counts(target)).values()) == {0}
+    # The schema is whole again too: fixing the source and copying again works.
+    with contextlib.closing(sqlite3.connect(demo_file)) as db:
+        db.execute("UPDATE members SET display_name = 'name' WHERE display_name LIKE 'nul%'")
+        db.commit()
+    assert pulse("db", "copy", "--database-url", source, "--to", target).exit_code == 0
 
 
 def test_copy_between_sqlite_files(demo_file, tmp_path):
