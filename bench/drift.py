@@ -35,8 +35,8 @@ ASKERS = {Tier.HERO: 12, Tier.ACTIVE: 3}
 
 
 def old_rules(policy: TierPolicy) -> TierPolicy:
-    """The rules before stability: demote at the full bar, no grace after a promotion."""
-    return replace(policy, demote_below=1.0, promotion_grace_days=0)
+    """The rules before stability: demote at the full bar, no grace, no notice to staff."""
+    return replace(policy, demote_below=1.0, promotion_grace_days=0, demotion_notice_days=0)
 
 
 @dataclass(frozen=True, slots=True)

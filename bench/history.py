@@ -37,10 +37,9 @@ from storage.models import QuietFlag, Space, TierAssignment, TierChange  # noqa:
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)  # bench/classify.py's "now"
 
 
-async def measure(path: Path) -> None:
+async def measure(path: Path, policy: TierPolicy) -> None:
     """Empty the tier tables of the database at PATH, then time the replay and a read."""
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    policy = TierPolicy()
     try:
         async with engine.begin() as conn:
             for table in (TierChange, TierAssignment, QuietFlag):
@@ -65,6 +64,8 @@ def main() -> None:
     """Copy the database, then measure on the copy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path, help="a database built by bench/classify.py --db")
+    # 0 measures the replay as it was before the notice period lengthened its warm-up.
+    parser.add_argument("--notice-days", type=int, default=TierPolicy().demotion_notice_days)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "history.db"
@@ -72,7 +73,7 @@ def main() -> None:
             source = Path(f"{args.db}{suffix}")
             if source.exists():
                 shutil.copy(source, f"{copy}{suffix}")
-        asyncio.run(measure(copy))
+        asyncio.run(measure(copy, TierPolicy(demotion_notice_days=args.notice_days)))
 
 
 if __name__ == "__main__":

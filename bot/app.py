@@ -84,7 +84,7 @@ async def serve(
     """`pulse run`: upgrade, start the writer and the configured platforms, stop on a signal."""
     clock = clock or SystemClock()
     from bot.commands.service import CommandService
-    from bot.scheduler import PlatformPoster, build_scheduler, stop_scheduler
+    from bot.scheduler import PlatformPoster, build_scheduler, process_name, stop_scheduler
     from bot.services.roles import RoleSync, Warnings
     from bot.tasks import Stopped, unless_stopped
     from community.roles import HeroFollows
@@ -119,7 +119,12 @@ async def serve(
                 else None
             )
             roles = RoleSync(
-                uow, role_targets, HeroFollows(recognition.hero_role_follows), clock, warnings
+                uow,
+                role_targets,
+                HeroFollows(recognition.hero_role_follows),
+                clock,
+                warnings,
+                name=process_name(),
             )
             if settings.web.enabled:
                 platforms["web"] = dashboard(settings, uow, key, clock, stop)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.digest_render.rendered import RenderedDigest
 from bot.services.classification import purge_old_activities, reclassify_and_scan, space_ids
-from bot.services.digests import build_digest, space_ref
+from bot.services.digests import build_digest, record_listed, space_ref
 from bot.settings import Settings
 from bot.tasks import is_outage, log_failure, one_line
 from community.clock import Clock
@@ -167,6 +167,7 @@ async def _digest_run(uow, policies, poster, clock, space_id, audience, slot, gr
     if run_id is None:
         return RunOutcome(space_id, audience, key, None)
     try:
+        built_at = clock.now()
         built = await build_digest(uow, policies, space_id, audience, slot.at)
         where = await poster.post_digest(
             await space_ref(uow, space_id), audience, built.rendered, built.chart_png
@@ -177,6 +178,12 @@ async def _digest_run(uow, policies, poster, clock, space_id, audience, slot, gr
     except Exception as exc:
         log_failure(log, exc, "posting the %s digest for space %s failed", audience, space_id)
         status, detail = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    if status is RunStatus.POSTED:
+        try:
+            # Only now have staff seen it: a demotion waits for this (community.stability).
+            await record_listed(uow, space_id, built, built_at)
+        except Exception as exc:  # the digest went out: never mark it failed for this
+            log_failure(log, exc, "recording who the staff digest listed at risk failed")
     await _finish(uow, run_id, status, clock.now(), detail)
     log.info("%s digest for space %s, week %s: %s", audience, space_id, key, status.value)
     return RunOutcome(space_id, audience, key, status, detail)
@@ -256,8 +263,8 @@ def build_scheduler(
     settings: Settings,
     poster: DigestPoster,
     clock: Clock,
+    policies: Policies,
     name: str | None = None,
-    policies: Policies | None = None,
     roles=None,
 ) -> AsyncIOScheduler:
     """The scheduler `pulse run` starts: its jobs, plus a catch-up of each job at start.
@@ -268,7 +275,6 @@ def build_scheduler(
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     name = name or process_name()
-    policies = policies or settings.policies()
     # The jobs decide themselves whether they are due, so APScheduler may run them however late
     # (misfire_grace_time None), once (coalesce), never overlapping (max_instances 1).
     scheduler = AsyncIOScheduler(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,6 +119,7 @@ class TierSettings(_Section):
     demotion_evaluations: PositiveInt = _TIERS.demotion_evaluations
     demote_below: float = Field(_TIERS.demote_below, gt=0, le=1)
     promotion_grace_days: int = Field(_TIERS.promotion_grace_days, ge=0)
+    demotion_notice_days: int = Field(_TIERS.demotion_notice_days, ge=0)
     candidate_ratio: float = Field(_TIERS.candidate_ratio, gt=0, le=1)
     # Reactions by which an asker accepts an answer: unicode emoji, Slack names or custom ids.
     accept_reactions: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCEPT_REACTIONS))
@@ -334,7 +336,9 @@ class Settings(_Section):
     def policies(self) -> Policies:
         """The rules these settings configure, resolved once for services and jobs."""
         return Policies(
-            tiers=self.tiers.policy(),
+            tiers=replace(
+                self.tiers.policy(), staff_digest_platforms=self.staff_digest_platforms()
+            ),
             quiet=self.quiet.policy(),
             accept=self.tiers.accept_keys(),
             digest=self.digest.policy(),
@@ -342,6 +346,13 @@ class Settings(_Section):
             retention_days=self.privacy.retention_days,
             unanswered_hours=self.health.unanswered_hours,
         )
+
+    def staff_digest_platforms(self) -> frozenset[str]:
+        """The platforms whose spaces get a weekly staff digest (a staff channel is set)."""
+        if not self.digest.enabled:
+            return frozenset()
+        channels = {"discord": self.discord.staff_channel_id, "slack": self.slack.staff_channel_id}
+        return frozenset(platform for platform, channel in channels.items() if channel)
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:
         """The database URL, from the named environment variable when one is given."""

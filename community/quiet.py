@@ -188,11 +188,12 @@ class QuietContext:
         parts = []
         if self.unanswered_question_at is not None:
             parts.append(f"their last question ({self.unanswered_question_at:%b %d}) got no reply")
-        cadence = (
-            f"usually active every {self.usual_gap_days:.0f} day(s)"
-            if self.usual_gap_days is not None
-            else "no regular cadence yet"
-        )
+        if self.usual_gap_days is None:
+            cadence = "no regular cadence yet"
+        elif round(self.usual_gap_days) <= 1:
+            cadence = "usually active every day"
+        else:
+            cadence = f"usually active every {self.usual_gap_days:.0f} days"
         parts.append(f"silent {self.silent_days} days, {cadence}")
         parts.append(f"was {self.tier}")
         if self.channels:

@@ -79,7 +79,12 @@ class TierPolicy:
     demotion_evaluations: int = 2
     demote_below: float = 0.9
     promotion_grace_days: int = 14
+    # Days a member is shown at risk before a demotion can happen: one staff digest cycle.
+    demotion_notice_days: int = 7
     candidate_ratio: float = 0.6
+    # Platforms whose spaces get a staff digest: there a demotion also waits until one listed
+    # the member (not a setting: resolved from the staff channels and [digest] enabled).
+    staff_digest_platforms: frozenset[str] = frozenset()
     weights: Mapping[str, float] = field(
         default_factory=lambda: {
             "message": 0.5,

@@ -1,15 +1,16 @@
 """Tier history for days Pulse did not evaluate: rebuilt after an import, recomputed for reads.
 
 The daily job evaluates every member once a day, with hysteresis: a tier is kept until the
-figures stay below its demotion line for `demotion_evaluations` evaluations in a row. Without
-the band between that line and the full bar the memory is short: two runs of daily evaluations
-that start from different tiers agree after at most 2 x (N - 1) days (tests/storage/
-test_history.py checks every sequence of earned tiers). In the band a member keeps whatever tier
-they held, which only the history knows; so a read `--as-of` a past day starts from the tiers
-the stored history gives 2N days before (`stored_standings`) and replays those days, and an
-import, which has no history before its span, starts from the tiers the figures alone earn.
-Each replayed day is one aggregation of the window (`window_stats`, the daily job's own SQL);
-the rules are `community.tiers.decide`.
+figures stay below its demotion line for `demotion_evaluations` (N) evaluations in a row and
+the member has been at risk for `demotion_notice_days` (D). Without the band between that line
+and the full bar the memory is short: two runs of daily evaluations that start from different
+tiers agree after at most 2 x max(N - 1, D) days (tests/storage/test_history.py checks every
+sequence of earned tiers). In the band a member keeps whatever tier they held, which only the
+history knows; so a read `--as-of` a past day starts from the tiers the stored history gives
+2 x max(N, D) days before (`stored_standings`) and replays those days, and an import, which has
+no history before its span, starts from the tiers the figures alone earn. Each replayed day is
+one aggregation of the window (`window_stats`, the daily job's own SQL); the rules are
+`community.stability.decide`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def end_of_day(day: int) -> datetime:
 
 def warmup_days(policy: TierPolicy) -> int:
     """Days of evaluations before the first one that must be exact (see the module's note)."""
-    return 2 * policy.demotion_evaluations
+    return 2 * max(policy.demotion_evaluations, policy.demotion_notice_days)
 
 
 def end_of_day_of(when: date | None) -> datetime | None:
@@ -73,11 +74,15 @@ class Held:
     day: int | None = None
     promoted_on: date | None = None
     pinned: bool = False
+    at_risk_since: date | None = None
 
     @property
     def standing(self) -> Standing:
-        """The tier as the rules' starting point for the next evaluation."""
-        return Standing(self.tier, self.below, self.promoted_on, self.pinned)
+        """The tier as the rules' starting point for the next evaluation.
+
+        No staff digest was posted on a replayed day, so replays apply the notice period alone.
+        """
+        return Standing(self.tier, self.below, self.promoted_on, self.pinned, self.at_risk_since)
 
     def figures(self, day: int) -> MemberStats:
         """The figures as of DAY: a member left untouched that day had none in the window."""
@@ -169,6 +174,7 @@ async def replay(
                 day=day,
                 promoted_on=decision.promoted_on,
                 pinned=standing.pinned,
+                at_risk_since=decision.at_risk_since,
             )
             if decision.tier is not Tier.PASSIVE or decision.below_count:
                 holding.add(member)
@@ -260,6 +266,7 @@ async def _stored_state(conn: AsyncConnection, space_id: int) -> dict[int, Held]
             TierAssignment.since,
             TierAssignment.promoted_at,
             TierAssignment.pinned_at,
+            TierAssignment.at_risk_since,
         ).where(TierAssignment.space_id == space_id)
     )
     return {
@@ -271,6 +278,7 @@ async def _stored_state(conn: AsyncConnection, space_id: int) -> dict[int, Held]
             _EMPTY,
             promoted_on=r.promoted_at.astimezone(UTC).date() if r.promoted_at else None,
             pinned=r.pinned_at is not None,
+            at_risk_since=r.at_risk_since.astimezone(UTC).date() if r.at_risk_since else None,
         )
         for r in rows
     }
@@ -390,6 +398,7 @@ async def _write(
             "since": h.since or evaluated_at,
             "evaluated_at": evaluated_at,
             "promoted_at": end_of_day_of(h.promoted_on),
+            "at_risk_since": end_of_day_of(h.at_risk_since),
         }
         for member, h, stats in ((m, h, h.figures(last_day)) for m, h in sorted(held.items()))
         if h.day is not None  # stored tiers the replay never touched stay as they are

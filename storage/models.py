@@ -235,6 +235,10 @@ class TierAssignment(Base):
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the member was last told their role is at risk (the notification cooldown).
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The demotion notice: when the current spell under the full bar began, and when a posted
+    # staff digest last listed the member at risk (the snapshot it was built from).
+    at_risk_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    at_risk_listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TierChange(Base):
@@ -373,6 +377,20 @@ class DigestRun(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class JobLease(Base):
+    """Which process does a job for a space now, until when (storage.leases)."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    space_id: Mapped[int] = mapped_column(
+        ForeignKey("spaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Blocklist(Base):

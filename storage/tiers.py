@@ -15,7 +15,7 @@ from community.views import AtRiskRow, Candidate, TierRow
 from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
 from storage.members import eligible_members, member_ref
-from storage.models import Member, RecognizedHero, TierAssignment, TierChange
+from storage.models import Member, RecognizedHero, Space, TierAssignment, TierChange
 from storage.pg_bulk import upsert_rows
 from storage.spaces import NotFoundError
 
@@ -62,9 +62,12 @@ async def reclassify(
                 TierAssignment.since,
                 TierAssignment.promoted_at,
                 TierAssignment.pinned_at,
+                TierAssignment.at_risk_since,
+                TierAssignment.at_risk_listed_at,
             ).where(TierAssignment.space_id == space_id)
         )
     }
+    listing = await needs_listing(conn, space_id, policy)
     window_start = day_start(today - policy.window_days + 1)
     kinds = await contribution_kinds(conn, space_id, window_start, now)
     empty = MemberStats()
@@ -74,13 +77,15 @@ async def reclassify(
         member_stats = stats.get(member, empty)
         old = current.get(member)
         old_tier = Tier(old.tier) if old else None
-        decision = decide(member_stats, standing_of(old), today_date, policy)
+        decision = decide(member_stats, standing_of(old, listing), today_date, policy)
+        risk_since = risk_moment(decision.at_risk_since, old, now)
         counts[decision.tier.value] += 1
         unchanged = (
             old is not None
             and old_tier is decision.tier
             and old.earned_tier == decision.earned.value
             and old.below_count == decision.below_count
+            and old.at_risk_since == risk_since
             and round(old.score, 2) == round(member_stats.score, 2)
             and member_stats.score == 0.0
         )
@@ -113,6 +118,7 @@ async def reclassify(
                 "since": now if moved or old is None else old.since,
                 "evaluated_at": now,
                 "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
+                "at_risk_since": risk_since,
             }
         )
         # A first passive assignment is not news; every other move is history.
@@ -147,12 +153,64 @@ async def reclassify(
     )
 
 
-def standing_of(row) -> Standing:
-    """A stored assignment (tier, below_count, promoted_at, pinned_at) as the rules' Standing."""
+def standing_of(row, listing: bool = False) -> Standing:
+    """A stored assignment as the rules' Standing; LISTING: its space has a staff digest."""
     if row is None:
         return Standing()
     promoted = row.promoted_at.astimezone(UTC).date() if row.promoted_at else None
-    return Standing(Tier(row.tier), row.below_count, promoted, row.pinned_at is not None)
+    since = row.at_risk_since
+    listed = since is not None and row.at_risk_listed_at is not None
+    return Standing(
+        Tier(row.tier),
+        row.below_count,
+        promoted,
+        row.pinned_at is not None,
+        at_risk_since=since.astimezone(UTC).date() if since else None,
+        needs_listing=listing,
+        listed=listed and row.at_risk_listed_at >= since,
+    )
+
+
+def risk_moment(since, old, now: datetime) -> datetime | None:
+    """The spell at risk to store: the stored moment while it lasts, NOW when it starts."""
+    if since is None:
+        return None
+    kept = old.at_risk_since if old is not None else None
+    if kept is not None and kept.astimezone(UTC).date() == since:
+        return kept
+    return now
+
+
+async def needs_listing(conn: AsyncConnection, space_id: int, policy: TierPolicy) -> bool:
+    """Whether demotions in the space wait for a staff digest to list the member at risk."""
+    if not policy.staff_digest_platforms:
+        return False
+    platform = (
+        await conn.execute(select(Space.platform).where(Space.id == space_id))
+    ).scalar_one_or_none()
+    return platform in policy.staff_digest_platforms
+
+
+async def mark_listed(
+    conn: AsyncConnection, space_id: int, member_ids: list[int], built_at: datetime
+) -> int:
+    """Record that a posted staff digest, built at BUILT_AT, listed MEMBER_IDS at risk.
+
+    Only a spell at risk that began by BUILT_AT counts as seen: one the daily job started
+    after the digest was read is news the digest did not carry.
+    """
+    if not member_ids:
+        return 0
+    result = await conn.execute(
+        update(TierAssignment)
+        .where(
+            TierAssignment.space_id == space_id,
+            TierAssignment.member_id.in_(member_ids),
+            TierAssignment.at_risk_since <= built_at,
+        )
+        .values(at_risk_listed_at=built_at)
+    )
+    return result.rowcount
 
 
 def promoted_at(promoted_on, promoted: bool, now: datetime, old) -> datetime | None:
@@ -310,6 +368,8 @@ async def members_at_risk(
             TierAssignment.promoted_at,
             TierAssignment.pinned_at,
             TierAssignment.evaluated_at,
+            TierAssignment.at_risk_since,
+            TierAssignment.at_risk_listed_at,
         )
         .join(TierAssignment, TierAssignment.member_id == Member.id)
         .where(
@@ -320,12 +380,15 @@ async def members_at_risk(
         )
         .where(eligible_members(space_id), Member.left_at.is_(None))
     )
+    listing = await needs_listing(conn, space_id, policy)
     out = []
     for r in rows:
         stats = MemberStats(
             score=r.score, active_weeks=r.active_weeks, helped_members=r.helped_members
         )
-        risk = at_risk(stats, standing_of(r), r.evaluated_at.astimezone(UTC).date(), policy)
+        risk = at_risk(
+            stats, standing_of(r, listing), r.evaluated_at.astimezone(UTC).date(), policy
+        )
         if risk is None:
             continue
         out.append(

@@ -12,6 +12,16 @@ from bot.settings import DiscordSettings
 _MEMBERS = (1 << 14) | (1 << 15)
 _MESSAGE_CONTENT = (1 << 18) | (1 << 19)
 _MANAGE_ROLES, _ADMINISTRATOR = 1 << 28, 1 << 3
+# What Pulse does in each kind of configured channel, and the permissions that takes (as
+# discord.Permissions names them, and as Discord's settings show them). Pulse adds no reactions.
+_VIEW, _HISTORY = ("view_channel", "View Channel"), ("read_message_history", "Read Message History")
+_SEND, _EMBED = ("send_messages", "Send Messages"), ("embed_links", "Embed Links")
+_ATTACH = ("attach_files", "Attach Files")
+NEEDS = {
+    "help channel": (_VIEW, _HISTORY),  # reads questions, catches up on history
+    "staff channel": (_VIEW, _SEND, _EMBED, _ATTACH),  # the digest as embeds, the chart
+    "community channel": (_VIEW, _SEND, _EMBED),  # the digest as embeds
+}
 
 
 async def discord_checks(settings: DiscordSettings, token: str) -> list[Check]:
@@ -43,7 +53,8 @@ async def discord_checks(settings: DiscordSettings, token: str) -> list[Check]:
                 needed=False,
             )
         )
-        checks += [await _channel(client, kind, cid) for kind, cid in _channels(settings)]
+        places = _Places(client)
+        checks += [await _channel(places, kind, cid) for kind, cid in _channels(settings)]
         for guild in settings.guild_ids:
             checks += await _roles(client, settings, guild)
         return checks
@@ -66,16 +77,53 @@ def _channels(settings: DiscordSettings) -> list[tuple[str, str]]:
     return named
 
 
-async def _channel(client: discord.Client, kind: str, channel_id: str) -> Check:
+class _Places:
+    """The guilds, their channels and Pulse's own member in each, fetched once over REST."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+        self.guilds: dict[int, tuple[discord.Member, dict[int, discord.abc.GuildChannel]]] = {}
+
+    async def seen_from(self, guild_id: int):
+        """Pulse's member in the guild, and the guild's channels, bound to its roles."""
+        if guild_id not in self.guilds:
+            guild = await self.client.fetch_guild(guild_id)
+            me = await guild.fetch_member(self.client.user.id)
+            channels = {c.id: c for c in await guild.fetch_channels()}
+            self.guilds[guild_id] = (me, channels)
+        return self.guilds[guild_id]
+
+
+async def _channel(places: _Places, kind: str, channel_id: str) -> Check:
+    """The channel is there, and Pulse's effective permissions in it cover what it does there."""
+    name = f"discord {kind} {channel_id}"
     try:
-        channel = await client.fetch_channel(int(channel_id))
+        fetched = await places.client.fetch_channel(int(channel_id))
     except (discord.Forbidden, discord.NotFound) as exc:
         return Check(
-            f"discord {kind} {channel_id}",
+            name,
             False,
             f"Pulse cannot see it ({exc.text}): check the id, and give Pulse View Channel there",
         )
-    return Check(f"discord {kind} {channel_id}", True, f"#{channel} reachable")
+    if not isinstance(fetched, discord.abc.GuildChannel):
+        return Check(name, False, "not a server channel: use a channel of the server")
+    try:
+        me, channels = await places.seen_from(fetched.guild.id)
+    except discord.HTTPException as exc:
+        return Check(name, False, f"Pulse cannot read its own permissions there ({exc.text})")
+    channel = channels.get(fetched.id, fetched)
+    # Roles, @everyone and the channel's overwrites, as Discord resolves them.
+    allowed = channel.permissions_for(me)
+    missing = [label for attr, label in NEEDS[kind] if not getattr(allowed, attr)]
+    if missing:
+        return Check(
+            name,
+            False,
+            f"#{channel} — Pulse lacks {', '.join(missing)} there: allow them for Pulse's role "
+            "in the channel's permissions (Edit Channel → Permissions)",
+        )
+    granted = ", ".join(label for _, label in NEEDS[kind])
+    return Check(name, True, f"#{channel}, Pulse has {granted}")
 
 
 async def _roles(client: discord.Client, settings: DiscordSettings, guild: str) -> list[Check]:

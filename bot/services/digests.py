@@ -17,6 +17,7 @@ from community.policies import Policies
 from storage.digests import community_digest, staff_digest, week_ending
 from storage.outreach import mark_re_engaged
 from storage.spaces import space_ref as stored_space
+from storage.tiers import mark_listed
 from storage.uow import UnitOfWork
 
 
@@ -74,3 +75,18 @@ async def build_digest(
     return BuiltDigest(
         audience=audience, content=content, rendered=render(content), chart_png=chart
     )
+
+
+async def record_listed(
+    uow: UnitOfWork, space_id: int, built: BuiltDigest, built_at: datetime
+) -> int:
+    """After a staff digest is posted: staff have seen the members it listed at risk.
+
+    BUILT_AT is a moment taken before the digest was built; a demotion waits for this mark
+    (community.stability.staff_warned).
+    """
+    if not isinstance(built.content, StaffDigest) or not built.content.at_risk:
+        return 0
+    members = [row.member.id for row in built.content.at_risk]
+    async with uow.write() as conn:
+        return await mark_listed(conn, space_id, members, built_at)

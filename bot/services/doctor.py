@@ -15,12 +15,20 @@ class Check:
     ok: bool
     detail: str
     needed: bool = True  # False: Pulse runs without it, with less
+    info: bool = False  # neither right nor wrong: something the operator may want to know
 
     @property
     def line(self) -> str:
         """'✓ database: at revision 0006_recognition (the latest)'."""
+        if self.info:
+            return f"i {self.name}: {self.detail}"
         mark = "✓" if self.ok else ("✗" if self.needed else "!")
         return f"{mark} {self.name}: {self.detail}"
+
+
+def note(name: str, detail: str) -> Check:
+    """A check that only informs: it never fails doctor."""
+    return Check(name, True, detail, needed=False, info=True)
 
 
 def all_needed_pass(checks: list[Check]) -> bool:

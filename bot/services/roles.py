@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from community.clock import Clock
 from community.roles import HeroFollows, Holder, RoleChange, RoleKind, plan, wants, warning_text
 from community.tiers import TierPolicy
+from storage.leases import LeaseJob, claim_lease, release_lease, renew_lease
 from storage.roles import (
     block_role,
     mark_warned,
@@ -22,6 +24,9 @@ from storage.roles import (
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("pulse.roles")
+# How long a run's claim on a space's roles lasts unless renewed: a process killed mid-run
+# holds up the others this long at most. A live run renews it every third of that.
+LEASE_TTL = timedelta(minutes=15)
 
 
 class RoleForbidden(Exception):
@@ -60,13 +65,65 @@ class GroupGateway(RoleGateway, Protocol):
 
 @dataclass(slots=True)
 class Reconciled:
-    """What one reconciliation did."""
+    """What one reconciliation did (SKIPPED: another run held the space's roles)."""
 
     at: datetime | None = None
     applied: int = 0
     gone: int = 0
     blocked: list[str] = field(default_factory=list)
     failed: int = 0
+    skipped: bool = False
+
+
+class RoleLease:
+    """One run's claim on a space's roles (storage.leases): taken, kept while working, given back.
+
+    Each step is a short transaction of its own, so no database lock is held across the
+    platform calls it guards.
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, space_id: int, holder: str, clock: Clock, ttl: timedelta = LEASE_TTL
+    ) -> None:
+        self.uow, self.space_id, self.holder, self.clock, self.ttl = (
+            uow, space_id, holder, clock, ttl
+        )  # fmt: skip
+        self.renewed: datetime | None = None
+
+    async def claim(self) -> bool:
+        """Take the lease; False when another run holds it and it has not expired."""
+        now = self.clock.now()
+        async with self.uow.write() as conn:
+            got = await claim_lease(conn, LeaseJob.ROLES, self.space_id, self.holder, now, self.ttl)
+        self.renewed = now if got else None
+        return got
+
+    async def keep(self) -> bool:
+        """Renew the lease once a third of it has passed; False when it was lost meanwhile."""
+        now = self.clock.now()
+        if self.renewed is not None and now - self.renewed < self.ttl / 3:
+            return True
+        async with self.uow.write() as conn:
+            kept = await renew_lease(
+                conn, LeaseJob.ROLES, self.space_id, self.holder, now, self.ttl
+            )
+        self.renewed = now if kept else None
+        return kept
+
+    async def release(self) -> None:
+        """Give the lease back (a failure here only delays the next run until it expires)."""
+        try:
+            async with self.uow.write() as conn:
+                await release_lease(conn, LeaseJob.ROLES, self.space_id, self.holder)
+        except Exception as exc:
+            log.warning("could not release the roles lease of space %s: %s", self.space_id, exc)
+
+
+async def _still_ours(lease: RoleLease | None) -> bool:
+    if lease is None or await lease.keep():
+        return True
+    log.warning("another run took over the roles of space %s; stopping", lease.space_id)
+    return False
 
 
 async def reconcile_roles(
@@ -77,12 +134,14 @@ async def reconcile_roles(
     role_ids: Mapping[RoleKind, str],
     follows: HeroFollows,
     clock: Clock,
+    lease: RoleLease | None = None,
 ) -> Reconciled:
     """Make the configured roles match tiers in SPACE, one call per change, in member order.
 
     The platform client paces the calls (discord.py waits out rate limits). A role the platform
     refuses to manage is reported to staff once, then skipped for the rest of this run; the
-    next run tries again, so a fixed permission takes effect without a restart.
+    next run tries again, so a fixed permission takes effect without a restart. With LEASE
+    (held by the caller), the run stops if another run took the space's roles over.
     """
     done = Reconciled(at=clock.now())
     if not role_ids:
@@ -91,12 +150,16 @@ async def reconcile_roles(
         holders, held = await role_state(conn, space_id)
     changes = plan(holders, held, role_ids, follows)
     if isinstance(gateway, GroupGateway):
-        await _reconcile_groups(uow, space_id, space, gateway, changes, holders, follows, done)
+        await _reconcile_groups(
+            uow, space_id, space, gateway, changes, holders, follows, done, lease
+        )
         return done
     blocked: set[RoleKind] = set()
     for change in changes:
         if change.kind in blocked:
             continue
+        if not await _still_ours(lease):
+            break
         try:
             await gateway.change(space, change)
         except RoleForbidden as exc:
@@ -127,12 +190,15 @@ async def _reconcile_groups(
     holders: list[Holder],
     follows: HeroFollows,
     done: Reconciled,
+    lease: RoleLease | None = None,
 ) -> None:
     """One call per group with changes: its whole wanted membership, then each change stored."""
     for kind in RoleKind:
         mine = [c for c in changes if c.kind is kind]
         if not mine:
             continue
+        if not await _still_ours(lease):
+            return
         group_id = mine[0].role_id
         members = sorted(h.platform_id for h in holders if wants(kind, h, follows)[0])
         if not members:
@@ -199,7 +265,11 @@ class Warnings:
 
 
 class RoleSync:
-    """Reconciles roles in every space of the platforms with roles configured, then warns."""
+    """Reconciles roles in every space of the platforms with roles configured, then warns.
+
+    One run at a time per space, across processes: each space's work runs under a lease
+    (`RoleLease`), and a run that finds it held skips that space.
+    """
 
     def __init__(
         self,
@@ -208,12 +278,14 @@ class RoleSync:
         follows: HeroFollows,
         clock: Clock,
         warnings: Warnings | None = None,
+        name: str = "pulse",
     ) -> None:
         self.uow = uow
         self.targets = {p: t for p, t in targets.items() if t.role_ids}
         self.follows = follows
         self.clock = clock
         self.warnings = warnings
+        self.name = name
 
     async def run(self) -> dict[int, Reconciled]:
         """Reconcile each space whose platform has roles configured; what each run did."""
@@ -223,13 +295,24 @@ class RoleSync:
             return {}
         async with self.uow.read() as conn:
             spaces = await list_spaces(conn)
+        # The process's name for the operator, and a token: two runs in one process differ.
+        holder = f"{self.name[:50]}:{secrets.token_hex(4)}"
         done = {}
         for space_id, platform, platform_id, name in spaces:
             target = self.targets.get(platform)
             if target is None:
                 continue
+            lease = RoleLease(self.uow, space_id, holder, self.clock)
             try:
                 await target.gateway.ready()
+                if not await lease.claim():
+                    log.info("roles of space %s: another run has them; skipped", space_id)
+                    done[space_id] = Reconciled(at=self.clock.now(), skipped=True)
+                    continue
+            except Exception as exc:
+                log.warning("role reconciliation for space %s failed: %s", space_id, exc)
+                continue
+            try:
                 done[space_id] = await reconcile_roles(
                     self.uow,
                     space_id,
@@ -238,14 +321,17 @@ class RoleSync:
                     target.role_ids,
                     self.follows,
                     self.clock,
+                    lease,
                 )
-                if self.warnings is not None:
+                if self.warnings is not None and await _still_ours(lease):
                     await warn_members(
                         self.uow, space_id, platform_id, name or platform_id, target.gateway,
                         self.warnings, self.clock,
                     )  # fmt: skip
             except Exception as exc:  # one space's failure must not stop the others
                 log.warning("role reconciliation for space %s failed: %s", space_id, exc)
+            finally:
+                await lease.release()
         return done
 
 

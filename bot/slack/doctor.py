@@ -1,10 +1,10 @@
-"""`pulse doctor` on Slack: the token, its scopes against the manifest, the configured channels."""
+"""`pulse doctor` on Slack: the token, its scopes, the channels set and the ones it is not in."""
 
 from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from bot.services.doctor import Check
+from bot.services.doctor import Check, note
 from bot.settings import SlackSettings
 from bot.slack.adapter import client_for
 from bot.slack.manifest import bot_scopes
@@ -44,7 +44,38 @@ async def slack_checks(settings: SlackSettings, token: str) -> list[Check]:
             named.append((kind, cid))
     for kind, channel_id in named:
         checks.append(await _channel(client, kind, channel_id))
+    checks.append(await _not_in(client))
     return checks
+
+
+# Channels named in the note before "and N more".
+_SHOWN = 10
+
+
+async def _not_in(client) -> Check:
+    """The public channels Pulse is not in: it sees nothing said there (information only)."""
+    channels, cursor = [], None
+    try:
+        while True:
+            page = await client.conversations_list(
+                types="public_channel", exclude_archived=True, limit=200, cursor=cursor
+            )
+            channels += page.get("channels", [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as exc:
+        return note("slack channels Pulse is not in", f"cannot list ({exc.response.get('error')})")
+    outside = sorted(c.get("name", c.get("id", "?")) for c in channels if not c.get("is_member"))
+    if not outside:
+        return note("slack channels Pulse is not in", f"none: Pulse is in all {len(channels)}")
+    shown = ", ".join(f"#{n}" for n in outside[:_SHOWN])
+    more = f" and {len(outside) - _SHOWN} more" if len(outside) > _SHOWN else ""
+    return note(
+        "slack channels Pulse is not in",
+        f"{len(outside)} of {len(channels)} public channels: {shown}{more}; Pulse logs nothing "
+        "said there (/invite @Pulse where members help each other)",
+    )
 
 
 async def _channel(client, kind: str, channel_id: str) -> Check:

@@ -3,11 +3,13 @@
 from dataclasses import replace
 from datetime import date, timedelta
 
-from bench.drift import compare
+from bench.drift import compare, old_rules
 from community.stability import Standing, at_risk, decide
 from community.tiers import MemberStats, Tier, TierPolicy, missing, reasons
 
 POLICY = TierPolicy()
+# The rules without the notice to staff, where a test is about the other rules.
+NO_NOTICE = replace(POLICY, demotion_notice_days=0)
 DAY = date(2026, 3, 1)
 AT_HERO = MemberStats(score=120.0, active_weeks=8, helped_members=10)
 # Under the hero bar but above the demotion line on every requirement.
@@ -22,7 +24,12 @@ def evaluate(stats, standing, days, policy=POLICY, start=DAY):
     for n in range(days):
         decision = decide(stats, standing, start + timedelta(days=n), policy)
         out.append(decision)
-        standing = replace(decision.standing, pinned=standing.pinned)
+        standing = replace(
+            decision.standing,
+            pinned=standing.pinned,
+            needs_listing=standing.needs_listing,
+            listed=standing.listed,
+        )
     return out
 
 
@@ -40,7 +47,7 @@ def test_a_member_above_the_demotion_line_keeps_the_tier_forever():
 
 
 def test_demotion_after_consecutive_evaluations_below_the_line():
-    decisions = evaluate(BELOW_LINE, Standing(Tier.HERO), 3)
+    decisions = evaluate(BELOW_LINE, Standing(Tier.HERO), 3, policy=NO_NOTICE)
     assert [(d.tier, d.below_count) for d in decisions] == [
         (Tier.HERO, 1),
         (Tier.ACTIVE, 0),
@@ -49,10 +56,39 @@ def test_demotion_after_consecutive_evaluations_below_the_line():
 
 
 def test_one_evaluation_back_in_the_band_resets_the_count():
-    first = decide(BELOW_LINE, Standing(Tier.HERO), DAY, POLICY)
-    back = decide(IN_BAND, first.standing, DAY + timedelta(days=1), POLICY)
-    again = decide(BELOW_LINE, back.standing, DAY + timedelta(days=2), POLICY)
+    first = decide(BELOW_LINE, Standing(Tier.HERO), DAY, NO_NOTICE)
+    back = decide(IN_BAND, first.standing, DAY + timedelta(days=1), NO_NOTICE)
+    again = decide(BELOW_LINE, back.standing, DAY + timedelta(days=2), NO_NOTICE)
     assert (back.below_count, again.tier, again.below_count) == (0, Tier.HERO, 1)
+
+
+def test_a_sudden_drop_waits_out_the_notice_period():
+    """Straight from the full bar to below the line: shown at risk a week before any demotion."""
+    decisions = evaluate(BELOW_LINE, Standing(Tier.HERO), 9)
+    assert [d.tier for d in decisions[:7]] == [Tier.HERO] * 7
+    assert {d.at_risk_since for d in decisions[:7]} == {DAY}
+    assert decisions[7].tier is Tier.ACTIVE  # DAY + 7: notice given, sustained below the line
+    assert decisions[7].at_risk_since is None
+
+
+def test_where_a_staff_digest_is_posted_demotion_waits_for_one_to_list_the_member():
+    waiting = Standing(Tier.HERO, needs_listing=True)
+    decisions = evaluate(BELOW_LINE, waiting, 30)
+    assert {d.tier for d in decisions} == {Tier.HERO}
+    listed = Standing(Tier.HERO, needs_listing=True, listed=True)
+    assert evaluate(BELOW_LINE, listed, 8)[7].tier is Tier.ACTIVE
+
+
+def test_the_spell_at_risk_restarts_after_a_recovery_or_a_pin():
+    first = evaluate(IN_BAND, Standing(Tier.HERO), 5)
+    assert first[-1].at_risk_since == DAY
+    back = decide(AT_HERO, first[-1].standing, DAY + timedelta(days=5), POLICY)
+    assert back.at_risk_since is None
+    later = DAY + timedelta(days=6)
+    again = decide(BELOW_LINE, back.standing, later, POLICY)
+    assert (again.tier, again.at_risk_since) == (Tier.HERO, later)
+    pinned = decide(BELOW_LINE, Standing(Tier.HERO, pinned=True, at_risk_since=DAY), later, POLICY)
+    assert pinned.at_risk_since is None
 
 
 def test_never_demoted_within_the_grace_period_after_promotion():
@@ -72,9 +108,9 @@ def test_a_pinned_member_is_never_demoted():
 
 def test_a_demoted_hero_lands_on_the_highest_tier_still_held():
     barely_active = MemberStats(score=19.0, active_weeks=2, helped_members=1)
-    decisions = evaluate(barely_active, Standing(Tier.HERO), 2)
+    decisions = evaluate(barely_active, Standing(Tier.HERO), 2, policy=NO_NOTICE)
     assert decisions[-1].tier is Tier.ACTIVE
-    gone = evaluate(MemberStats(), Standing(Tier.HERO), 2)
+    gone = evaluate(MemberStats(), Standing(Tier.HERO), 2, policy=NO_NOTICE)
     assert gone[-1].tier is Tier.PASSIVE
 
 
@@ -90,20 +126,42 @@ def test_reasons_say_which_bar_was_missed_and_by_how_much():
 
 
 def test_at_risk_lists_what_is_missing_and_the_earliest_date():
-    risk = at_risk(BELOW_LINE, Standing(Tier.HERO, below_count=1), DAY, POLICY)
+    below = Standing(Tier.HERO, below_count=1, at_risk_since=DAY)
+    risk = at_risk(BELOW_LINE, below, DAY, POLICY)
     assert risk is not None
     assert (risk.tier, risk.falls_to, risk.earliest) == (
         Tier.HERO,
         Tier.ACTIVE,
-        DAY + timedelta(days=1),
+        DAY + timedelta(days=7),
     )
     assert risk.missing == ["helped 8 of 10 members needed"]
-    in_band = at_risk(IN_BAND, Standing(Tier.HERO), DAY, POLICY)
+    # Without the notice period, the consecutive evaluations decide.
+    assert at_risk(BELOW_LINE, below, DAY, NO_NOTICE).earliest == DAY + timedelta(days=1)
+    in_band = at_risk(IN_BAND, Standing(Tier.HERO), DAY, NO_NOTICE)
     assert in_band is not None
     assert in_band.earliest == DAY + timedelta(days=2)
+    # A spell not recorded yet starts at the next evaluation.
+    assert at_risk(IN_BAND, Standing(Tier.HERO), DAY, POLICY).earliest == DAY + timedelta(days=8)
     graced = at_risk(BELOW_LINE, Standing(Tier.HERO, promoted_on=DAY), DAY, POLICY)
     assert graced is not None
     assert graced.earliest == DAY + timedelta(days=14)
+
+
+def test_the_earliest_date_is_the_day_the_rules_demote():
+    """at_risk's date and decide agree, for sudden drops, the band, grace and the notice."""
+    for policy in (POLICY, NO_NOTICE, replace(POLICY, demotion_evaluations=3)):
+        for standing in (
+            Standing(Tier.HERO),
+            Standing(Tier.HERO, promoted_on=DAY - timedelta(days=10)),
+            Standing(Tier.HERO, at_risk_since=DAY - timedelta(days=3), below_count=1),
+        ):
+            evaluated = decide(IN_BAND, standing, DAY, policy)
+            risk = at_risk(IN_BAND, evaluated.standing, DAY, policy)
+            after = evaluate(BELOW_LINE, evaluated.standing, 30, policy, DAY + timedelta(days=1))
+            demoted_on = next(
+                DAY + timedelta(days=1 + n) for n, d in enumerate(after) if d.tier is Tier.ACTIVE
+            )
+            assert risk.earliest == demoted_on, (policy, standing)
 
 
 def test_not_at_risk_at_the_bar_pinned_or_passive():
@@ -112,8 +170,8 @@ def test_not_at_risk_at_the_bar_pinned_or_passive():
     assert at_risk(MemberStats(), Standing(Tier.PASSIVE), DAY, POLICY) is None
 
 
-def test_old_rules_are_the_new_ones_without_band_or_grace():
-    old = replace(POLICY, demote_below=1.0, promotion_grace_days=0)
+def test_old_rules_are_the_new_ones_without_band_grace_or_notice():
+    old = old_rules(POLICY)
     decisions = evaluate(IN_BAND, Standing(Tier.HERO, promoted_on=DAY), 2, policy=old)
     assert decisions[-1].tier is Tier.ACTIVE
 

@@ -1,11 +1,18 @@
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from community.quiet import QuietPolicy, gap_from_span, is_quiet, quiet_threshold, usual_gap
+from community.quiet import (
+    QuietContext,
+    QuietPolicy,
+    gap_from_span,
+    is_quiet,
+    quiet_threshold,
+    usual_gap,
+)
 from community.stability import Standing, decide
 from community.tiers import (
     DayCounts,
@@ -63,10 +70,12 @@ def test_only_joined_is_passive():
 
 
 def test_promotion_is_immediate_demotion_needs_a_sustained_drop():
-    assert decide(AT_HERO, Standing(Tier.PASSIVE), DAY, POLICY).tier is Tier.HERO
-    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, POLICY)
+    # The notice to staff aside (tests/community/test_stability.py covers it).
+    policy = replace(POLICY, demotion_notice_days=0)
+    assert decide(AT_HERO, Standing(Tier.PASSIVE), DAY, policy).tier is Tier.HERO
+    first = decide(AT_ACTIVE, Standing(Tier.HERO), DAY, policy)
     assert (first.tier, first.earned, first.below_count) == (Tier.HERO, Tier.ACTIVE, 1)
-    second = decide(AT_ACTIVE, first.standing, DAY, POLICY)
+    second = decide(AT_ACTIVE, first.standing, DAY, policy)
     assert (second.tier, second.below_count) == (Tier.ACTIVE, 0)
 
 
@@ -151,3 +160,22 @@ def test_daily_and_weekly_posters_go_quiet_on_different_clocks():
 def test_gap_from_span_matches_usual_gap():
     days = [3, 4, 9, 10, 30]
     assert gap_from_span(min(days), max(days), len(days)) == usual_gap(days)
+
+
+@pytest.mark.parametrize(
+    ("gap", "said"),
+    [
+        (None, "no regular cadence yet"),
+        (1.2, "usually active every day"),
+        (2.0, "usually active every 2 days"),
+        (6.6, "usually active every 7 days"),
+    ],
+)
+def test_a_quiet_reason_states_the_usual_cadence_in_plain_words(gap, said):
+    context = QuietContext(
+        last_seen=datetime(2026, 3, 1, tzinfo=UTC),
+        silent_days=20,
+        usual_gap_days=gap,
+        tier="active",
+    )
+    assert f"silent 20 days, {said}; was active" in context.summary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,11 +13,20 @@ from bot.commands.service import CommandService, Invocation
 from bot.discord.roles import DiscordRoles
 from bot.scheduler import daily_job
 from bot.services.classification import reclassify_and_scan
-from bot.services.roles import RoleSync, RoleTarget, Warnings, reconcile_roles, warn_members
+from bot.services.roles import (
+    LEASE_TTL,
+    RoleLease,
+    RoleSync,
+    RoleTarget,
+    Warnings,
+    reconcile_roles,
+    warn_members,
+)
 from bot.settings import DiscordSettings, Settings
 from community.clock import FixedClock
 from community.events import Platform
 from community.roles import HeroFollows, RoleKind
+from storage.engine import create_engine
 from storage.models import RoleChangeRecord, Space
 from storage.runs import RunStatus
 from storage.uow import UnitOfWork
@@ -128,11 +138,12 @@ async def test_roles_follow_tiers_and_recognition(sqlite_engine, fake_discord):
     assert hero in _held(fake, world.alice)
     assert hero not in _held(fake, world.bob)
 
-    # Nobody posts again: by day 250 both are passive and lose the active role; Alice's hero
-    # role follows her recognition, which stands.
-    for day in (249, 250):  # two evaluations below the line
+    # Nobody posts again: below the line from day 249, both are passive after a week at risk
+    # (day 256) and lose the active role; Alice's hero role follows her recognition, which
+    # stands.
+    for day in range(249, 257):
         await _evaluate(sqlite_engine, space, day)
-    await _reconcile(sqlite_engine, fake, space, roles, 250)
+    await _reconcile(sqlite_engine, fake, space, roles, 256)
     assert _held(fake, world.alice) == {hero}
     assert _held(fake, world.bob) == set()
     removed = fake.calls("remove_member_role")
@@ -144,7 +155,7 @@ async def test_roles_follow_tiers_and_recognition(sqlite_engine, fake_discord):
         ).all()
     assert ("removed", "tier passive") in history
     later = CommandService(
-        UnitOfWork(sqlite_engine), SETTINGS.policies(), KEY, FixedClock(T0 + timedelta(250))
+        UnitOfWork(sqlite_engine), SETTINGS.policies(), KEY, FixedClock(T0 + timedelta(256))
     )
     profile = await later.run(staff, "member", {"user": world.alice})
     shown = dict(profile.fields)["Role changes"]
@@ -231,3 +242,66 @@ async def test_a_member_at_risk_gets_one_direct_message_after_staff(sqlite_engin
     note = fake.posted_messages(fake.dm_channel(world.alice)["id"])
     assert len(note) == 1
     assert "active role in Pulse Community" in note[0]["content"]
+
+
+async def test_two_processes_reconcile_a_space_once(engine, fake_discord):
+    """Two `pulse run` processes on one database: one reconciles, the other skips, once each."""
+    fake, world = fake_discord, fake_discord.world
+    space = await _community(engine, fake)
+    roles = _roles(fake, world.guild)
+    # The first process's first call is rate limited, so it is mid-run when the second starts.
+    fake.rate_limit("add_member_role", 0.3)
+    other_engine = create_engine(engine.url.render_as_string(hide_password=False))
+    one, two = await _client(fake), await _client(fake)
+    try:
+        at = FixedClock(DAY_120)
+        syncs = [
+            RoleSync(
+                UnitOfWork(db),
+                {"discord": RoleTarget(_LoggedIn(DiscordSettings(), client), roles)},
+                HeroFollows.CONFIRMED,
+                at,
+                name=name,
+            )
+            for db, client, name in ((engine, one, "first"), (other_engine, two, "second"))
+        ]
+        first = asyncio.create_task(syncs[0].run())
+        await fake.wait_for(lambda: fake.calls("add_member_role"), what="the first role call")
+        second = await syncs[1].run()
+        first = await first
+        # Once the first is done its lease is given back: the next run finds nothing to do.
+        third = await syncs[1].run()
+    finally:
+        await one.close()
+        await two.close()
+        await other_engine.dispose()
+    assert (first[space].applied, first[space].skipped) == (2, False)
+    assert (second[space].applied, second[space].skipped) == (0, True)
+    assert (third[space].applied, third[space].skipped) == (0, False)
+    assert [c.status for c in fake.calls("add_member_role")] == [429, 204, 204]
+    async with engine.connect() as conn:
+        history = (await conn.execute(select(RoleChangeRecord.member_id))).all()
+    assert len(history) == 2
+
+
+async def test_a_run_that_lost_its_lease_stops_before_its_next_call(sqlite_engine, fake_discord):
+    """A run that hung past its lease, which another run then took over, changes nothing more."""
+    fake, world = fake_discord, fake_discord.world
+    space = await _community(sqlite_engine, fake)
+    roles = _roles(fake, world.guild)
+    uow = UnitOfWork(sqlite_engine)
+    hung = RoleLease(uow, space, "hung", FixedClock(DAY_120))
+    assert await hung.claim()
+    later = FixedClock(DAY_120 + LEASE_TTL)
+    assert await RoleLease(uow, space, "next", later).claim()
+    hung.clock = later
+    client = await _client(fake)
+    try:
+        gateway = _LoggedIn(DiscordSettings(), client)
+        done = await reconcile_roles(
+            uow, space, world.guild, gateway, roles, HeroFollows.CONFIRMED, later, hung
+        )
+    finally:
+        await client.close()
+    assert done.applied == 0
+    assert fake.calls("add_member_role") == []

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.settings import QuietSettings, Settings, TierSettings, TierWeights, parse_settings
+import pytest
+
+from bot.settings import (
+    ConfigError,
+    QuietSettings,
+    Settings,
+    TierSettings,
+    TierWeights,
+    parse_settings,
+)
 from community.goals import Goal, GoalMetric
 from community.helpgraph import accept_keys
 from community.policies import DigestPolicy, Policies
@@ -49,3 +58,22 @@ def test_the_config_reaches_every_policy_once_resolved():
     assert policies.digest == DigestPolicy(shout_outs=2, staff_list_limit=3)
     assert policies.retention_days == 30
     assert policies.goals == (Goal(GoalMetric.HEROES, 5, date(2027, 1, 1)),)
+
+
+def test_demotions_wait_for_a_staff_digest_only_where_one_is_posted():
+    def platforms(data: dict) -> frozenset[str]:
+        return parse_settings(data).policies().tiers.staff_digest_platforms
+
+    assert platforms({}) == frozenset()
+    assert platforms({"discord": {"staff_channel_id": "1"}}) == {"discord"}
+    both = {"discord": {"staff_channel_id": "1"}, "slack": {"staff_channel_id": "C1"}}
+    assert platforms(both) == {"discord", "slack"}
+    assert platforms({**both, "digest": {"enabled": False}}) == frozenset()
+    assert parse_settings({"tiers": {"demotion_notice_days": 0}}).policies().tiers == TierPolicy(
+        demotion_notice_days=0
+    )
+
+
+def test_the_notice_period_cannot_be_negative():
+    with pytest.raises(ConfigError, match=r"tiers\.demotion_notice_days"):
+        parse_settings({"tiers": {"demotion_notice_days": -1}})

@@ -216,7 +216,7 @@ async def test_two_schedulers_on_one_database_post_each_digest_once(database_url
     schedulers = []
     for name, engine, poster in zip("ab", engines, posters, strict=True):
         scheduler = build_scheduler(
-            UnitOfWork(engine), SETTINGS, poster, FixedClock(NOW), name=name
+            UnitOfWork(engine), SETTINGS, poster, FixedClock(NOW), SETTINGS.policies(), name=name
         )
 
         def listener(event, name=name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from storage.digests import staff_digest, week_ending
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.models import Member, Space, TierAssignment, TierChange
-from storage.tiers import members_at_risk
+from storage.tiers import mark_listed, members_at_risk
 from storage.uow import UnitOfWork
 from tests.factories import KEY, T0, helper_history, ingest, pulse
 
@@ -97,7 +98,9 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
         ("pat", "hero", "active")
     ]
     assert risks[0].missing == ("score 116 of 120 needed",)
-    assert risks[0].earliest == (T0 + timedelta(days=149)).date()
+    # Not before a week's notice (staff see it coming), though two evaluations below the
+    # line could otherwise demote pat on day 149.
+    assert risks[0].earliest == (T0 + timedelta(days=153)).date()
     assert (await _tiers(engine))["pat"] == ("hero", None)
     # /member says so too.
     later = CommandService(
@@ -112,25 +115,29 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
     section = next(s for s in staff_doc(digest).sections if s.title == "At risk of a lower tier")
     assert len(section.lines) == 1
     assert section.lines[0].endswith(
-        f"hero → active from {T0 + timedelta(days=149):%Y-%m-%d}: score 116 of 120 needed"
+        f"hero → active from {T0 + timedelta(days=153):%Y-%m-%d}: score 116 of 120 needed"
     )
 
-    # Below the line (108 of 120) on days 151 and 152: demoted on the second evaluation,
-    # six days after the figures first missed the bar (the old rules took two).
+    # Below the line (108 of 120) from day 151: demoted on day 153, a week after pat was first
+    # shown at risk on day 146 (the two evaluations below the line alone would say 152).
     await _evaluate(engine, range(148, 160))
     tiers = await _tiers(engine)
     assert tiers["hana"] == ("hero", "staff-9")
     assert tiers["pat"] == ("active", None)
     changes = await _changes(engine, "pat")
     assert [(old, new) for old, new, _ in changes] == [(None, "hero"), ("hero", "active")]
-    assert changes[-1][2] == T0 + timedelta(days=152)
+    assert changes[-1][2] == T0 + timedelta(days=153)
 
     profile = await service.run(STAFF, "member", {"user": "hana"})
     assert "pinned by staff" in dict(profile.fields)["Tier"]
 
     unpinned = await service.run(STAFF, "hero", {"action": "unpin", "user": "hana"})
     assert unpinned.tone is Tone.SUCCESS
-    await _evaluate(engine, range(160, 162))
+    # A pin stops the notice clock: unpinned on day 160, hana is shown at risk from then and
+    # demoted a week later.
+    await _evaluate(engine, range(160, 167))
+    assert (await _tiers(engine))["hana"] == ("hero", None)
+    await _evaluate(engine, range(167, 168))
     assert (await _tiers(engine))["hana"] == ("active", None)
 
 
@@ -152,7 +159,7 @@ def test_pulse_tiers_at_risk_lists_what_is_missing(tmp_path):
     assert result.exit_code == 0, result.output
     assert "At risk of a lower tier" in result.output
     assert "hero → " in result.output
-    assert f"{T0 + timedelta(days=149):%Y-%m-%d}" in result.output
+    assert f"{T0 + timedelta(days=153):%Y-%m-%d}" in result.output
     assert "score 116 of 120 needed" in result.output
     member = pulse("member", "pat", "--database-url", url, at=at)
     assert "at risk" in member.output
@@ -163,3 +170,38 @@ def test_pulse_tiers_at_risk_lists_what_is_missing(tmp_path):
     clash = pulse("tiers", "--at-risk", "--as-of", "2026-09-01", "--database-url", url, at=at)
     assert clash.exit_code == 2
     assert "--at-risk reads today's tiers alone" in clash.output
+
+
+async def _listed(engine, space, built_at) -> int:
+    async with UnitOfWork(engine).write() as conn:
+        return await mark_listed(conn, space, list(await _member_ids(conn)), built_at)
+
+
+async def _member_ids(conn) -> list[int]:
+    return list((await conn.execute(select(TierAssignment.member_id))).scalars())
+
+
+async def test_where_a_staff_digest_is_posted_only_a_listing_lets_the_demotion_through(engine):
+    await _history(engine)
+    space = await _space(engine)
+    listing = replace(TIERS, staff_digest_platforms=frozenset({"discord"}))
+
+    async def evaluate(days):
+        for day in days:
+            at = T0 + timedelta(days=day)
+            await reclassify_and_scan(UnitOfWork(engine), space, at, listing, QUIET)
+
+    await evaluate(range(120, 147))  # both under the hero bar from day 146
+    # A digest built before the spell began carried no news of it: nothing is marked.
+    assert await _listed(engine, space, T0 + timedelta(days=146, hours=-1)) == 0
+    # Below the line from day 151, a week at risk by day 153: still no digest named them.
+    await evaluate(range(147, 161))
+    assert (await _tiers(engine))["pat"] == ("hero", None)
+    async with engine.connect() as conn:
+        risks = await members_at_risk(conn, space, listing, 10)
+    assert {r.member.platform_id for r in risks} == {"hana", "pat"}
+    # A staff digest posted on day 160 lists them: the next evaluation demotes.
+    assert await _listed(engine, space, T0 + timedelta(days=160, hours=1)) == 2
+    await evaluate(range(161, 162))
+    assert (await _tiers(engine))["pat"] == ("active", None)
+    assert (await _changes(engine, "pat"))[-1][2] == T0 + timedelta(days=161)

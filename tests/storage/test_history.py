@@ -62,25 +62,32 @@ def import_export(url, config, path, at=NOW):
 def test_hysteresis_without_the_band_forgets_its_start_within_the_warmup():
     """Without the band or grace, daily evaluations agree with a cold start after the warm-up.
 
-    With them (the defaults) the tier held in the band depends on the whole history, so a
-    replay starts from the stored tier history where there is one (`stored_standings`).
+    That holds with the notice period too, however long a member had been at risk before. With
+    the band and grace (the defaults) the tier held in the band depends on the whole history,
+    so a replay starts from the stored tier history where there is one (`stored_standings`).
     """
     earns = {Tier.PASSIVE: MemberStats(), Tier.ACTIVE: MemberStats(score=25, active_weeks=3,
              helped_members=1), Tier.HERO: MemberStats(score=200, active_weeks=10,
              helped_members=12)}  # fmt: skip
-    for n in range(1, 5):
-        policy = TierPolicy(demotion_evaluations=n, demote_below=1.0, promotion_grace_days=0)
+    cases = [(n, 0) for n in range(1, 5)] + [(1, 1), (1, 3), (2, 2), (3, 1)]
+    for n, notice in cases:
+        policy = TierPolicy(
+            demotion_evaluations=n,
+            demote_below=1.0,
+            promotion_grace_days=0,
+            demotion_notice_days=notice,
+        )
         length = warmup_days(policy) + 1
-        starts = [(t, b) for t in Tier for b in range(n)] + [(None, 0)]
+        spells = [None, *(DAY - timedelta(days=k) for k in range(1, notice + 1))]
+        starts = [Standing(t, b, at_risk_since=s) for t in Tier for b in range(n) for s in spells]
         for earned in itertools.product(list(Tier), repeat=length):
-            cold = None, 0
             ends = set()
-            for tier, below in [*starts, cold]:
-                for e in earned:
-                    d = decide(earns[e], Standing(tier, below), DAY, policy)
-                    tier, below = d.tier, d.below_count
-                ends.add((tier, below))
-            assert len(ends) == 1, (n, earned, ends)
+            for standing in [*starts, Standing()]:
+                for day, e in enumerate(earned):
+                    d = decide(earns[e], standing, DAY + timedelta(days=day), policy)
+                    standing = d.standing
+                ends.add((standing.tier, standing.below_count, standing.at_risk_since))
+            assert len(ends) == 1, (n, notice, earned, ends)
 
 
 # --- an import rebuilds history ------------------------------------------------------------------
@@ -311,4 +318,5 @@ def test_a_long_replay_reports_progress(export, config, tmp_path, monkeypatch, c
         import_export(url, config, export)
     progress = [r.getMessage() for r in caplog.records if r.name == "pulse.history"]
     assert any(m.startswith("replaying tier history: 2026-") for m in progress)
-    assert "of 90 days" in progress[0]
+    # 86 days of history plus the warm-up (2 x the 7-day demotion notice).
+    assert f"of {86 + warmup_days(TierPolicy())} days" in progress[0]

@@ -58,6 +58,7 @@ class _Rest:
         ("GET", r"/guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", "get_member"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/members", "list_members"),
         ("POST", r"/users/@me/channels", "open_dm"),
+        ("GET", r"/guilds/(?P<guild_id>\d+)", "get_guild"),
         ("GET", r"/guilds/(?P<guild_id>\d+)/roles", "get_roles"),
         (
             "PUT",

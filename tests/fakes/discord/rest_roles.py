@@ -1,4 +1,4 @@
-"""The fake Discord's member roles (list, add, remove), DMs opened by the bot, 429s on demand.
+"""The fake Discord's guild and roles (list, add, remove), DMs, overwrites, 429s on demand.
 
 Discord's rules for a role change: the bot needs Manage Roles, and the role must sit below the
 bot's highest role (403, code 50013, otherwise). A test reads the outcome from the member's
@@ -96,6 +96,21 @@ class _RestRoles:
         if recipient not in self.users:
             raise _ApiError(400, 50035, "Invalid Form Body")
         return self.dm_channel(recipient)
+
+    async def _rest_get_guild(self, record: RecordedRequest, guild_id: str) -> Any:
+        if guild_id not in self.guilds:
+            raise _ApiError(404, 10004, "Unknown Guild")
+        return {**self.guilds[guild_id], "roles": list(self.roles[guild_id].values())}
+
+    def overwrite(
+        self, channel_id: str, target_id: str, *, allow: int = 0, deny: int = 0, member=False
+    ) -> None:
+        """Set a channel's permission overwrite for a role (or a member), as Edit Channel does."""
+        overwrites = self.channels[channel_id]["permission_overwrites"]
+        overwrites[:] = [o for o in overwrites if o["id"] != target_id]
+        overwrites.append(
+            {"id": target_id, "type": 1 if member else 0, "allow": str(allow), "deny": str(deny)}
+        )
 
     async def _rest_get_roles(self, record: RecordedRequest, guild_id: str) -> Any:
         if guild_id not in self.guilds:
