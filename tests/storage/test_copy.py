@@ -129,7 +129,10 @@ def demo_file(demo_db, tmp_path):
 
 
 @pytest.mark.postgres
-def test_copy_to_postgres_keeps_every_row_and_every_answer(demo_file, postgres_server):
+def test_copy_to_postgres_keeps_every_row_and_every_answer(
+    demo_file, postgres_server, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # `digest preview` writes its chart here
     source = f"sqlite:///{demo_file}"
     target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_{os.getpid()}"))
     before = _digest(demo_file)
