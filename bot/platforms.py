@@ -32,6 +32,7 @@ class StaffMarks:
         self.platform = platform
         self.stored: dict[str, set[str]] = {}  # space platform id -> staff ids with a row
         self.pending: dict[str, asyncio.Task] = {}
+        self.dirty: set[str] = set()
 
     async def mark(self, space: str, staff: Collection[str]) -> None:
         """Set exactly STAFF as staff in SPACE (a guild or workspace id)."""
@@ -45,18 +46,29 @@ class StaffMarks:
 
         STAFF gives every staff id of the space, read only when a marking is due.
         """
-        if not is_staff or space in self.pending or member in self.stored.get(space, ()):
+        if is_staff and member not in self.stored.get(space, ()):
+            self.again(space, staff)
+
+    def again(self, space: str, staff: Callable[[], Collection[str]]) -> None:
+        """Mark SPACE's staff again soon: once for however many ask while a marking is due."""
+        if space in self.pending:
+            self.dirty.add(space)  # the marking under way may have read STAFF already
             return
         self.pending[space] = asyncio.create_task(self._mark_stored(space, staff))
 
     async def _mark_stored(self, space: str, staff: Callable[[], Collection[str]]) -> None:
         try:
-            await self.writer.flush()
-            await self.mark(space, staff())
+            while True:
+                self.dirty.discard(space)
+                await self.writer.flush()
+                await self.mark(space, staff())
+                if space not in self.dirty:
+                    break
         except Exception as exc:
             log_failure(log, exc, "could not mark staff in %s; the next start will", space)
         finally:
             self.pending.pop(space, None)
+            self.dirty.discard(space)
 
     async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounds the wait
         """Let markings under way finish (the writer is still running), then stop the rest."""

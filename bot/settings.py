@@ -257,6 +257,20 @@ class DiscordSettings(_Section):
     hero_role_id: str | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+    # Several processes split one bot's guilds: each runs SHARD_IDS of SHARD_COUNT shards.
+    shard_count: PositiveInt | None = None
+    shard_ids: list[int] = []
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> DiscordSettings:
+        ids = self.shard_ids
+        if ids and self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (the total number of shards)")
+        if len(set(ids)) != len(ids):
+            raise ValueError("shard_ids lists a shard twice")
+        if any(i < 0 or i >= (self.shard_count or 0) for i in ids):
+            raise ValueError(f"shard_ids must lie from 0 to shard_count - 1 ({self.shard_count})")
+        return self
 
 
 class RecognitionSettings(_Section):

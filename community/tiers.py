@@ -244,6 +244,22 @@ def reasons(
     return text
 
 
+def change_reasons(
+    from_tier: Tier | None,
+    to_tier: Tier,
+    stats: MemberStats,
+    policy: TierPolicy,
+    contribution_kinds: Mapping[str, int] | None = None,
+    earned: Tier | None = None,
+) -> str:
+    """Why a member moved: the new tier's reasons, and for a demotion the bar they fell below."""
+    text = reasons(to_tier, stats, policy, contribution_kinds, earned=earned)
+    if from_tier is not None and to_tier.rank < from_tier.rank:
+        gaps = "; ".join(missing(from_tier, stats, policy))
+        text += f" (below the {from_tier.value} bar: {gaps})"
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class DayCounts:
     """One day of one member's rollup counts (what the pure path works from)."""

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from community.events import day_number, day_start
 from community.stability import Standing, decide
-from community.tiers import MemberStats, Tier, TierPolicy, reasons
+from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons
 from storage.engine import dialect_insert
 from storage.figures import last_active_days, window_stats
 from storage.locks import Job, exclusive_write
@@ -418,7 +418,7 @@ async def _write(
             "from_tier": m.from_tier.value if m.from_tier else None,
             "to_tier": m.to_tier.value,
             "score": round(m.stats.score, 4),
-            "reasons": reasons(m.to_tier, m.stats, policy, earned=m.earned),
+            "reasons": change_reasons(m.from_tier, m.to_tier, m.stats, policy, earned=m.earned),
             "changed_at": m.at,
         }
         for m in moves

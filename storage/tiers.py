@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
 from community.stability import Standing, at_risk, decide, with_pin
-from community.tiers import MemberStats, Tier, TierPolicy, reasons, trend
+from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons, trend
 from community.views import AtRiskRow, Candidate, TierRow
 from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
@@ -130,7 +130,14 @@ async def reclassify(
                     "from_tier": old_tier.value if old_tier else None,
                     "to_tier": decision.tier.value,
                     "score": round(member_stats.score, 4),
-                    "reasons": text,
+                    "reasons": change_reasons(
+                        old_tier,
+                        decision.tier,
+                        member_stats,
+                        policy,
+                        kinds.get(member),
+                        earned=decision.earned,
+                    ),
                     "changed_at": now,
                 }
             )

@@ -19,6 +19,7 @@ from bot.discord import mapping
 from bot.discord._commands import _Commands
 from bot.discord._listeners import _Listeners
 from bot.discord.logs import one_line_reconnects
+from bot.discord.staff import StaffRoster, read_members
 from bot.platforms import StaffMarks
 from bot.services.catch_up import catch_up_from
 from bot.settings import DiscordSettings
@@ -98,7 +99,25 @@ class PulseClient(_Listeners, _Commands, discord.Client):
             intents=intents,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions.none(),
+            # A large server's member list is never held: no chunking at start, no member cache
+            # (only the bot's own member). Staff come from StaffRoster, names from the events.
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            # Nor a message cache: reactions come raw, replies carry what they reply to, and
+            # discord.py scans its cache linearly for every reaction.
+            max_messages=None,
+            **_shard_options(settings, sharded=isinstance(self, discord.AutoShardedClient)),
         )
+        # Without a member cache discord.py drops GUILD_MEMBER_UPDATE unseen; staff roles
+        # given or taken are read from its payload first.
+        parsers = self._connection.parsers
+        parse_member_update = parsers["GUILD_MEMBER_UPDATE"]
+
+        def member_update(data: dict) -> None:
+            self._member_updated(data)
+            parse_member_update(data)
+
+        parsers["GUILD_MEMBER_UPDATE"] = member_update
         self.settings = settings
         self.writer = writer
         self.service = service
@@ -110,6 +129,9 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         self.caught_up = asyncio.Event()
         self.background = Background()
         self.staff_marks = StaffMarks(uow, writer, Platform.DISCORD)
+        self.roster = StaffRoster(self.staff_roles)
+        # Bots seen in events: without a member cache, who started a thread is only an id.
+        self.bots: set[int] = set()
         # Who last spoke in each thread and who started each reply chain (community.helpgraph).
         self.threads = ThreadTracker()
         self.roots = RecentMap()
@@ -122,23 +144,39 @@ class PulseClient(_Listeners, _Commands, discord.Client):
             not self.settings.guild_ids or str(guild.id) in self.settings.guild_ids
         )
 
+    def _on_my_shards(self, guild_id: int) -> bool:
+        count, ids = self.settings.shard_count, self.settings.shard_ids
+        return count is None or not ids or (guild_id >> 22) % count in ids
+
     def is_staff(self, user: discord.abc.User) -> bool:
         """Whether USER holds one of the configured staff roles."""
         roles = getattr(user, "roles", ())
         return any(str(role.id) in self.staff_roles for role in roles)
 
-    async def _log(self, event: ActivityEvent | None) -> None:
+    async def _log(self, event: ActivityEvent | None, member=None) -> None:
+        """Queue EVENT; MEMBER (who acted, when the event carries them) updates the staff."""
         if event is not None:
             await self.writer.put(event)
-            guild = self.get_guild(int(event.space_id))
-            member = guild.get_member(int(event.member_id)) if guild is not None else None
-            if member is not None:
-                self.staff_marks.seen(
-                    event.space_id,
-                    event.member_id,
-                    self.is_staff(member),
-                    lambda: self._staff_of(guild),
-                )
+            if isinstance(member, discord.Member):
+                self._saw(event.space_id, event.member_id, self.is_staff(member))
+
+    def _saw(self, space: str, member_id: str, is_staff: bool) -> None:
+        changed = self.roster.observe(space, member_id, is_staff)
+        if space not in self.roster.complete:
+            return  # the pass at start marks everyone it and the events found
+        if changed:
+            self.staff_marks.again(space, lambda: self.roster.of(space))
+        else:
+            self.staff_marks.seen(space, member_id, is_staff, lambda: self.roster.of(space))
+
+    def _member_updated(self, data: dict) -> None:
+        guild_id, user = data.get("guild_id"), data.get("user") or {}
+        guild = self.get_guild(int(guild_id)) if guild_id else None
+        if user.get("bot") and "id" in user:
+            self.bots.add(int(user["id"]))
+        if self._wanted(guild) and "id" in user:
+            staff = self.roster.holds_staff_role(data.get("roles") or ())
+            self._saw(str(guild.id), str(user["id"]), staff)
 
     async def close(self) -> None:
         """Stop catch-up and staff syncs before the HTTP session they use goes away."""
@@ -158,7 +196,7 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         guilds = [g for g in self.guilds if self._wanted(g)]
         log.info("connected to Discord as %s in %d server(s)", self.user, len(guilds))
         for guild_id in self.settings.guild_ids:
-            if self.get_guild(int(guild_id)) is None:
+            if self._on_my_shards(int(guild_id)) and self.get_guild(int(guild_id)) is None:
                 log.warning("guild %s in discord.guild_ids has not invited Pulse", guild_id)
         for guild in guilds:
             try:
@@ -176,8 +214,16 @@ class PulseClient(_Listeners, _Commands, discord.Client):
     async def _catch_up(self, guilds: list[discord.Guild]) -> None:
         try:
             for guild in guilds:
+                after = await catch_up_from(
+                    self.uow,
+                    Platform.DISCORD,
+                    str(guild.id),
+                    self.clock.now(),
+                    self.settings.catch_up_days,
+                )
+                joined = await read_members(self, self.roster, guild, after, self.bots)
                 await self._sync_staff(guild)
-                count = await self._catch_up_guild(guild)
+                count = await self._catch_up_guild(guild, after, joined)
                 log.info("caught up %d message(s) in %s", count, guild.name)
                 await self._sync_staff(guild)  # members first seen during catch-up
         except Exception as exc:
@@ -185,10 +231,9 @@ class PulseClient(_Listeners, _Commands, discord.Client):
         finally:
             self.caught_up.set()
 
-    async def _catch_up_guild(self, guild: discord.Guild) -> int:
-        after = await catch_up_from(
-            self.uow, Platform.DISCORD, str(guild.id), self.clock.now(), self.settings.catch_up_days
-        )
+    async def _catch_up_guild(
+        self, guild: discord.Guild, after: datetime, joined: list[discord.Member]
+    ) -> int:
         me = guild.me
         channels = [
             c
@@ -205,29 +250,51 @@ class PulseClient(_Listeners, _Commands, discord.Client):
                         count += 1
             except discord.Forbidden:
                 log.info("no access to the history of #%s; skipped", channel)
-        await self._catch_up_beyond_history(guild, after)
+        await self._catch_up_beyond_history(guild, after, joined)
         await self.writer.flush()
         return count
 
-    async def _catch_up_beyond_history(self, guild: discord.Guild, after: datetime) -> None:
-        """Threads started and members who joined since AFTER: no channel history holds them.
+    async def _catch_up_beyond_history(
+        self, guild: discord.Guild, after: datetime, joined: list[discord.Member]
+    ) -> None:
+        """Threads started since AFTER and the members JOINED since: no history holds them.
 
-        A restart after a crash finds them here (the member list and the active threads come
-        with the guild), with the ids the live events had, so what was stored collapses.
+        A restart after a crash finds them here (the active threads come with the guild, the
+        members from the pass at start), with the ids the live events had, so what was stored
+        collapses.
         """
         for thread in guild.threads:
             created = thread.created_at or discord.utils.snowflake_time(thread.id)
             if created >= after:
-                await self._log(mapping.thread_event(thread, help_channels=self.help_channels))
-        for member in guild.members:
-            if member.joined_at is not None and member.joined_at >= after:
-                await self._log(mapping.join_event(member))
-
-    def _staff_of(self, guild: discord.Guild) -> list[str]:
-        return [str(m.id) for m in guild.members if self.is_staff(m)]
+                event = mapping.thread_event(
+                    thread, help_channels=self.help_channels, bots=self.bots
+                )
+                await self._log(event)
+        for member in joined:
+            await self._log(mapping.join_event(member), member)
 
     async def _sync_staff(self, guild: discord.Guild) -> None:
-        await self.staff_marks.mark(str(guild.id), self._staff_of(guild))
+        space = str(guild.id)
+        if space in self.roster.complete:  # a partial list would unmark staff it missed
+            await self.staff_marks.mark(space, self.roster.of(space))
+
+
+class ShardedPulseClient(PulseClient, discord.AutoShardedClient):
+    """PulseClient running the shards discord.shard_ids names, of discord.shard_count."""
+
+
+def _shard_options(settings: DiscordSettings, *, sharded: bool) -> dict:
+    if settings.shard_count is None:
+        return {}
+    if sharded:
+        return {"shard_count": settings.shard_count, "shard_ids": settings.shard_ids or None}
+    return {"shard_count": settings.shard_count, "shard_id": settings.shard_ids[0]}
+
+
+def client_class(settings: DiscordSettings) -> type[PulseClient]:
+    """PulseClient for one shard (or no sharding), ShardedPulseClient for several."""
+    one = settings.shard_count is None or len(settings.shard_ids) == 1
+    return PulseClient if one else ShardedPulseClient
 
 
 async def run_discord(
@@ -244,7 +311,9 @@ async def run_discord(
     point_at(settings)
     one_line_reconnects()
     for message_content in (True, False):
-        client = PulseClient(settings, writer, service, uow, message_content=message_content)
+        client = client_class(settings)(
+            settings, writer, service, uow, message_content=message_content
+        )
         for user in (poster, roles):
             if user is not None:
                 user.client = client  # digests and roles go through whichever client is live

@@ -47,11 +47,13 @@ def message_event(
     bot_user_id: int | None = None,
     threads: ThreadTracker | None = None,
     roots: RecentMap | None = None,
+    bots: Collection[int] = (),
 ) -> ActivityEvent | None:
     """The activity a message is, or None for bots, webhooks, system messages and DMs.
 
     THREADS and ROOTS, kept by the client across messages, say who last spoke in each thread
-    and who started each reply chain, for the help graph's rules (community.helpgraph).
+    and who started each reply chain, for the help graph's rules (community.helpgraph). BOTS
+    are the ids of bots seen so far (no member cache says who is one).
     """
     if message.guild is None or message.webhook_id is not None or message.author.bot:
         return None
@@ -82,7 +84,9 @@ def message_event(
         owner_member = channel.guild.get_member(owner) if owner is not None else None
         if owner is None:
             starter = None
-        elif owner == bot_user_id or (owner_member is not None and owner_member.bot):
+        elif (
+            owner == bot_user_id or owner in bots or (owner_member is not None and owner_member.bot)
+        ):
             starter = BOT_STARTER
         else:
             starter = str(owner)
@@ -143,12 +147,14 @@ def message_event(
     )
 
 
-def thread_event(thread: discord.Thread, *, help_channels: Collection[str]) -> ActivityEvent | None:
+def thread_event(
+    thread: discord.Thread, *, help_channels: Collection[str], bots: Collection[int] = ()
+) -> ActivityEvent | None:
     """A thread started in a text channel; forum posts are logged from their first message."""
     if isinstance(thread.parent, discord.ForumChannel) or thread.owner_id is None:
         return None
     owner = thread.owner or thread.guild.get_member(thread.owner_id)
-    if owner is not None and owner.bot:
+    if (owner is not None and owner.bot) or thread.owner_id in bots:
         return None
     channel_id, channel_name, _ = _credited_channel(thread)
     return ActivityEvent(

@@ -20,6 +20,7 @@ from community.tiers import (
     Tier,
     TierPolicy,
     Trend,
+    change_reasons,
     earned_tier,
     reasons,
     stats_from_history,
@@ -179,3 +180,14 @@ def test_a_quiet_reason_states_the_usual_cadence_in_plain_words(gap, said):
         tier="active",
     )
     assert f"silent 20 days, {said}; was active" in context.summary()
+
+
+def test_a_demotion_names_the_bar_missed_and_a_promotion_does_not():
+    stats = MemberStats(score=100.0, active_weeks=13, helped_members=7)
+    down = change_reasons(Tier.HERO, Tier.ACTIVE, stats, POLICY)
+    assert down.startswith("active: active 13 of 13 weeks, helped 7 members")
+    assert down.endswith(
+        "(below the hero bar: score 100 of 120 needed; helped 7 of 10 members needed)"
+    )
+    assert "below" not in change_reasons(Tier.PASSIVE, Tier.ACTIVE, stats, POLICY)
+    assert "below" not in change_reasons(None, Tier.HERO, stats, POLICY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -127,6 +128,17 @@ async def test_grace_pins_and_at_risk_through_the_daily_job(engine):
     changes = await _changes(engine, "pat")
     assert [(old, new) for old, new, _ in changes] == [(None, "hero"), ("hero", "active")]
     assert changes[-1][2] == T0 + timedelta(days=153)
+    async with engine.connect() as conn:
+        why = (
+            await conn.execute(
+                select(TierChange.reasons)
+                .join(Member, Member.id == TierChange.member_id)
+                .where(Member.platform_id == "pat", TierChange.to_tier == "active")
+            )
+        ).scalar_one()
+    # The change names the bar pat fell below, and by how much.
+    assert why.startswith("active: ")
+    assert re.search(r"\(below the hero bar: score 10\d of 120 needed\)$", why), why
 
     profile = await service.run(STAFF, "member", {"user": "hana"})
     assert "pinned by staff" in dict(profile.fields)["Tier"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections import deque
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -27,7 +28,14 @@ from .records import FakeDiscordError, GatewayConnection, _json_response, _Sessi
 class _Gateway:
     """The gateway: sessions, intents and dispatching events."""
 
+    def owns(self, session: _Session, guild_id: str | None) -> bool:
+        """Whether SESSION's shard receives GUILD_ID's events (DMs go to shard 0)."""
+        shard_id, count = session.shard
+        return (((int(guild_id) >> 22) % count) if guild_id else 0) == shard_id
+
     def _session_wants(self, session: _Session, event: str, data: dict[str, Any]) -> bool:
+        if not self.owns(session, data.get("guild_id") if isinstance(data, dict) else None):
+            return False
         if event in _MESSAGE_EVENTS or event in _REACTION_EVENTS:
             in_guild = "guild_id" in data
             if event in _MESSAGE_EVENTS:
@@ -159,19 +167,32 @@ class _Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.enabled_privileged_intents:
             await self._close(connection, 4014)  # Disallowed intent(s)
             return
+        shard = data.get("shard", [0, 1])
+        if not (isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
+            await self._close(connection, 4010)  # Invalid shard
+            return
         self.identifies += 1
-        session = _Session(id=secrets.token_hex(16), intents=intents, token=data["token"])
+        session = _Session(
+            id=secrets.token_hex(16),
+            intents=intents,
+            token=data["token"],
+            shard=(shard[0], shard[1]),
+            large_threshold=int(data.get("large_threshold") or 50),
+        )
+        if self.replay_frames is not None:
+            session.sent = deque(maxlen=self.replay_frames)
         session.connection = connection
         connection.session = session
         self.sessions[session.id] = session
+        guilds = [gid for gid in self.guilds if self.owns(session, gid)]
         ready = {
             "v": 10,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": gid, "unavailable": True} for gid in guilds],
             "session_id": session.id,
             "resume_gateway_url": self.resume_gateway_url,
             "session_type": "normal",
-            "shard": data.get("shard", [0, 1]),
+            "shard": list(session.shard),
             "application": {"id": self.application_id, "flags": 1 << 23},
             "private_channels": [],
             "presences": [],
@@ -182,10 +203,9 @@ class _Gateway:
             "auth_session_id_hash": secrets.token_urlsafe(32),
         }
         await self._send_dispatch(session, "READY", ready)
-        for guild_id in self.guilds:
-            await self._send_dispatch(
-                session, "GUILD_CREATE", self.guild_create_payload(guild_id, intents)
-            )
+        for guild_id in guilds:
+            payload = self.guild_create_payload(guild_id, intents, session.large_threshold)
+            await self._send_dispatch(session, "GUILD_CREATE", payload)
 
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
         session = self.sessions.get(data.get("session_id") or "")
@@ -207,26 +227,31 @@ class _Gateway:
         if session is None:
             await self._close(connection, 4003)  # Not authenticated
             return
+        self.member_requests.append((session.id, data))
         guild_id = str(data["guild_id"])
         query = (data.get("query") or "").lower()
         wanted = {str(u) for u in data.get("user_ids") or []}
         limit = data.get("limit") or 0
         found = []
-        for user_id in self.members.get(guild_id, {}):
+        for user_id in self.member_ids_after(guild_id, 0, self.member_count(guild_id)):
             if wanted and user_id not in wanted:
                 continue
-            if query and not self.users[user_id]["username"].lower().startswith(query):
+            name = self.user_payload(user_id)["username"].lower()
+            if query and not name.startswith(query):
                 continue
             found.append(self.member_payload(guild_id, user_id))
-        if limit:
-            found = found[:limit]
-        chunk = {
-            "guild_id": guild_id,
-            "members": found,
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": sorted(wanted - {m["user"]["id"] for m in found}),
-        }
-        if data.get("nonce") is not None:
-            chunk["nonce"] = data["nonce"]
-        await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)
+            if limit and len(found) >= limit:
+                break
+        # Discord sends at most 1,000 members a chunk.
+        chunks = [found[i : i + 1000] for i in range(0, len(found), 1000)] or [[]]
+        for index, members in enumerate(chunks):
+            chunk = {
+                "guild_id": guild_id,
+                "members": members,
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+                "not_found": sorted(wanted - {m["user"]["id"] for m in found}),
+            }
+            if data.get("nonce") is not None:
+                chunk["nonce"] = data["nonce"]
+            await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", chunk)

@@ -30,12 +30,13 @@ class _Payloads:
 
     def member_payload(self, guild_id: str, user_id: str, *, with_user: bool = True) -> dict:
         """A guild member object, with its user unless with_user is False."""
-        try:
-            member = dict(self.members[guild_id][user_id])
-        except KeyError:
-            raise FakeDiscordError(f"user {user_id} is not a member of guild {guild_id}") from None
+        stored = self.members.get(guild_id, {}).get(user_id)
+        stored = stored or self._crowd_member(guild_id, user_id)
+        if stored is None:
+            raise FakeDiscordError(f"user {user_id} is not a member of guild {guild_id}")
+        member = dict(stored)
         if with_user:
-            member["user"] = self.users[user_id]
+            member["user"] = self.user_payload(user_id)
         return member
 
     def permissions(self, guild_id: str, user_id: str) -> int:
@@ -49,12 +50,19 @@ class _Payloads:
             value |= int(roles[role_id]["permissions"])
         return ALL_PERMISSIONS if value & ADMINISTRATOR else value
 
-    def guild_create_payload(self, guild_id: str, intents: int) -> dict[str, Any]:
-        """The GUILD_CREATE a session with these intents receives for a guild."""
+    def guild_create_payload(
+        self, guild_id: str, intents: int, large_threshold: int = 250
+    ) -> dict[str, Any]:
+        """The GUILD_CREATE a session with these intents receives for a guild.
+
+        A guild over LARGE_THRESHOLD members (the session's IDENTIFY says; or announced large)
+        comes `large`, with only the bot's own member: the client must ask for the rest."""
         guild = dict(self.guilds[guild_id])
         guild["roles"] = list(self.roles[guild_id].values())
+        member_count = self.member_count(guild_id)
+        large = guild_id in self.large_guilds or member_count > large_threshold
         member_ids = list(self.members[guild_id])
-        if not intents & GUILD_MEMBERS:
+        if not intents & GUILD_MEMBERS or large:
             # Without the members intent Discord sends only the bot's own member.
             member_ids = [uid for uid in member_ids if uid == self.bot_user["id"]]
         channels, threads = [], []
@@ -70,9 +78,9 @@ class _Payloads:
         guild.update(
             {
                 "joined_at": self.members[guild_id][self.bot_user["id"]]["joined_at"],
-                "large": False,
+                "large": large,
                 "unavailable": False,
-                "member_count": len(self.members[guild_id]),
+                "member_count": member_count,
                 "voice_states": [],
                 "members": [self.member_payload(guild_id, uid) for uid in member_ids],
                 "channels": channels,

@@ -155,6 +155,8 @@ class _Session:
     seq: int = 0
     sent: list[dict[str, Any]] = field(default_factory=list)
     connection: GatewayConnection | None = None
+    shard: tuple[int, int] = (0, 1)  # [shard_id, num_shards] from IDENTIFY
+    large_threshold: int = 50
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 

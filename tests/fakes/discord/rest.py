@@ -209,7 +209,7 @@ class _Rest:
     async def _rest_get_gateway_bot(self, record: RecordedRequest) -> Any:
         return {
             "url": self.gateway_url.rstrip("/"),
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 1000,

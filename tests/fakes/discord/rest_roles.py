@@ -88,7 +88,7 @@ class _RestRoles:
             raise _ApiError(404, 10004, "Unknown Guild")
         after = int(record.query.get("after", "0"))
         limit = min(int(record.query.get("limit", "1")), 1000)
-        ids = sorted((u for u in self.members[guild_id] if int(u) > after), key=int)[:limit]
+        ids = self.member_ids_after(guild_id, after, limit)
         return [self.member_payload(guild_id, u) for u in ids]
 
     async def _rest_open_dm(self, record: RecordedRequest) -> Any:

@@ -16,6 +16,7 @@ from community.clock import Clock
 
 from ..waiting import Waiting
 from .constants import API_PREFIX, PRIVILEGED_INTENTS
+from .crowd import _Crowds
 from .gateway import _Gateway
 from .interactions import _Interactions
 from .payloads import _Payloads
@@ -40,6 +41,7 @@ class FakeDiscord(
     _State,
     _Payloads,
     _Scenarios,
+    _Crowds,
     _Interactions,
     _Gateway,
     _Rest,
@@ -82,6 +84,12 @@ class FakeDiscord(
         self.history: dict[str, list[str]] = {}
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.files: dict[str, bytes] = {}
+        self.crowds: dict = {}  # guild id -> Crowd (tests/fakes/discord/crowd.py)
+        self.large_guilds: set[str] = set()
+        # What GET /gateway/bot recommends; IDENTIFY's shard [id, count] decides who gets what.
+        self.recommended_shards = 1
+        # Frames kept per session for RESUME; a benchmark's long stream bounds it.
+        self.replay_frames: int | None = None
 
         self.requests: list[RecordedRequest] = []
         self.unknown_requests: list[RecordedRequest] = []
@@ -92,6 +100,7 @@ class FakeDiscord(
         self.identifies = 0
         self.resumes = 0
         self.filtered_events: list[tuple[str, str, dict[str, Any]]] = []
+        self.member_requests: list[tuple[str, dict[str, Any]]] = []  # op 8: (session id, data)
 
         self._per_ms: dict[int, itertools.count[int]] = {}
         self._webhooks: dict[str, str] = {}

@@ -60,9 +60,12 @@ class _State:
         self.users[user["id"]] = user
         return user
 
-    def add_guild(self, name: str, *, owner_id: str | None = None) -> dict[str, Any]:
-        """Add a guild with its @everyone role and the bot as a member."""
-        guild_id = self.new_id()
+    def add_guild(
+        self, name: str, *, owner_id: str | None = None, guild_id: str | None = None
+    ) -> dict[str, Any]:
+        """Add a guild with its @everyone role and the bot as a member (GUILD_ID picks its
+        id, and so its shard: (id >> 22) % shard count)."""
+        guild_id = guild_id or self.new_id()
         # Keys as in the documented guild example (docs/resources/guild, "Example Guild").
         guild = {
             "id": guild_id,
