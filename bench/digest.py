@@ -17,6 +17,7 @@ Run it from the project root::
 
     python bench/classify.py --db /tmp/pulse-big.db   # build the community once
     python bench/digest.py --db /tmp/pulse-big.db
+    python bench/digest.py --database-url postgresql://...   # the community classify.py copied
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ async def timed(fn, runs: int) -> tuple[float, float, object]:
     return statistics.median(times), max(times), result
 
 
-async def run(path: Path, runs: int) -> list[tuple[str, float, float | None, str]]:
-    """Run every measurement on the database at PATH."""
-    engine = create_engine(f"sqlite:///{path}")
+async def run(url: str, runs: int) -> list[tuple[str, float, float | None, str]]:
+    """Run every measurement on the database at URL."""
+    engine = create_engine(url)
     await upgrade(engine)
     policy = TierPolicy()
     period = week_ending(NOW)
@@ -115,13 +116,16 @@ async def run(path: Path, runs: int) -> list[tuple[str, float, float | None, str
 def main() -> None:
     """Parse options, measure, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="database from bench/classify.py")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="SQLite database from bench/classify.py")
+    where.add_argument("--database-url", help="any database bench/classify.py measured")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (5)")
     args = parser.parse_args()
-    if not args.db.exists():
+    if args.db is not None and not args.db.exists():
         raise SystemExit(f"{args.db} does not exist: build it with bench/classify.py --db")
-    rows = asyncio.run(run(args.db, args.runs))
-    table = Table(title=f"Digest benchmark on {args.db}", title_justify="left")
+    url = args.database_url or f"sqlite:///{args.db}"
+    rows = asyncio.run(run(url, args.runs))
+    table = Table(title=f"Digest benchmark on {url}", title_justify="left")
     for column in ("measurement", "median", "max", "note"):
         table.add_column(column)
     for name, med, worst, note in rows:

@@ -19,11 +19,17 @@ every 50 ms from /proc; getrusage would report only the largest single process. 
 
     python bench/import.py                      # 1,000,000 messages
     python bench/import.py --messages 100000 --keep
+    python bench/import.py --database-url postgresql://user@127.0.0.1:PORT/any
+
+With --database-url the import goes into a fresh database created for the run on that
+PostgreSQL server (named pulse_bench_import_PID; dropped afterwards unless --keep), e.g. the
+server bench/pg_server.py keeps. Peak RSS is then Pulse's processes only, not the server's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import resource
@@ -184,7 +190,7 @@ def tree_rss_mb(pid: int, peaks: dict[int, float]) -> float:
 
 
 def import_via_command(
-    root: Path, db: Path, batch_size: int | None
+    root: Path, url: str, batch_size: int | None
 ) -> tuple[float, str, float, list[float]]:
     """Run `pulse import slack-export` in a child process.
 
@@ -192,7 +198,7 @@ def import_via_command(
     """
     command = [
         sys.executable, "-c", "import sys; from bot.cli import main; sys.argv[0] = 'pulse'; main()",
-        "import", "slack-export", str(root), "--database-url", f"sqlite:///{db}",
+        "import", "slack-export", str(root), "--database-url", url,
     ]  # fmt: skip
     if batch_size is not None:
         command += ["--batch-size", str(batch_size)]
@@ -215,6 +221,55 @@ def import_via_command(
     return elapsed, out, peak, sorted(peaks.values(), reverse=True)
 
 
+def _admin(url: str) -> tuple[str, str]:
+    """A plain asyncpg DSN for the server's postgres database, and URL's database name."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False), parsed.database or ""
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Create database NAME on URL's PostgreSQL server; return its SQLAlchemy URL."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn, _ = _admin(url)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    target = make_url(url).set(drivername="postgresql+asyncpg", database=name)
+    return target.render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop the database URL names."""
+    import asyncio
+
+    import asyncpg
+
+    dsn, name = _admin(url)
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def main() -> None:
     """Generate, measure, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -226,6 +281,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the export and database.")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to import into (a fresh database on it)"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pulse-bench-import-"))
@@ -244,9 +302,14 @@ def main() -> None:
         print(f"read + map (no writes): {map_s:6.1f}s  {held['messages'] / map_s:>10,.0f} "
               f"messages/s  ({events:,} events)")  # fmt: skip
 
-        wall, output, peak_mb, process_peaks = import_via_command(
-            export, tmp / "pulse.db", args.batch_size
-        )
+        url = f"sqlite:///{tmp / 'pulse.db'}"
+        if args.database_url:
+            url = fresh_database(args.database_url, f"pulse_bench_import_{os.getpid()}")
+        try:
+            wall, output, peak_mb, process_peaks = import_via_command(export, url, args.batch_size)
+        finally:
+            if args.database_url and not args.keep:
+                drop_database(url)
         timings = re.search(
             r"reading and writing ([\d.]+)s, (?:tier history [\d.]+s, )?reclassification ([\d.]+)s",
             output,

@@ -67,6 +67,9 @@ class Channel(Base):
     is_help: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+_AWAY = text("away_until IS NOT NULL")
+
+
 class Member(Base):
     """A person (or bot) in a space. Opted-out members are deleted, not kept here."""
 
@@ -84,6 +87,14 @@ class Member(Base):
             "is_staff",
             "display_name",
             "platform_id",
+        ),
+        # The few members who are away, left out of live quiet flags (migration 0011).
+        Index(
+            "ix_members_away",
+            "space_id",
+            "away_until",
+            sqlite_where=_AWAY,
+            postgresql_where=_AWAY,
         ),
     )
 
@@ -207,7 +218,11 @@ class TierAssignment(Base):
     """A member's current tier, with the figures behind it."""
 
     __tablename__ = "tier_assignments"
-    __table_args__ = (Index("ix_tier_assignments_rank", "space_id", "tier", "score"),)
+    __table_args__ = (
+        Index("ix_tier_assignments_rank", "space_id", "tier", "score"),
+        # Hero candidates: active and hero members together, by score (migration 0011).
+        Index("ix_tier_assignments_score", "space_id", "score"),
+    )
 
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True

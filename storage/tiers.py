@@ -16,6 +16,7 @@ from storage.engine import dialect_insert
 from storage.figures import contribution_kinds, window_stats
 from storage.members import eligible_members, member_ref
 from storage.models import Member, RecognizedHero, Space, TierAssignment, TierChange
+from storage.pg_bulk import upsert_rows
 from storage.spaces import NotFoundError
 
 
@@ -140,7 +141,10 @@ async def reclassify(
                     "changed_at": now,
                 }
             )
-    if upserts:
+    if upserts and conn.dialect.name == "postgresql":
+        # Hundreds of thousands of rows a day at a million members: COPY, not VALUES lists.
+        await upsert_rows(conn, TierAssignment.__table__, upserts, ["member_id"])
+    elif upserts:
         stmt = dialect_insert(conn, TierAssignment)
         columns = [k for k in upserts[0] if k != "member_id"]
         stmt = stmt.on_conflict_do_update(

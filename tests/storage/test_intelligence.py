@@ -17,7 +17,7 @@ from storage.figures import window_stats
 from storage.migrate import upgrade
 from storage.privacy import forget_member, purge_activities
 from storage.profiles import member_profile
-from storage.quiet import quiet_list, scan_quiet, set_flag_status
+from storage.quiet import quiet_count, quiet_list, scan_quiet, set_flag_status
 from storage.spaces import resolve_space
 from storage.tiers import hero_candidates, reclassify, tier_counts
 from tests.factories import KEY, T0, ev, helper_history, ingest
@@ -206,6 +206,17 @@ async def test_quiet_lifecycle(engine):
     assert "c1" in context.channels
     assert context.helped_count == 5
     assert "got no reply" in entries[0].summary
+
+    # Staff mark them away after the flag opened: off the list until the date passes.
+    gone = update(models.Member).where(models.Member.platform_id == "gone")
+    async with engine.begin() as conn:
+        await conn.execute(gone.values(away_until=NOW + timedelta(hours=6)))
+        assert await quiet_list(conn, space, NOW, 10) == []
+        assert await quiet_count(conn, space, NOW) == 0
+        later = NOW + timedelta(hours=7)
+        assert [e.member.platform_id for e in await quiet_list(conn, space, later, 10)] == ["gone"]
+        assert await quiet_count(conn, space, later) == 1
+        await conn.execute(gone.values(away_until=None))
 
     # The next scan does not flag them twice; staff snooze, then they come back.
     _, _, again = await classify(engine, NOW + timedelta(days=1))
