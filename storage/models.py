@@ -182,7 +182,7 @@ class HelpEdge(Base):
     """Who helped whom (replies aimed at another member), for 'helped N members' and outreach."""
 
     __tablename__ = "help_edges"
-    # "Who helped this member" and an opt-out's edges to the member (migration 0011).
+    # "Who helped this member" and an opt-out's edges to the member (migration 0012).
     __table_args__ = (Index("ix_help_edges_helped", "helped_id"), _ONE_BTREE)
 
     helper_id: Mapped[int] = mapped_column(

@@ -109,7 +109,7 @@ async def test_lighter_writes_migration_keeps_every_rollup(database_url):
             indexes = await conn.run_sync(
                 lambda c: {i["name"] for t in ROLLUP_TABLES for i in inspect(c).get_indexes(t)}
             )
-        # The space_id indexes are gone; the one left serves "who helped this member" (0011).
+        # The space_id indexes are gone; the one left serves "who helped this member" (0012).
         assert indexes == {"ix_help_edges_helped"}
         # Writing goes on as before, and a member's rollups still go with them.
         await ingest(engine, helper_history("second", weeks=2, helped=2))

@@ -1,14 +1,14 @@
 """web indexes: help edges by the member helped
 
-Revision ID: 0011_web_indexes
-Revises: 0010_job_leases
+Revision ID: 0012_web_indexes
+Revises: 0011_scale_indexes
 Create Date: 2026-11-24
 """
 
 from alembic import op
 
-revision = "0011_web_indexes"
-down_revision = "0010_job_leases"
+revision = "0012_web_indexes"
+down_revision = "0011_scale_indexes"
 branch_labels = None
 depends_on = None
 
