@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from community.events import day_number, day_start
 from storage.models import (
@@ -129,10 +130,21 @@ async def member_channels(conn: AsyncConnection, member_id: int, limit: int = 10
 async def contributions_of(
     conn: AsyncConnection, member_id: int, limit: int = 20
 ) -> list[ContributionRow]:
-    """Contributions logged for the member, newest first."""
+    """Contributions logged for the member, newest first, with the logger's name when known."""
+    logger = aliased(Member)
     rows = await conn.execute(
         select(
-            Contribution.occurred_at, Contribution.kind, Contribution.title, Contribution.logged_by
+            Contribution.occurred_at,
+            Contribution.kind,
+            Contribution.title,
+            func.coalesce(logger.display_name, Contribution.logged_by),
+        )
+        .outerjoin(
+            logger,
+            and_(
+                logger.space_id == Contribution.space_id,
+                logger.platform_id == Contribution.logged_by,
+            ),
         )
         .where(Contribution.member_id == member_id)
         .order_by(Contribution.occurred_at.desc(), Contribution.id.desc())

@@ -47,6 +47,10 @@ async def test_member_page_shows_history_help_and_the_flag(sqlite_engine):
         assert "Tier history" in regular
         assert "→ active" in regular
         assert NAMES["asker"] in regular  # whom Rita helped
+        pages = [await (await site.client.get(f"/c/{s}/member/{ids[who]}")).text() for who in ids]
+        counts = re.findall(r"</a> \((\d+) (repl(?:y|ies))\)</li>", "".join(pages))
+        assert all((n == "1") == (word == "reply") for n, word in counts), counts
+        assert ("1", "reply") in counts, counts  # some pairs met once
         quiet = await (await site.client.get(f"/c/{s}/member/{ids['quiet']}")).text()
         assert f'action="/c/{s}/quiet/{site.world.quiet_flag}"' in quiet
         # A year of weeks, drawn inline: one bar each, the busiest full height.
@@ -128,6 +132,7 @@ async def test_hero_and_contribution_forms_record_what_the_chat_commands_do(sqli
         body = await (await site.client.get(here)).text()
         assert "recognized hero" in body
         assert "&lt;b&gt;Pulse&lt;/b&gt; at FOSDEM" in body
+        assert "(logged by Stan Staff)" in body  # the staff member's name, not their id
         in_chat = await site.chat("member", {"user": "regular"})
         assert "recognized hero" in dict(in_chat.fields)["Role"]
         bad = await site.client.post(
