@@ -262,6 +262,41 @@ def page_keys_query(space_id: int, query: MemberQuery, live) -> Select:
     )
 
 
+def _unfiltered_by_score(query: MemberQuery) -> bool:
+    """Whether QUERY is the default view: every member, highest score first."""
+    return (
+        query.sort == "score"
+        and query.descending
+        and query.tier is None
+        and query.quiet is None
+        and query.channel is None
+        and query.platform is None
+        and query.needle is None
+    )
+
+
+def scored_page_query(space_id: int, query: MemberQuery) -> Select:
+    """The default view's page among members with a score above 0, down the score index.
+
+    Those members all have an assignment and rank above every member at 0, in the same order
+    as page_keys_query; a page it cannot fill reaches the zeros and needs the general query.
+    """
+    ta = TierAssignment
+    return (
+        select(ta.member_id)
+        .join(Member, Member.id == ta.member_id)
+        .where(
+            ta.space_id == space_id,
+            ta.score > 0,
+            Member.is_bot.is_(False),
+            Member.left_at.is_(None),
+        )
+        .order_by(ta.score.desc(), ta.member_id)
+        .limit(query.per_page)
+        .offset(query.offset)
+    )
+
+
 async def member_page(
     conn: AsyncConnection, space_id: int, query: MemberQuery, now: datetime
 ) -> tuple[list[MemberRow], int]:
@@ -270,6 +305,12 @@ async def member_page(
     # The page's ids first, sorted on the few columns the sort reads; then the whole rows of
     # those ids only, instead of every member's row carried through the sort.
     keys = page_keys_query(space_id, query, live)
+    if _unfiltered_by_score(query):
+        # Sorting every member by a coalesced score reads all of them; the scored ones are
+        # already in score order in ix_tier_assignments_score.
+        scored = list((await conn.execute(scored_page_query(space_id, query))).scalars())
+        if len(scored) == query.per_page:
+            keys = scored
     columns = _columns(live)
     stmt = (
         _joined(

@@ -166,3 +166,21 @@ async def test_tier_and_quiet_pages_count_and_cover_their_members(engine, world,
             now=NOW,
         )  # fmt: skip
         assert {r.platform_id for r in everything.rows} == expected, filters
+
+
+async def test_the_default_view_pages_in_the_order_of_the_whole_list(engine, world):
+    # The first pages come down the score index, the last reach members at 0: each must be
+    # the same slice the export's one ordered query gives.
+    from storage.member_list import stream_member_rows
+
+    whole = []
+    async with UnitOfWork(engine).read() as conn:
+        async for part in stream_member_rows(conn, world.space_id, MemberQuery(), NOW):
+            whole += [r.platform_id for r in part]
+    assert sorted(whole) == sorted(LISTED)
+    for per_page in (1, 2, 3):
+        paged, page_no = [], 1
+        while page := await ids(engine, world, per_page=per_page, page=page_no):
+            paged += page
+            page_no += 1
+        assert paged == whole, per_page

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
 from community.member_list import MemberQuery
-from storage.member_list import live_members, page_keys_query
+from storage.member_list import live_members, page_keys_query, scored_page_query
 from storage.member_page import help_query
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -40,6 +40,12 @@ async def test_a_tier_page_starts_from_the_tier_index(sqlite_engine, tier, sort)
     query = MemberQuery(tier=tier, sort=sort, descending=False, page=3)
     steps = await plan(sqlite_engine, page_keys_query(1, query, live_members(1, NOW)))
     assert "ix_tier_assignments_rank" in steps[0], steps
+
+
+async def test_the_default_view_walks_the_score_index(sqlite_engine):
+    steps = await plan(sqlite_engine, scored_page_query(1, MemberQuery(page=4)))
+    assert "ix_tier_assignments_score" in steps[0], steps
+    assert not any(s.startswith("SCAN") for s in steps), steps
 
 
 async def test_a_quiet_page_starts_from_the_quiet_members(sqlite_engine):
