@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.models import Base
+from storage.pg_bulk import copy_rows, record_converter
 from storage.writer.bulk import DEFERRED_KEY
 
 BATCH_ROWS = 10_000
@@ -165,25 +166,12 @@ def _copier(dst: AsyncConnection, table: Table):
 
         return insert
 
-    dialect = dst.dialect
-    # What SQLAlchemy would do to each value on its way to asyncpg (UTC times, JSON text).
-    processors = [
-        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
-    ]
-    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    convert = record_converter(dst, table, names)
 
     async def copy(rows) -> None:
-        records = []
-        for row in rows:
-            values = list(row)
-            for i, process in converting:
-                values[i] = process(values[i])
-            records.append(values)
-        # The driver's COPY runs on the connection's open transaction (begun by an earlier
-        # statement through SQLAlchemy), so it commits or rolls back with the rest.
-        driver = (await dst.get_raw_connection()).driver_connection
+        records = [convert(row) for row in rows]
         try:
-            await driver.copy_records_to_table(table.name, records=records, columns=names)
+            await copy_rows(dst, table.name, names, records)
         except Exception as exc:  # asyncpg's own errors: SQLAlchemy does not wrap this call
             raise CopyError(
                 f"the copy failed and the target was left empty: {table.name}: {_first_line(exc)}"
