@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from community.events import day_number, day_start
 from community.stability import Standing, decide
 from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons
-from storage.engine import dialect_insert
 from storage.figures import last_active_days, window_stats
 from storage.locks import Job, exclusive_write
 from storage.members import eligible_members
 from storage.models import DailyRollup, Member, TierAssignment, TierChange
+from storage.tiers import store_assignments
 
 log = logging.getLogger("pulse.history")
 
@@ -403,14 +403,7 @@ async def _write(
         for member, h, stats in ((m, h, h.figures(last_day)) for m, h in sorted(held.items()))
         if h.day is not None  # stored tiers the replay never touched stay as they are
     ]
-    if rows:
-        stmt = dialect_insert(conn, TierAssignment)
-        columns = [k for k in rows[0] if k != "member_id"]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
-        )
-        for start in range(0, len(rows), 5000):
-            await conn.execute(stmt, rows[start : start + 5000])
+    await store_assignments(conn, rows)
     changes = [
         {
             "space_id": space_id,

@@ -141,23 +141,31 @@ async def reclassify(
                     "changed_at": now,
                 }
             )
-    if upserts and conn.dialect.name == "postgresql":
-        # Hundreds of thousands of rows a day at a million members: COPY, not VALUES lists.
-        await upsert_rows(conn, TierAssignment.__table__, upserts, ["member_id"])
-    elif upserts:
-        stmt = dialect_insert(conn, TierAssignment)
-        columns = [k for k in upserts[0] if k != "member_id"]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
-        )
-        upserts.sort(key=lambda row: row["member_id"])
-        for start in range(0, len(upserts), 5000):
-            await conn.execute(stmt, upserts[start : start + 5000])
+    await store_assignments(conn, upserts)
     if changes:
         await conn.execute(TierChange.__table__.insert(), changes)
     return ReclassifyResult(
         evaluated=len(eligible), written=len(upserts), changes=len(changes), counts=counts
     )
+
+
+async def store_assignments(conn: AsyncConnection, rows: list[dict]) -> None:
+    """Insert or update ROWS of tier_assignments by member, in member order."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        # Hundreds of thousands of rows a day at a million members: COPY, not VALUES lists.
+        await upsert_rows(conn, TierAssignment.__table__, rows, ["member_id"])
+        return
+    stmt = dialect_insert(conn, TierAssignment)
+    columns = [k for k in rows[0] if k != "member_id"]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
+    )
+    # Key order: two writers lock rows in the same order.
+    rows = sorted(rows, key=lambda row: row["member_id"])
+    for start in range(0, len(rows), 5000):
+        await conn.execute(stmt, rows[start : start + 5000])
 
 
 def standing_of(row, listing: bool = False) -> Standing:
