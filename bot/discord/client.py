@@ -150,8 +150,7 @@ class PulseClient(_Listeners, _Commands, discord.Client):
 
     def is_staff(self, user: discord.abc.User) -> bool:
         """Whether USER holds one of the configured staff roles."""
-        roles = getattr(user, "roles", ())
-        return any(str(role.id) in self.staff_roles for role in roles)
+        return self.roster.holds_staff_role(role.id for role in getattr(user, "roles", ()))
 
     async def _log(self, event: ActivityEvent | None, member=None) -> None:
         """Queue EVENT; MEMBER (who acted, when the event carries them) updates the staff."""
