@@ -15,12 +15,13 @@ from bot.services import staff_actions
 from bot.services.dashboard import member_row_in
 from bot.services.staff_actions import AlreadyDealtWith
 from bot.web.auth import staff_only
-from bot.web.state import Staff, state
+from bot.web.state import Staff, path_number, state
 from storage.members import member_ref
 from storage.spaces import NotFoundError
 
 routes = web.RouteTableDef()
 
+NO_RECORD = "No such record."
 NOTE_OF = {"done": "reached_out", "snooze": "snooze", "dismiss": "dismiss"}
 
 
@@ -36,12 +37,6 @@ def _back(request: web.Request, staff: Staff, note: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _digits(value: str) -> int:
-    if not (value.isascii() and value.isdigit()):
-        raise web.HTTPNotFound(text="No such record.")
-    return int(value)
-
-
 @routes.post("/c/{space}/quiet/{flag}")
 @staff_only
 async def outreach(request: web.Request, staff: Staff) -> web.StreamResponse:
@@ -54,7 +49,7 @@ async def outreach(request: web.Request, staff: Staff) -> web.StreamResponse:
         await staff_actions.outreach_on_flag(
             app.uow,
             staff.space_id,
-            _digits(request.match_info["flag"]),
+            path_number(request, "flag", NO_RECORD),
             staff.viewer.staff_id,
             choice,
             app.clock.now(),
@@ -66,7 +61,7 @@ async def outreach(request: web.Request, staff: Staff) -> web.StreamResponse:
 
 async def _platform_id(request: web.Request, staff: Staff) -> str:
     app = state(request)
-    row = await member_row_in(app.uow, staff.space_id, _digits(request.match_info["member"]))
+    row = await member_row_in(app.uow, staff.space_id, path_number(request, "member", NO_RECORD))
     if row is None:
         raise web.HTTPNotFound(text="No such member in this community.")
     return member_ref(row).platform_id

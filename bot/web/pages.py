@@ -9,7 +9,7 @@ from bot.render import TREND_MARK
 from bot.services import dashboard
 from bot.services.exports import EXPORT_KINDS
 from bot.web.auth import staff_only
-from bot.web.state import Staff, page, state
+from bot.web.state import Staff, page, path_number, state
 from community.outcomes import health_lines
 from storage.spaces import NotFoundError
 
@@ -32,13 +32,6 @@ NOTES = {
 def _values(request: web.Request, staff: Staff, **values) -> dict:
     note = request.query.get("note")
     return {"note": NOTES.get(note or ""), "staff": staff, **values}
-
-
-def _member_id(request: web.Request) -> int:
-    raw = request.match_info["member"]
-    if not (raw.isascii() and raw.isdigit()):
-        raise web.HTTPNotFound(text="No such member.")
-    return int(raw)
 
 
 @routes.get("/c/{space}/")
@@ -72,7 +65,11 @@ async def member(request: web.Request, staff: Staff) -> web.Response:
     app = state(request)
     try:
         found = await dashboard.member_page(
-            app.uow, app.policies, staff.space_id, _member_id(request), app.clock.now()
+            app.uow,
+            app.policies,
+            staff.space_id,
+            path_number(request, "member", "No such member."),
+            app.clock.now(),
         )
     except NotFoundError:
         raise web.HTTPNotFound(text="No such member in this community.") from None

@@ -44,6 +44,14 @@ def state(request: web.Request) -> WebState:
     return request.app[STATE]
 
 
+def path_number(request: web.Request, name: str, missing: str) -> int:
+    """The path's NAME part as a number; a 404 saying MISSING when it is not digits."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()):
+        raise web.HTTPNotFound(text=missing)
+    return int(raw)
+
+
 def session_token(request: web.Request) -> str | None:
     """The session token of the request's cookie, when its signature holds."""
     return state(request).signer.session_of(request.cookies.get(COOKIE))
