@@ -68,8 +68,8 @@ async def load(url: str) -> None:
         await conn.close()
 
 
-def on_postgres(work):
-    """Start a throwaway server, load it, and return what WORK(url) returns."""
+def on_postgres(work, *, database: str = "bench_export", prepare=load):
+    """Start a throwaway server, PREPARE database DATABASE, and return what WORK(url) returns."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found")
@@ -78,13 +78,8 @@ def on_postgres(work):
     try:
 
         async def go():
-            admin = await asyncpg.connect(server.admin_dsn())
-            try:
-                await admin.execute('CREATE DATABASE "bench_export"')
-            finally:
-                await admin.close()
-            url = server.url("bench_export")
-            await load(url)
+            url = await server.create_database(database)
+            await prepare(url)
             return await work(url)
 
         return asyncio.run(go())

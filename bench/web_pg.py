@@ -13,25 +13,19 @@ Run it from the project root::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-import asyncpg
 from rich.console import Console
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
 
-try:
-    from bench.classify import _copy_world
-    from bench.web import measure
-except ImportError:  # run as a script: bench/ itself is on sys.path
-    from classify import _copy_world  # type: ignore[no-redef]
-    from web import measure  # type: ignore[no-redef]
-# The tests' throwaway PostgreSQL server (tests/pg.py): tests/ is found from the root.
+# The tests' throwaway PostgreSQL server (tests/pg.py) is found from the root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.pg import PostgresServer, find_pg_bin
+from bench.classify import _copy_world
+from bench.export_pg import on_postgres
+from bench.web import measure
 
 console = Console()
 
@@ -44,34 +38,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="measurements after one copy (2)")
     parser.add_argument("--only", nargs="+", help="only pages whose name holds one of these")
     args = parser.parse_args()
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found")
-    server = PostgresServer(bin_dir)
-    server.start()
-    try:
 
-        async def go():
-            admin = await asyncpg.connect(server.admin_dsn())
+    async def copy_in(url: str) -> None:
+        for each in (f"sqlite:///{args.db}", url):  # an older benchmark file is brought up
+            engine = create_engine(each)
             try:
-                await admin.execute('CREATE DATABASE "bench_web"')
+                await upgrade(engine)
             finally:
-                await admin.close()
-            url = server.url("bench_web")
-            for each in (f"sqlite:///{args.db}", url):  # an older benchmark file is brought up
-                engine = create_engine(each)
-                try:
-                    await upgrade(engine)
-                finally:
-                    await engine.dispose()
-            await _copy_world(args.db, url)
-            for run in range(args.runs):
-                console.print(f"run {run + 1}")
-                await measure(url, args.requests, args.only)
+                await engine.dispose()
+        await _copy_world(args.db, url)
 
-        asyncio.run(go())
-    finally:
-        server.stop()
+    async def measure_runs(url: str) -> None:
+        for run in range(args.runs):
+            console.print(f"run {run + 1}")
+            await measure(url, args.requests, args.only)
+
+    on_postgres(measure_runs, database="bench_web", prepare=copy_in)
 
 
 if __name__ == "__main__":

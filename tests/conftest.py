@@ -6,7 +6,6 @@ import itertools
 import os
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from storage.engine import create_engine
@@ -34,13 +33,7 @@ def postgres_server():
 
 
 async def _fresh_pg_database(server: PostgresServer) -> str:
-    name = f"pulse_test_{os.getpid()}_{next(_db_counter)}"
-    conn = await asyncpg.connect(server.admin_dsn())
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.url(name)
+    return await server.create_database(f"pulse_test_{os.getpid()}_{next(_db_counter)}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

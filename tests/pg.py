@@ -131,6 +131,17 @@ class PostgresServer:
         """A SQLAlchemy URL for DATABASE on this server."""
         return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
 
+    async def create_database(self, name: str) -> str:
+        """Create an empty database NAME on this server; its SQLAlchemy URL."""
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin_dsn())
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.url(name)
+
     def admin_dsn(self) -> str:
         """A plain DSN for asyncpg, to create and drop databases."""
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
