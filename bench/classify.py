@@ -4,7 +4,7 @@ It builds one SQLite community of 100,000 members and 5,000,000 activities over 
 ending at a fixed "now" (2026-11-22 12:00 UTC), then times the project's own functions on the
 async engine, as the bot runs them:
 
-* full reclassification, ``storage.tiers.reclassify`` in one ``engine.begin()``
+* full reclassification, ``storage.reclassify.reclassify`` in one ``engine.begin()``
   transaction, twice: the first run writes every tier assignment, the second is the
   steady-state daily run (target: each under 15 s on this 2-core machine);
 * the quiet scan, ``storage.quiet.scan_quiet``, twice: the first opens every flag the
@@ -63,8 +63,9 @@ from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.profiles import member_profile
 from storage.quiet import quiet_list, scan_quiet
+from storage.reclassify import reclassify
 from storage.spaces import resolve_space
-from storage.tiers import hero_candidates, reclassify
+from storage.tiers import hero_candidates
 from storage.uow import UnitOfWork
 
 try:

@@ -32,7 +32,7 @@ from storage.figures import last_active_days, window_stats
 from storage.locks import Job, exclusive_write
 from storage.members import eligible_members
 from storage.models import DailyRollup, Member, TierAssignment, TierChange
-from storage.tiers import store_assignments
+from storage.reclassify import store_assignments
 
 log = logging.getLogger("pulse.history")
 

@@ -25,7 +25,7 @@ from community.quiet import (
 )
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef, QuietEntry
-from storage.figures import last_active_days, posted_or_contributed
+from storage.figures import last_active_of, posted_or_contributed
 from storage.helpgraph import answered, helped_members, not_indexed, replies_seen
 from storage.members import eligible_members
 from storage.models import (
@@ -46,7 +46,6 @@ async def scan_quiet(
     now: datetime,
     tier_policy: TierPolicy,
     policy: QuietPolicy,
-    last_active: dict[int, int] | None = None,
 ) -> ScanResult:
     """Open flags for members who went quiet; close flags of members who came back.
 
@@ -55,8 +54,6 @@ async def scan_quiet(
     """
     today = day_number(now)
     r = DailyRollup
-    if last_active is None:
-        last_active = await last_active_days(conn, space_id, today)
     live = {
         flag.member_id: flag
         for flag in (
@@ -68,6 +65,8 @@ async def scan_quiet(
             )
         )
     }
+    # Whether a flagged member came back: only the flagged members' last active days.
+    last_active = await last_active_of(conn, space_id, today, live)
     returned = expired = reopened = 0
     still_live: set[int] = set()
     for member, flag in live.items():

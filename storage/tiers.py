@@ -1,171 +1,21 @@
-"""Tier assignments: the daily reclassification that writes them, and the reads ranked on them."""
+"""Tier assignments: the reads ranked on them, pins, and what the daily job reads of them.
+
+The daily reclassification that writes them is storage.reclassify.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from community.events import day_number, day_start
-from community.stability import Standing, at_risk, decide, with_pin
-from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons, trend
+from community.stability import Standing, at_risk, with_pin
+from community.tiers import MemberStats, Tier, TierPolicy, trend
 from community.views import AtRiskRow, Candidate, TierRow
-from storage.engine import dialect_insert
-from storage.figures import contribution_kinds, window_stats
 from storage.members import eligible_members, member_ref
-from storage.models import Member, RecognizedHero, Space, TierAssignment, TierChange
-from storage.pg_bulk import upsert_rows
+from storage.models import Member, RecognizedHero, Space, TierAssignment
 from storage.spaces import NotFoundError
-
-
-@dataclass(frozen=True, slots=True)
-class ReclassifyResult:
-    """What one reclassification did."""
-
-    evaluated: int
-    written: int
-    changes: int
-    counts: dict[str, int]
-
-
-async def reclassify(
-    conn: AsyncConnection,
-    space_id: int,
-    now: datetime,
-    policy: TierPolicy,
-    last_active: dict[int, int] | None = None,
-) -> ReclassifyResult:
-    """Recompute every member's tier as of NOW, keeping history of the changes."""
-    today = day_number(now)
-    today_date = now.astimezone(UTC).date()
-    stats = await window_stats(conn, space_id, today, policy, last_active)
-    members = (await conn.execute(select(Member.id).where(eligible_members(space_id)))).scalars()
-    eligible = set(members)
-    # Staff and bots never hold a tier, even if they did before being marked.
-    await conn.execute(
-        delete(TierAssignment).where(
-            TierAssignment.space_id == space_id,
-            TierAssignment.member_id.not_in(select(Member.id).where(eligible_members(space_id))),
-        )
-    )
-    current = {
-        row.member_id: row
-        for row in await conn.execute(
-            select(
-                TierAssignment.member_id,
-                TierAssignment.tier,
-                TierAssignment.earned_tier,
-                TierAssignment.below_count,
-                TierAssignment.score,
-                TierAssignment.since,
-                TierAssignment.promoted_at,
-                TierAssignment.pinned_at,
-                TierAssignment.at_risk_since,
-                TierAssignment.at_risk_listed_at,
-            ).where(TierAssignment.space_id == space_id)
-        )
-    }
-    listing = await needs_listing(conn, space_id, policy)
-    window_start = day_start(today - policy.window_days + 1)
-    kinds = await contribution_kinds(conn, space_id, window_start, now)
-    empty = MemberStats()
-    upserts, changes = [], []
-    counts = dict.fromkeys((t.value for t in Tier), 0)
-    for member in eligible:
-        member_stats = stats.get(member, empty)
-        old = current.get(member)
-        old_tier = Tier(old.tier) if old else None
-        decision = decide(member_stats, standing_of(old, listing), today_date, policy)
-        risk_since = risk_moment(decision.at_risk_since, old, now)
-        counts[decision.tier.value] += 1
-        unchanged = (
-            old is not None
-            and old_tier is decision.tier
-            and old.earned_tier == decision.earned.value
-            and old.below_count == decision.below_count
-            and old.at_risk_since == risk_since
-            and round(old.score, 2) == round(member_stats.score, 2)
-            and member_stats.score == 0.0
-        )
-        if unchanged:
-            continue
-        text = reasons(
-            decision.tier, member_stats, policy, kinds.get(member), earned=decision.earned
-        )
-        moved = old_tier is not decision.tier
-        promoted = decision.tier.rank > (old_tier.rank if old_tier else 0)
-        upserts.append(
-            {
-                "member_id": member,
-                "space_id": space_id,
-                "tier": decision.tier.value,
-                "earned_tier": decision.earned.value,
-                "score": round(member_stats.score, 4),
-                "active_weeks": member_stats.active_weeks,
-                "window_weeks": policy.window_weeks,
-                "helped_members": member_stats.helped_members,
-                "answers": member_stats.answers,
-                "thanks_received": member_stats.thanks_received,
-                "contributions": member_stats.contributions,
-                "recent_score": round(member_stats.recent_score, 4),
-                "prior_score": round(member_stats.prior_score, 4),
-                "recent_replies": member_stats.recent_replies,
-                "last_active_day": member_stats.last_active_day,
-                "below_count": decision.below_count,
-                "reasons": text,
-                "since": now if moved or old is None else old.since,
-                "evaluated_at": now,
-                "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
-                "at_risk_since": risk_since,
-            }
-        )
-        # A first passive assignment is not news; every other move is history.
-        if moved and not (old_tier is None and decision.tier is Tier.PASSIVE):
-            changes.append(
-                {
-                    "space_id": space_id,
-                    "member_id": member,
-                    "from_tier": old_tier.value if old_tier else None,
-                    "to_tier": decision.tier.value,
-                    "score": round(member_stats.score, 4),
-                    "reasons": change_reasons(
-                        old_tier,
-                        decision.tier,
-                        member_stats,
-                        policy,
-                        kinds.get(member),
-                        earned=decision.earned,
-                    ),
-                    "changed_at": now,
-                }
-            )
-    await store_assignments(conn, upserts)
-    if changes:
-        await conn.execute(TierChange.__table__.insert(), changes)
-    return ReclassifyResult(
-        evaluated=len(eligible), written=len(upserts), changes=len(changes), counts=counts
-    )
-
-
-async def store_assignments(conn: AsyncConnection, rows: list[dict]) -> None:
-    """Insert or update ROWS of tier_assignments by member, in member order."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        # Hundreds of thousands of rows a day at a million members: COPY, not VALUES lists.
-        await upsert_rows(conn, TierAssignment.__table__, rows, ["member_id"])
-        return
-    stmt = dialect_insert(conn, TierAssignment)
-    columns = [k for k in rows[0] if k != "member_id"]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["member_id"], set_={c: stmt.excluded[c] for c in columns}
-    )
-    # Key order: two writers lock rows in the same order.
-    rows = sorted(rows, key=lambda row: row["member_id"])
-    for start in range(0, len(rows), 5000):
-        await conn.execute(stmt, rows[start : start + 5000])
 
 
 def standing_of(row, listing: bool = False) -> Standing:
@@ -184,16 +34,6 @@ def standing_of(row, listing: bool = False) -> Standing:
         needs_listing=listing,
         listed=listed and row.at_risk_listed_at >= since,
     )
-
-
-def risk_moment(since, old, now: datetime) -> datetime | None:
-    """The spell at risk to store: the stored moment while it lasts, NOW when it starts."""
-    if since is None:
-        return None
-    kept = old.at_risk_since if old is not None else None
-    if kept is not None and kept.astimezone(UTC).date() == since:
-        return kept
-    return now
 
 
 async def needs_listing(conn: AsyncConnection, space_id: int, policy: TierPolicy) -> bool:
@@ -226,15 +66,6 @@ async def mark_listed(
         .values(at_risk_listed_at=built_at)
     )
     return result.rowcount
-
-
-def promoted_at(promoted_on, promoted: bool, now: datetime, old) -> datetime | None:
-    """The promotion moment to store: NOW when this evaluation promoted, else the one kept."""
-    if promoted_on is None:
-        return None
-    if promoted or old is None:
-        return now
-    return old.promoted_at
 
 
 async def tier_counts(conn: AsyncConnection, space_id: int) -> dict[str, int]:

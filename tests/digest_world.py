@@ -18,7 +18,7 @@ from community.tiers import TierPolicy
 from storage import models
 from storage.privacy import forget_member
 from storage.quiet import scan_quiet
-from storage.tiers import reclassify
+from storage.reclassify import reclassify
 from tests.factories import ev, ingest
 
 # A Monday 09:30 in Berlin, the day after the spring daylight-saving change (CEST, UTC+2).

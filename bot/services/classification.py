@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from community.events import day_number
 from community.quiet import QuietPolicy, ScanResult
 from community.tiers import TierPolicy
-from storage.figures import last_active_days
 from storage.locks import Job
 from storage.privacy import purge_activities
 from storage.quiet import scan_quiet
+from storage.reclassify import ReclassifyResult, reclassify
 from storage.spaces import list_spaces
-from storage.tiers import ReclassifyResult, reclassify
 from storage.uow import UnitOfWork
 
 
@@ -31,11 +29,8 @@ async def reclassify_and_scan(
     # stored twice. On SQLite it is the write lock, without which a read-then-write transaction
     # would fail outright if the ingestion writer committed while it ran.
     async with uow.exclusive(Job.TIERS, space_id) as conn:
-        # Both steps need each member's last active day; reclassifying writes no rollups, so
-        # one aggregation serves both within this transaction.
-        last_active = await last_active_days(conn, space_id, day_number(now))
-        result = await reclassify(conn, space_id, now, tiers, last_active)
-        scan = await scan_quiet(conn, space_id, now, tiers, quiet, last_active)
+        result = await reclassify(conn, space_id, now, tiers)
+        scan = await scan_quiet(conn, space_id, now, tiers, quiet)
     return result, scan
 
 

@@ -18,8 +18,9 @@ from storage.migrate import upgrade
 from storage.privacy import forget_member, purge_activities
 from storage.profiles import member_profile
 from storage.quiet import quiet_count, quiet_list, scan_quiet, set_flag_status
+from storage.reclassify import reclassify
 from storage.spaces import resolve_space
-from storage.tiers import hero_candidates, reclassify, tier_counts
+from storage.tiers import hero_candidates, tier_counts
 from tests.factories import KEY, T0, ev, helper_history, ingest
 
 POLICY = TierPolicy()
