@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from community.events import day_number, day_start
 from community.quiet import (
@@ -25,19 +24,16 @@ from community.quiet import (
 )
 from community.tiers import Tier, TierPolicy
 from community.views import MemberRef, QuietEntry
-from storage.figures import last_active_of, posted_or_contributed
-from storage.helpgraph import answered, helped_members, not_indexed, replies_seen
+from storage.figures import CHUNK, last_active_of, posted_or_contributed
 from storage.members import eligible_members
 from storage.models import (
-    Activity,
-    Channel,
-    ChannelActivity,
     DailyRollup,
     Member,
     QuietFlag,
     TierAssignment,
     TierChange,
 )
+from storage.quiet_context import Opening, outreach_contexts
 
 
 async def scan_quiet(
@@ -131,7 +127,7 @@ async def scan_quiet(
             )
         ).all()
     )
-    opened: list[int] = []
+    openings: list[Opening] = []
     for member, first, last, n, current_tier in await conn.execute(engaged_days):
         quiet = opens_flag(
             ActiveSpan(first, last, n),
@@ -140,26 +136,27 @@ async def scan_quiet(
             has_live_flag=member in still_live,
             last_closed_at=closed_since.get(member),
         )
-        if not quiet:
-            continue
-        gap = gap_from_span(first, last, n)
-        silent = today - last
-        tier = flag_tier(current_tier)
-        context = await outreach_context(conn, space_id, member, last, silent, gap, tier)
-        await conn.execute(
-            QuietFlag.__table__.insert().values(
-                space_id=space_id,
-                member_id=member,
-                status=FlagStatus.OPEN.value,
-                opened_at=now,
-                last_seen_at=context.last_seen,
-                usual_gap_days=gap if gap is not None else 0.0,
-                silent_days=float(silent),
-                tier=tier,
-                context=context.to_json(),
-            )
-        )
-        opened.append(member)
+        if quiet:
+            gap = gap_from_span(first, last, n)
+            openings.append(Opening(member, last, today - last, gap, flag_tier(current_tier)))
+    contexts = await outreach_contexts(conn, space_id, openings)
+    flags = [
+        {
+            "space_id": space_id,
+            "member_id": o.member_id,
+            "status": FlagStatus.OPEN.value,
+            "opened_at": now,
+            "last_seen_at": contexts[o.member_id].last_seen,
+            "usual_gap_days": o.gap if o.gap is not None else 0.0,
+            "silent_days": float(o.silent_days),
+            "tier": o.tier,
+            "context": contexts[o.member_id].to_json(),
+        }
+        for o in openings
+    ]
+    for start in range(0, len(flags), CHUNK):
+        await conn.execute(QuietFlag.__table__.insert(), flags[start : start + CHUNK])
+    opened = [o.member_id for o in openings]
     return ScanResult(
         opened=len(opened),
         returned=returned,
@@ -173,74 +170,6 @@ async def _close_flag(conn: AsyncConnection, flag_id: int, status: FlagStatus, n
     await conn.execute(
         update(QuietFlag).where(QuietFlag.id == flag_id).values(status=status.value, closed_at=now)
     )
-
-
-async def outreach_context(
-    conn: AsyncConnection,
-    space_id: int,
-    member_id: int,
-    last_day: int,
-    silent_days: int,
-    gap: float | None,
-    tier: str,
-) -> QuietContext:
-    """Gather what staff need to reach out to one quiet member."""
-    channels = (
-        await conn.execute(
-            select(func.coalesce(Channel.name, Channel.platform_id))
-            .join(ChannelActivity, ChannelActivity.channel_id == Channel.id)
-            .where(ChannelActivity.member_id == member_id)
-            .order_by(ChannelActivity.posts.desc(), Channel.id)
-            .limit(3)
-        )
-    ).scalars()
-    helped, helped_count = await helped_members(conn, member_id)
-    last_seen = (
-        await conn.execute(
-            select(func.max(Activity.occurred_at)).where(
-                Activity.member_id == member_id,
-                Activity.kind.in_(["message", "reply", "thread_started", "contribution_logged"]),
-            )
-        )
-    ).scalar_one() or day_start(last_day)
-    return QuietContext(
-        last_seen=last_seen,
-        silent_days=silent_days,
-        usual_gap_days=round(gap, 1) if gap is not None else None,
-        tier=tier,
-        channels=tuple(channels),
-        unanswered_question_at=await last_unanswered_question(conn, space_id, member_id),
-        helped=helped,
-        helped_count=helped_count,
-    )
-
-
-def last_question(space_id: int, member_id: int):
-    """The member's last question whose replies could be seen, with whether it is answered."""
-    q = aliased(Activity)
-    return (
-        select(q.occurred_at, answered(q).label("answered"))
-        .where(
-            # By the member's index: the space's time index walks the whole space backwards
-            # when the member asked long ago or never (half a second a member at 5M rows).
-            not_indexed(q.space_id) == space_id,
-            q.member_id == member_id,
-            q.is_question.is_(True),
-            replies_seen(q),
-        )
-        .order_by(q.occurred_at.desc())
-        .limit(1)
-    )
-
-
-async def last_unanswered_question(
-    conn: AsyncConnection, space_id: int, member_id: int
-) -> datetime | None:
-    """When the member's last question was asked, if nobody else ever replied to it."""
-    found = (await conn.execute(last_question(space_id, member_id))).first()
-    if found is None or found.answered:
-        return None
-    return found.occurred_at
 
 
 async def set_flag_status(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from community.events import day_number, day_start
 from community.quiet import (
@@ -18,6 +19,7 @@ from community.quiet import (
     ActiveSpan,
     FlagStatus,
     LiveFlag,
+    QuietContext,
     QuietPolicy,
     ScanResult,
     flag_tier,
@@ -33,9 +35,18 @@ from storage.figures import (
     posted_or_contributed,
     window_stats,
 )
+from storage.helpgraph import answered, helped_members, not_indexed, replies_seen
 from storage.members import eligible_members
-from storage.models import DailyRollup, Member, QuietFlag, TierAssignment, TierChange
-from storage.quiet import outreach_context
+from storage.models import (
+    Activity,
+    Channel,
+    ChannelActivity,
+    DailyRollup,
+    Member,
+    QuietFlag,
+    TierAssignment,
+    TierChange,
+)
 from storage.reclassify import ReclassifyResult, promoted_at, risk_moment, store_assignments
 from storage.tiers import needs_listing, standing_of
 
@@ -304,3 +315,71 @@ async def reference_scan_quiet(
         reopened_from_snooze=reopened,
         flagged_member_ids=tuple(opened),
     )
+
+
+async def outreach_context(
+    conn: AsyncConnection,
+    space_id: int,
+    member_id: int,
+    last_day: int,
+    silent_days: int,
+    gap: float | None,
+    tier: str,
+) -> QuietContext:
+    """Gather what staff need to reach out to one quiet member."""
+    channels = (
+        await conn.execute(
+            select(func.coalesce(Channel.name, Channel.platform_id))
+            .join(ChannelActivity, ChannelActivity.channel_id == Channel.id)
+            .where(ChannelActivity.member_id == member_id)
+            .order_by(ChannelActivity.posts.desc(), Channel.id)
+            .limit(3)
+        )
+    ).scalars()
+    helped, helped_count = await helped_members(conn, member_id)
+    last_seen = (
+        await conn.execute(
+            select(func.max(Activity.occurred_at)).where(
+                Activity.member_id == member_id,
+                Activity.kind.in_(["message", "reply", "thread_started", "contribution_logged"]),
+            )
+        )
+    ).scalar_one() or day_start(last_day)
+    return QuietContext(
+        last_seen=last_seen,
+        silent_days=silent_days,
+        usual_gap_days=round(gap, 1) if gap is not None else None,
+        tier=tier,
+        channels=tuple(channels),
+        unanswered_question_at=await last_unanswered_question(conn, space_id, member_id),
+        helped=helped,
+        helped_count=helped_count,
+    )
+
+
+def last_question(space_id: int, member_id: int):
+    """The member's last question whose replies could be seen, with whether it is answered."""
+    q = aliased(Activity)
+    return (
+        select(q.occurred_at, answered(q).label("answered"))
+        .where(
+            # By the member's index: the space's time index walks the whole space backwards
+            # when the member asked long ago or never (half a second a member at 5M rows).
+            not_indexed(q.space_id) == space_id,
+            q.member_id == member_id,
+            q.is_question.is_(True),
+            replies_seen(q),
+        )
+        .order_by(q.occurred_at.desc())
+        .limit(1)
+    )
+
+
+async def last_unanswered_question(
+    conn: AsyncConnection, space_id: int, member_id: int
+) -> datetime | None:
+    """When the member's last question was asked, if nobody else ever replied to it."""
+    found = (await conn.execute(last_question(space_id, member_id))).first()
+    if found is None or found.answered:
+        return None
+    return found.occurred_at
