@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
 from community.stability import decide
-from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons
+from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons, trend
 from storage.engine import dialect_insert
 from storage.figures import CHUNK, contribution_kinds, last_active_of, window_figures
 from storage.members import eligible_members
@@ -27,6 +27,17 @@ from storage.pg_bulk import upsert_rows
 from storage.tiers import needs_listing, standing_of
 
 _EMPTY = MemberStats()
+# The whole-number figures of an assignment: a plain passive member's row is rewritten when
+# one of them, the reasons or the trend changes (see `lags`).
+_FIGURES = (
+    "active_weeks",
+    "helped_members",
+    "answers",
+    "thanks_received",
+    "contributions",
+    "recent_replies",
+    "last_active_day",
+)
 _STANDING = (
     TierAssignment.member_id,
     TierAssignment.tier,
@@ -38,6 +49,10 @@ _STANDING = (
     TierAssignment.pinned_at,
     TierAssignment.at_risk_since,
     TierAssignment.at_risk_listed_at,
+    TierAssignment.reasons,
+    TierAssignment.recent_score,
+    TierAssignment.prior_score,
+    *(getattr(TierAssignment, name) for name in _FIGURES),
 )
 
 
@@ -147,31 +162,32 @@ async def reclassify(
         text = reasons(decision.tier, member_stats, policy, member_kinds, earned=decision.earned)
         moved = old_tier is not decision.tier
         promoted = decision.tier.rank > (old_tier.rank if old_tier else 0)
-        upserts.append(
-            {
-                "member_id": member,
-                "space_id": space_id,
-                "tier": decision.tier.value,
-                "earned_tier": decision.earned.value,
-                "score": round(member_stats.score, 4),
-                "active_weeks": member_stats.active_weeks,
-                "window_weeks": policy.window_weeks,
-                "helped_members": member_stats.helped_members,
-                "answers": member_stats.answers,
-                "thanks_received": member_stats.thanks_received,
-                "contributions": member_stats.contributions,
-                "recent_score": round(member_stats.recent_score, 4),
-                "prior_score": round(member_stats.prior_score, 4),
-                "recent_replies": member_stats.recent_replies,
-                "last_active_day": member_stats.last_active_day,
-                "below_count": decision.below_count,
-                "reasons": text,
-                "since": now if moved or old is None else old.since,
-                "evaluated_at": now,
-                "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
-                "at_risk_since": risk_since,
-            }
-        )
+        row = {
+            "member_id": member,
+            "space_id": space_id,
+            "tier": decision.tier.value,
+            "earned_tier": decision.earned.value,
+            "score": round(member_stats.score, 4),
+            "active_weeks": member_stats.active_weeks,
+            "window_weeks": policy.window_weeks,
+            "helped_members": member_stats.helped_members,
+            "answers": member_stats.answers,
+            "thanks_received": member_stats.thanks_received,
+            "contributions": member_stats.contributions,
+            "recent_score": round(member_stats.recent_score, 4),
+            "prior_score": round(member_stats.prior_score, 4),
+            "recent_replies": member_stats.recent_replies,
+            "last_active_day": member_stats.last_active_day,
+            "below_count": decision.below_count,
+            "reasons": text,
+            "since": now if moved or old is None else old.since,
+            "evaluated_at": now,
+            "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
+            "at_risk_since": risk_since,
+        }
+        if lags(old, row):
+            continue
+        upserts.append(row)
         # A first passive assignment is not news; every other move is history.
         if moved and not (old_tier is None and decision.tier is Tier.PASSIVE):
             changes.append(
@@ -228,6 +244,36 @@ async def store_assignments(conn: AsyncConnection, rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda row: row["member_id"])
     for start in range(0, len(rows), 5000):
         await conn.execute(stmt, rows[start : start + 5000])
+
+
+def lags(old, row: dict) -> bool:
+    """Whether a plain passive member's stored row may stay as it is, its score lagging.
+
+    Every non-zero score decays a little each day, so writing every changed score rewrote
+    hundreds of thousands of rows a day at a million members. A passive member with nothing
+    pending (earned passive, nothing counted below a bar, no spell at risk) whose reasons,
+    whole-number figures and trend are unchanged keeps the stored row: its score,
+    recent and prior scores and evaluation time lag, the score by less than one point (the
+    reasons show it rounded to a whole number, so they would differ first). A score that
+    reaches zero is always written, so the member drops out of the daily evaluation.
+    """
+    passive = Tier.PASSIVE.value
+    return (
+        old is not None
+        and row["tier"] == passive
+        and old.tier == passive
+        and row["earned_tier"] == passive
+        and old.earned_tier == passive
+        and row["below_count"] == 0
+        and old.below_count == 0
+        and row["at_risk_since"] is None
+        and old.at_risk_since is None
+        and row["score"] != 0.0
+        and old.reasons == row["reasons"]
+        and all(getattr(old, name) == row[name] for name in _FIGURES)
+        and trend(old.recent_score, old.prior_score)
+        == trend(row["recent_score"], row["prior_score"])
+    )
 
 
 def risk_moment(since, old, now: datetime) -> datetime | None:
