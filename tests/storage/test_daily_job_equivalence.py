@@ -6,9 +6,10 @@ day the old job (tests/daily_reference.py: every member decided, every last acti
 runs first and is rolled back, then the daily job runs and is kept; the results and every
 stored row they leave must be the same, but for the one thing the new job does differently on
 purpose: a plain passive member whose reasons and figures did not change keeps their stored
-row, its score lagging the exact one by under a point (storage.reclassify.lags). Between days staff act as they do in production: a
-staff digest lists the members at risk (demotions wait for it), a tier is pinned, a member is
-marked staff, a flag is snoozed and another dismissed, an old day of history is imported.
+row, its score lagging the exact one by under a point (storage.reclassify.lags). Between days
+staff act as they do in production: a staff digest lists the members at risk (demotions wait
+for it), a tier is pinned, a member is marked staff, a flag is snoozed and another dismissed,
+an old day of history is imported.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from storage.quiet import set_flag_status
 from storage.tiers import mark_listed, members_at_risk, set_pin
 from storage.uow import UnitOfWork
 from tests.daily_reference import reference_daily_job
+from tests.factories import T0, ev, ingest
 
 POLICY = TierPolicy(staff_digest_platforms=frozenset({"discord"}))
 QUIET = QuietPolicy()
@@ -218,3 +220,43 @@ async def test_the_daily_job_stores_what_the_full_evaluation_stored(
         await engine.dispose()
     # The days exercised what the job does: moves, flags opened and closed, rows rewritten.
     assert min(seen.values()) > 0, seen
+
+
+async def _row(engine, member: str):
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                select(TierAssignment)
+                .join(Member, Member.id == TierAssignment.member_id)
+                .where(Member.platform_id == member)
+            )
+        ).one()
+
+
+async def test_a_passive_members_score_lags_by_under_a_point_then_is_rewritten(engine):
+    """The product decision of storage.reclassify.lags, day by day for one passive member."""
+    # Nine posts on one day, one a thread: 5.5 points, no one helped; passive throughout.
+    events = [ev("message", "pat", at=T0 + timedelta(hours=i), event_id=f"p{i}") for i in range(8)]
+    events.append(ev("thread_started", "pat", at=T0, event_id="p-thread"))
+    await ingest(engine, events)
+    async with engine.connect() as conn:
+        space_id = (await conn.execute(text("SELECT id FROM spaces"))).scalar_one()
+    uow = UnitOfWork(engine)
+    policy, scores, rewritten = TierPolicy(), [], []
+    for day in range(100):
+        now = T0 + timedelta(days=day, hours=1)
+        await reclassify_and_scan(uow, space_id, now, policy, QUIET)
+        row = await _row(engine, "pat")
+        exact = 5.5 * policy.decay(day)
+        exact = exact if day < policy.window_days else 0.0
+        assert row.tier == "passive"
+        assert abs(row.score - exact) < 1.0, (day, row.score, exact)
+        assert f"score {exact:.0f}" in row.reasons
+        scores.append(row.score)
+        rewritten.append(row.evaluated_at == now)
+    # Written the first day, when the whole number changes (6, 5, 4, 3), when the trend turns
+    # (the posts leave the last four weeks, then the four before) and at zero: not daily.
+    assert rewritten[0]
+    assert 5 <= sum(rewritten) <= 8, rewritten
+    assert scores[-1] == 0.0
+    assert rewritten[policy.window_days]
