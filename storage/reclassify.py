@@ -84,36 +84,31 @@ async def _standings(
     """How many members are eligible, the assignments to decide, the members without one.
 
     The assignments read: every one that is not inert, and the inert ones of WINDOWED members.
+    Only eligible members hold assignments by now (reclassify deleted the others), so the
+    assignments are read without their members.
     """
-    eligible = (
-        await conn.execute(
-            select(func.count()).select_from(Member).where(eligible_members(space_id))
+    counted = select(func.count()).select_from(Member).where(eligible_members(space_id))
+    eligible = (await conn.execute(counted)).scalar_one()
+    in_space = TierAssignment.space_id == space_id
+    held = select(func.count()).select_from(TierAssignment).where(in_space)
+    unassigned: list[int] = []
+    if (await conn.execute(held)).scalar_one() < eligible:
+        unassigned = list(
+            (
+                await conn.execute(
+                    select(Member.id)
+                    .outerjoin(TierAssignment, TierAssignment.member_id == Member.id)
+                    .where(eligible_members(space_id), TierAssignment.member_id.is_(None))
+                )
+            ).scalars()
         )
-    ).scalar_one()
-    current = {
-        row.member_id: row
-        for row in await conn.execute(
-            select(*_STANDING)
-            .join(Member, Member.id == TierAssignment.member_id)
-            .where(TierAssignment.space_id == space_id, eligible_members(space_id), ~inert())
-        )
-    }
-    unassigned = list(
-        (
-            await conn.execute(
-                select(Member.id)
-                .outerjoin(TierAssignment, TierAssignment.member_id == Member.id)
-                .where(eligible_members(space_id), TierAssignment.member_id.is_(None))
-            )
-        ).scalars()
-    )
+    rows = await conn.execute(select(*_STANDING).where(in_space, ~inert()))
+    current = {row.member_id: row for row in rows}
     rest = sorted(windowed.difference(current))
     for start in range(0, len(rest), CHUNK):
+        chunk = rest[start : start + CHUNK]
         rows = await conn.execute(
-            select(*_STANDING)
-            .join(Member, Member.id == TierAssignment.member_id)
-            .where(TierAssignment.member_id.in_(rest[start : start + CHUNK]))
-            .where(TierAssignment.space_id == space_id, eligible_members(space_id))
+            select(*_STANDING).where(in_space, TierAssignment.member_id.in_(chunk))
         )
         current.update((row.member_id, row) for row in rows)
     return eligible, current, unassigned
