@@ -2,10 +2,11 @@
 
 Most members of a large community are passive and had no activity in the window: no figures,
 no pin that matters, no spell at risk, nothing counted below a bar, a stored score of zero.
-The rules (`community.stability.decide`) cannot change anything for them, and the old
-evaluation wrote nothing for them either; so only the members whose decision can differ are
-read and decided: those with rollups in the window, those whose stored standing is not that
-inert one, and those with no assignment yet. The rest are counted, not read.
+The rules (`community.stability.decide`) cannot change anything for them and nothing about
+them would be written; so only the members whose decision can differ are read and decided:
+those with rollups in the window, those whose stored standing is not that inert one, and those
+with no assignment yet. The rest are counted, not read. Of the rows decided, a plain passive
+member's is rewritten only when more than its score moved (`lags`).
 """
 
 from __future__ import annotations
@@ -244,13 +245,14 @@ async def store_assignments(conn: AsyncConnection, rows: list[dict]) -> None:
 def lags(old, row: dict) -> bool:
     """Whether a plain passive member's stored row may stay as it is, its score lagging.
 
-    Every non-zero score decays a little each day, so writing every changed score rewrote
+    Every non-zero score decays a little each day: writing each changed score would rewrite
     hundreds of thousands of rows a day at a million members. A passive member with nothing
-    pending (earned passive, nothing counted below a bar, no spell at risk) whose reasons,
-    whole-number figures and trend are unchanged keeps the stored row: its score,
-    recent and prior scores and evaluation time lag, the score by less than one point (the
-    reasons show it rounded to a whole number, so they would differ first). A score that
-    reaches zero is always written, so the member drops out of the daily evaluation.
+    pending (earned passive, nothing counted below a bar, no spell at risk) and no reply in
+    the last four weeks (rising actives rank those by score) whose reasons, whole-number
+    figures and trend are unchanged keeps the stored row: its score, recent and prior scores
+    and evaluation time lag, the score by less than one point (the reasons show it rounded to
+    a whole number, so they would differ first). A score that reaches zero is always written,
+    so the member drops out of the daily evaluation.
     """
     passive = Tier.PASSIVE.value
     return (
@@ -264,6 +266,7 @@ def lags(old, row: dict) -> bool:
         and row["at_risk_since"] is None
         and old.at_risk_since is None
         and row["score"] != 0.0
+        and row["recent_replies"] == 0
         and old.reasons == row["reasons"]
         and all(getattr(old, name) == row[name] for name in _FIGURES)
         and trend(old.recent_score, old.prior_score)

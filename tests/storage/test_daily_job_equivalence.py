@@ -99,6 +99,7 @@ def _compare_assignments(stored: list, expected: list) -> int:
         # Tier, reasons, figures, standing: exactly the reference's.
         assert mine == theirs, got.member_id
         assert (got.tier, got.earned_tier, got.below_count) == ("passive", "passive", 0)
+        assert got.recent_replies == 0  # rising actives rank the others by their exact score
         assert want.score != 0.0
         assert abs(got.score - want.score) < 1.0
         assert trend(got.recent_score, got.prior_score) == trend(
