@@ -32,7 +32,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.chart import weekly_active_chart
 from bot.digest_render.rendered import render
@@ -70,6 +70,16 @@ async def run(url: str, runs: int) -> list[tuple[str, float, float | None, str]]
     try:
         async with engine.begin() as conn:
             space = (await conn.execute(select(Space.id))).scalar_one()
+            # A rerun reopens the flags the last run's reach-outs snoozed, then starts over.
+            await conn.execute(
+                update(QuietFlag)
+                .where(
+                    QuietFlag.id.in_(
+                        select(Outreach.flag_id).where(Outreach.staff_platform_id == "bench-staff")
+                    )
+                )
+                .values(status="open", snoozed_until=None)
+            )
             await conn.execute(delete(Outreach))
             flags = (await conn.execute(select(QuietFlag.id).limit(300))).scalars().all()
             for i, flag in enumerate(flags):

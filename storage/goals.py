@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,7 +15,7 @@ from community.tiers import Tier
 from storage.cohorts import activation_share, retained_share
 from storage.health import asked_questions, daily_answers, day_range
 from storage.outreach import outreach_stats
-from storage.tier_changes import WEEK, tier_counts_at, tier_moves
+from storage.tier_changes import WEEK, tier_counts_at_moments, tier_moves
 
 GOAL_TREND_WEEKS = 8
 
@@ -23,6 +23,8 @@ GOAL_TREND_WEEKS = 8
 MONTH = timedelta(days=30)
 # Goals measured on the questions of the 30 days before each moment.
 _REPLY_METRICS = (GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY, GoalMetric.ANSWERED_SHARE)
+# Goals read from the tier counts at each moment.
+TIER_METRICS = (GoalMetric.ACTIVE_MEMBERS, GoalMetric.HEROES)
 
 
 async def reply_hours(
@@ -73,16 +75,20 @@ async def _outcome_value(
     return await retained_share(conn, space_id, at - 2 * MONTH, at - MONTH, at - MONTH, at)
 
 
+def _tier_value(metric: GoalMetric, counts: Mapping[str, int]) -> float:
+    """ACTIVE_MEMBERS or HEROES from the tier COUNTS at a moment."""
+    if metric is GoalMetric.HEROES:
+        return float(counts[Tier.HERO.value])
+    return float(counts[Tier.ACTIVE.value] + counts[Tier.HERO.value])
+
+
 async def goal_value(
     conn: AsyncConnection, space_id: int, metric: GoalMetric, at: datetime
 ) -> float | None:
     """The figure METRIC measures, as it stood at AT."""
     month = timedelta(days=30)
-    if metric in (GoalMetric.ACTIVE_MEMBERS, GoalMetric.HEROES):
-        counts = await tier_counts_at(conn, space_id, at)
-        if metric is GoalMetric.HEROES:
-            return float(counts[Tier.HERO.value])
-        return float(counts[Tier.ACTIVE.value] + counts[Tier.HERO.value])
+    if metric in TIER_METRICS:
+        return _tier_value(metric, (await tier_counts_at_moments(conn, space_id, [at]))[0])
     if metric is GoalMetric.CONVERSIONS_PER_MONTH:
         up, _ = split_moves(await tier_moves(conn, space_id, at - month, at))
         return float(len(up))
@@ -93,12 +99,34 @@ async def goal_value(
 
 
 async def goal_samples(
-    conn: AsyncConnection, space_id: int, metric: GoalMetric, moments: Sequence[datetime]
+    conn: AsyncConnection,
+    space_id: int,
+    metric: GoalMetric,
+    moments: Sequence[datetime],
+    *,
+    tier_counts: Mapping[datetime, Mapping[str, int]] | None = None,
+    questions: Sequence[AskedQuestion] | None = None,
 ) -> list[tuple[datetime, float | None]]:
-    """METRIC's figure at each of MOMENTS (oldest first), as goal_value gives it."""
+    """METRIC's figure at each of MOMENTS (oldest first), as goal_value gives it.
+
+    TIER_COUNTS (by moment) and QUESTIONS (asked from a month before the first moment to the
+    last) are the reads several goals share, when the caller has them already.
+    """
+    if metric in TIER_METRICS:
+        if tier_counts is None:
+            tier_counts = await tier_counts_by_moment(conn, space_id, moments)
+        return [(m, _tier_value(metric, tier_counts[m])) for m in moments]
+    if metric is GoalMetric.CONVERSIONS_PER_MONTH:
+        # One read of the moves of every window instead of one per moment.
+        moves = await tier_moves(conn, space_id, moments[0] - MONTH, moments[-1])
+        return [
+            (m, float(len(split_moves([x for x in moves if m - MONTH <= x.at < m])[0])))
+            for m in moments
+        ]
     if metric in _REPLY_METRICS:
         # One read of the questions of every window instead of one per moment.
-        questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
+        if questions is None:
+            questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
         return [(m, _reply_value(metric, questions, m)) for m in moments]
     if metric is GoalMetric.HELPER_CONCENTRATION:
         days = await daily_answers(conn, space_id, moments[0] - MONTH, moments[-1])
@@ -106,13 +134,42 @@ async def goal_samples(
     return [(m, await goal_value(conn, space_id, metric, m)) for m in moments]
 
 
+async def tier_counts_by_moment(
+    conn: AsyncConnection, space_id: int, moments: Sequence[datetime]
+) -> dict[datetime, dict[str, int]]:
+    """Members per tier at each of MOMENTS, by moment."""
+    counts = await tier_counts_at_moments(conn, space_id, moments)
+    return dict(zip(moments, counts, strict=True))
+
+
+def goal_moments(now: datetime) -> list[datetime]:
+    """The moments a goal's trend is sampled at: weekly over the 8 weeks to NOW, oldest first."""
+    return [now - back * WEEK for back in range(GOAL_TREND_WEEKS, -1, -1)]
+
+
 async def goals_progress(
-    conn: AsyncConnection, space_id: int, goals: Sequence[Goal], now: datetime
+    conn: AsyncConnection,
+    space_id: int,
+    goals: Sequence[Goal],
+    now: datetime,
+    tier_counts: Mapping[datetime, Mapping[str, int]] | None = None,
 ) -> list[GoalProgress]:
-    """Each goal's current figure and verdict, from its weekly figures over the last 8 weeks."""
+    """Each goal's current figure and verdict, from its weekly figures over the last 8 weeks.
+
+    Goals that read the same figures share one read of them: the tier counts at every moment
+    (TIER_COUNTS, when the caller has them already) and the questions of every window.
+    """
+    moments = goal_moments(now)
+    metrics = {goal.metric for goal in goals}
+    if tier_counts is None and metrics & set(TIER_METRICS):
+        tier_counts = await tier_counts_by_moment(conn, space_id, moments)
+    questions = None
+    if metrics & set(_REPLY_METRICS):
+        questions = await asked_questions(conn, space_id, moments[0] - MONTH, moments[-1])
     progress = []
     for goal in goals:
-        moments = [now - back * WEEK for back in range(GOAL_TREND_WEEKS, -1, -1)]
-        samples = await goal_samples(conn, space_id, goal.metric, moments)
+        samples = await goal_samples(
+            conn, space_id, goal.metric, moments, tier_counts=tier_counts, questions=questions
+        )
         progress.append(goal_progress(goal, samples, now))
     return progress
