@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.digest import TierMove, WeeklyTierCounts
@@ -13,6 +13,7 @@ from community.events import day_number, day_start
 from community.tiers import Tier
 from storage.members import eligible_members, member_ref
 from storage.models import DailyRollup, Member, TierAssignment, TierChange
+from storage.moments import rows_table
 from storage.types import UTCDateTime
 
 WEEK = timedelta(days=7)
@@ -22,12 +23,8 @@ CHART_WEEKS = 12
 
 
 def _moments(moments: Sequence[datetime]):
-    """The MOMENTS as rows (k, at), k their index: one statement then serves every moment."""
-    rows = [
-        select(literal(k, Integer).label("k"), literal(at, UTCDateTime()).label("at"))
-        for k, at in enumerate(moments)
-    ]
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery()
+    """The MOMENTS as rows (k, at), k their index."""
+    return rows_table([("at", UTCDateTime())], [(at,) for at in moments])
 
 
 def _spans(space_id: int, since: datetime):
@@ -169,49 +166,73 @@ async def weekly_active_by_tier(
 ) -> WeeklyTierCounts:
     """Members active in each of the WEEKS weeks before END, by the tier they held at its end.
 
-    One pass over the rollups of all the weeks, each active member bucketed into the weeks
-    they were active in, and one over the tier changes since the first week's end.
+    One pass over the rollups of all the weeks gives each active member a flag per week; the
+    flags are summed by today's tier, and for the members whose tier changed since the first
+    week's end, by the tier they held at each week's end (the rewind).
     """
     r = DailyRollup
     last = day_number(end)
     first = last - 7 * weeks
     week_ends = [end - back * WEEK for back in range(weeks - 1, -1, -1)]
-    active = (
-        select(r.member_id, ((r.day - first) // 7).label("k"))
+    flags = (
+        select(
+            r.member_id,
+            *(
+                func.max(
+                    case(
+                        (and_(r.day >= first + 7 * k, r.day < first + 7 * (k + 1)), literal(1)),
+                        else_=literal(0),
+                    )
+                )
+                for k in range(weeks)
+            ),
+        )
         .where(
             r.space_id == space_id,
             r.day >= first,
             r.day < last,
             or_(r.messages > 0, r.contributions > 0),
         )
-        .distinct()
-        .subquery()
+        .group_by(r.member_id)
+        .cte("active_weeks")
+    )
+    week = [flags.c[i + 1] for i in range(weeks)]
+    now = (
+        select(
+            literal(None, String()).label("from_tier"), TierAssignment.tier, *map(func.sum, week)
+        )
+        .select_from(flags)
+        .join(Member, Member.id == flags.c.member_id)
+        .outerjoin(TierAssignment, TierAssignment.member_id == flags.c.member_id)
+        .where(eligible_members(space_id))
+        .group_by(TierAssignment.tier)
     )
     spans = _spans(space_id, week_ends[0])
-    at = _moments(week_ends)
     # Rewound only where the member has an assignment, as the per-moment counts do.
-    rewound = and_(TierAssignment.member_id.is_not(None), spans.c.member_id.is_not(None))
-    tiers = (
+    rewind = (
         select(
-            active.c.k,
-            case(
-                (rewound, func.coalesce(spans.c.from_tier, Tier.PASSIVE.value)),
-                else_=func.coalesce(TierAssignment.tier, Tier.PASSIVE.value),
-            ).label("tier"),
+            func.coalesce(spans.c.from_tier, Tier.PASSIVE.value).label("from_tier"),
+            TierAssignment.tier,
+            *(
+                func.sum(case((_held_at(spans, at), active), else_=literal(0)))
+                for at, active in zip(week_ends, week, strict=True)
+            ),
         )
-        .select_from(active)
-        .join(at, at.c.k == active.c.k)
-        .join(Member, Member.id == active.c.member_id)
-        .outerjoin(TierAssignment, TierAssignment.member_id == active.c.member_id)
-        .outerjoin(spans, and_(spans.c.member_id == active.c.member_id, _held_at(spans, at.c.at)))
+        .select_from(spans)
+        .join(flags, flags.c.member_id == spans.c.member_id)
+        .join(TierAssignment, TierAssignment.member_id == spans.c.member_id)
+        .join(Member, Member.id == spans.c.member_id)
         .where(eligible_members(space_id))
-        .subquery()
+        .group_by(spans.c.from_tier, TierAssignment.tier)
     )
     per_tier = {t.value: [0] * weeks for t in Tier}
-    rows = await conn.execute(
-        select(tiers.c.k, tiers.c.tier, func.count()).group_by(tiers.c.k, tiers.c.tier)
-    )
-    for k, tier, n in rows:
-        per_tier[tier][int(k)] = n
+    for from_tier, now_tier, *counts in await conn.execute(union_all(now, rewind)):
+        now_tier = now_tier or Tier.PASSIVE.value
+        for k, n in enumerate(counts):
+            if from_tier is None:
+                per_tier[now_tier][k] += int(n or 0)
+            else:
+                per_tier[now_tier][k] -= int(n or 0)
+                per_tier[from_tier][k] += int(n or 0)
     starts = tuple(day_start(last - 7 * (weeks - k)).date() for k in range(weeks))
     return WeeklyTierCounts(week_starts=starts, counts={k: tuple(v) for k, v in per_tier.items()})
