@@ -17,10 +17,11 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from community.digest import WeeklyTierCounts
 from community.events import day_number, day_start
 from community.goals import GoalMetric
+from community.outcomes import helper_concentration
 from community.tiers import Tier
 from storage.copy import copy_database
 from storage.engine import create_engine
-from storage.goals import goal_moments, goal_samples, goal_value
+from storage.goals import MONTH, goal_moments, goal_samples, goal_value
 from storage.members import eligible_members
 from storage.models import DailyRollup, Member, Space, TierAssignment, TierChange
 from storage.tier_changes import WEEK, tier_counts_at_moments, weekly_active_by_tier
@@ -116,6 +117,23 @@ async def reference_weekly(conn, space_id: int, end: datetime, weeks: int = 12):
     )
 
 
+async def reference_concentration(conn, space_id: int, at: datetime) -> float | None:
+    first, last = day_number(at - MONTH), day_number(at - timedelta(microseconds=1))
+    rows = await conn.execute(
+        select(DailyRollup.member_id, func.sum(DailyRollup.answers))
+        .join(Member, Member.id == DailyRollup.member_id)
+        .where(
+            DailyRollup.space_id == space_id,
+            DailyRollup.day >= first,
+            DailyRollup.day <= last,
+            Member.is_bot.is_(False),
+        )
+        .group_by(DailyRollup.member_id)
+    )
+    concentration = helper_concentration(n for _, n in rows)
+    return None if concentration is None else float(concentration)
+
+
 @pytest.fixture
 async def demo_world(engine, demo_db):
     """The demo community in ENGINE's database, with the corners the rules must get right."""
@@ -202,6 +220,7 @@ async def test_weekly_chart_in_one_statement_equals_the_week_by_week_reads(
         GoalMetric.COHORT_RETENTION_30D,
         GoalMetric.ANSWERED_SHARE,
         GoalMetric.MEDIAN_TIME_TO_FIRST_REPLY,
+        GoalMetric.HELPER_CONCENTRATION,
     ],
 )
 async def test_goal_samples_read_together_equal_each_moment_read_alone(engine, demo_world, metric):
@@ -216,6 +235,9 @@ async def test_goal_samples_read_together_equal_each_moment_read_alone(engine, d
             hero = [float(c[Tier.HERO.value]) for c in counts]
             active = [float(c[Tier.ACTIVE.value]) + h for c, h in zip(counts, hero, strict=True)]
             expected = hero if metric is GoalMetric.HEROES else active
+            assert [v for _, v in together] == expected
+        if metric is GoalMetric.HELPER_CONCENTRATION:
+            expected = [await reference_concentration(conn, space_id, m) for m in moments]
             assert [v for _, v in together] == expected
     assert together == alone
     assert len({v for _, v in together}) >= 2  # the figure moves over the eight weeks
