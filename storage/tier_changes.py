@@ -174,32 +174,31 @@ async def weekly_active_by_tier(
     last = day_number(end)
     first = last - 7 * weeks
     week_ends = [end - back * WEEK for back in range(weeks - 1, -1, -1)]
-    flags = (
-        select(
-            r.member_id,
-            *(
-                func.max(
-                    case(
-                        (and_(r.day >= first + 7 * k, r.day < first + 7 * (k + 1)), literal(1)),
-                        else_=literal(0),
-                    )
+    engaged = (r.day >= first, r.day < last, or_(r.messages > 0, r.contributions > 0))
+
+    def in_weeks():
+        """Per week: 1 when the grouped rollups hold a day of that week."""
+        return [
+            func.max(
+                case(
+                    (and_(r.day >= first + 7 * k, r.day < first + 7 * (k + 1)), literal(1)),
+                    else_=literal(0),
                 )
-                for k in range(weeks)
-            ),
-        )
-        .where(
-            r.space_id == space_id,
-            r.day >= first,
-            r.day < last,
-            or_(r.messages > 0, r.contributions > 0),
-        )
+            ).label(f"w{k}")
+            for k in range(weeks)
+        ]
+
+    flags = (
+        select(r.member_id, *in_weeks())
+        .where(r.space_id == space_id, *engaged)
         .group_by(r.member_id)
-        .cte("active_weeks")
+        .subquery()
     )
-    week = [flags.c[i + 1] for i in range(weeks)]
     now = (
         select(
-            literal(None, String()).label("from_tier"), TierAssignment.tier, *map(func.sum, week)
+            literal(None, String()).label("from_tier"),
+            TierAssignment.tier,
+            *(func.sum(flags.c[f"w{k}"]) for k in range(weeks)),
         )
         .select_from(flags)
         .join(Member, Member.id == flags.c.member_id)
@@ -208,22 +207,29 @@ async def weekly_active_by_tier(
         .group_by(TierAssignment.tier)
     )
     spans = _spans(space_id, week_ends[0])
+    # The weeks the members whose tier changed were active in, read through the rollups'
+    # member-first key rather than joined to the flags above (SQLite would scan those per span).
+    changed = (
+        select(spans, *in_weeks())
+        .join(r, and_(r.member_id == spans.c.member_id, *engaged))
+        .group_by(spans.c.member_id, spans.c.from_tier, spans.c.after, spans.c.until)
+        .subquery()
+    )
     # Rewound only where the member has an assignment, as the per-moment counts do.
     rewind = (
         select(
-            func.coalesce(spans.c.from_tier, Tier.PASSIVE.value).label("from_tier"),
+            func.coalesce(changed.c.from_tier, Tier.PASSIVE.value).label("from_tier"),
             TierAssignment.tier,
             *(
-                func.sum(case((_held_at(spans, at), active), else_=literal(0)))
-                for at, active in zip(week_ends, week, strict=True)
+                func.sum(case((_held_at(changed, at), changed.c[f"w{k}"]), else_=literal(0)))
+                for k, at in enumerate(week_ends)
             ),
         )
-        .select_from(spans)
-        .join(flags, flags.c.member_id == spans.c.member_id)
-        .join(TierAssignment, TierAssignment.member_id == spans.c.member_id)
-        .join(Member, Member.id == spans.c.member_id)
+        .select_from(changed)
+        .join(TierAssignment, TierAssignment.member_id == changed.c.member_id)
+        .join(Member, Member.id == changed.c.member_id)
         .where(eligible_members(space_id))
-        .group_by(spans.c.from_tier, TierAssignment.tier)
+        .group_by(changed.c.from_tier, TierAssignment.tier)
     )
     per_tier = {t.value: [0] * weeks for t in Tier}
     for from_tier, now_tier, *counts in await conn.execute(union_all(now, rewind)):
