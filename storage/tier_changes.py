@@ -39,7 +39,8 @@ def _spans(space_id: int, since: datetime):
         select(
             TierChange.member_id,
             TierChange.changed_at,
-            # Changes stored at the same moment: the first one's tier, as the highest name.
+            # Several changes stored at one moment count once, under the highest-named tier
+            # they came from.
             func.max(TierChange.from_tier).label("from_tier"),
         )
         .where(TierChange.space_id == space_id, TierChange.changed_at > since)
@@ -86,14 +87,14 @@ async def tier_counts_at_moments(
     """
     order = sorted(range(len(moments)), key=lambda k: moments[k])
     ordered = [moments[k] for k in order]
-    # A member is present at the i-th moment (ascending) when they joined before no later
-    # moment than it and left after it: joined index <= i < left index.
+    # A member is present at the i-th moment (ascending) when they joined at or before it
+    # and left after it: joined <= i < left, each counting the moments before the event.
     joined = _moments_before(Member.joined_at, ordered)
     left = case(
         (Member.left_at.is_(None), literal(len(ordered))),
         else_=_moments_before(Member.left_at, ordered),
     )
-    spans = (
+    present = (
         select(TierAssignment.tier, joined.label("joined"), left.label("left"))
         .join(Member, Member.id == TierAssignment.member_id)
         .where(TierAssignment.space_id == space_id, eligible_members(space_id))
@@ -101,8 +102,8 @@ async def tier_counts_at_moments(
     )
     counts = [dict.fromkeys((t.value for t in Tier), 0) for _ in moments]
     rows = await conn.execute(
-        select(spans.c.tier, spans.c.joined, spans.c.left, func.count()).group_by(
-            spans.c.tier, spans.c.joined, spans.c.left
+        select(present.c.tier, present.c.joined, present.c.left, func.count()).group_by(
+            present.c.tier, present.c.joined, present.c.left
         )
     )
     for tier, first, last, n in rows:
