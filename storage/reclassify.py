@@ -5,8 +5,7 @@ no pin that matters, no spell at risk, nothing counted below a bar, a stored sco
 The rules (`community.stability.decide`) cannot change anything for them and nothing about
 them would be written; so only the members whose decision can differ are read and decided:
 those with rollups in the window, those whose stored standing is not that inert one, and those
-with no assignment yet. The rest are counted, not read. Of the rows decided, a plain passive
-member's is rewritten only when more than its score moved (`lags`).
+with no assignment yet. The rest are counted, not read.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number, day_start
 from community.stability import decide
-from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons, trend
+from community.tiers import MemberStats, Tier, TierPolicy, change_reasons, reasons
 from storage.engine import dialect_insert
 from storage.figures import CHUNK, contribution_kinds, last_active_of, window_figures
 from storage.members import eligible_members
@@ -28,17 +27,6 @@ from storage.pg_bulk import upsert_rows
 from storage.tiers import needs_listing, standing_of
 
 _EMPTY = MemberStats()
-# The whole-number figures of an assignment: a plain passive member's row is rewritten when
-# one of them, the reasons or the trend changes (see `lags`).
-_FIGURES = (
-    "active_weeks",
-    "helped_members",
-    "answers",
-    "thanks_received",
-    "contributions",
-    "recent_replies",
-    "last_active_day",
-)
 _STANDING = (
     TierAssignment.member_id,
     TierAssignment.tier,
@@ -50,10 +38,6 @@ _STANDING = (
     TierAssignment.pinned_at,
     TierAssignment.at_risk_since,
     TierAssignment.at_risk_listed_at,
-    TierAssignment.reasons,
-    TierAssignment.recent_score,
-    TierAssignment.prior_score,
-    *(getattr(TierAssignment, name) for name in _FIGURES),
 )
 
 
@@ -181,8 +165,6 @@ async def reclassify(
             "promoted_at": promoted_at(decision.promoted_on, promoted, now, old),
             "at_risk_since": risk_since,
         }
-        if lags(old, row):
-            continue
         upserts.append(row)
         # A first passive assignment is not news; every other move is history.
         if moved and not (old_tier is None and decision.tier is Tier.PASSIVE):
@@ -240,38 +222,6 @@ async def store_assignments(conn: AsyncConnection, rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda row: row["member_id"])
     for start in range(0, len(rows), 5000):
         await conn.execute(stmt, rows[start : start + 5000])
-
-
-def lags(old, row: dict) -> bool:
-    """Whether a plain passive member's stored row may stay as it is, its score lagging.
-
-    Every non-zero score decays a little each day: writing each changed score would rewrite
-    hundreds of thousands of rows a day at a million members. A passive member with nothing
-    pending (earned passive, nothing counted below a bar, no spell at risk) and no reply in
-    the last four weeks (rising actives rank those by score) whose reasons, whole-number
-    figures and trend are unchanged keeps the stored row: its score, recent and prior scores
-    and evaluation time lag, the score by less than one point (the reasons show it rounded to
-    a whole number, so they would differ first). A score that reaches zero is always written,
-    so the member drops out of the daily evaluation.
-    """
-    passive = Tier.PASSIVE.value
-    return (
-        old is not None
-        and row["tier"] == passive
-        and old.tier == passive
-        and row["earned_tier"] == passive
-        and old.earned_tier == passive
-        and row["below_count"] == 0
-        and old.below_count == 0
-        and row["at_risk_since"] is None
-        and old.at_risk_since is None
-        and row["score"] != 0.0
-        and row["recent_replies"] == 0
-        and old.reasons == row["reasons"]
-        and all(getattr(old, name) == row[name] for name in _FIGURES)
-        and trend(old.recent_score, old.prior_score)
-        == trend(row["recent_score"], row["prior_score"])
-    )
 
 
 def risk_moment(since, old, now: datetime) -> datetime | None:
