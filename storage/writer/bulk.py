@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import IMMEDIATE
+from storage.writer.pg_insert import UNCHECKED_REFERENCES, may_skip_reference_checks
 
 DEFERRED_KEY = "deferred_indexes"
 # The indexes an import may defer (see above).
@@ -44,11 +45,15 @@ _SORT_HELPERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 async def import_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for an import's batches, each of which takes the write lock as it begins.
 
-    On SQLite it has foreign key checks off, back on before it returns to the pool.
+    On SQLite it has foreign key checks off, back on before it returns to the pool; on
+    PostgreSQL each batch checks its references once where the role may (storage.writer.pg_insert).
     """
     async with engine.connect() as conn:
         conn = await conn.execution_options(**{IMMEDIATE: True})
         if conn.dialect.name != "sqlite":
+            if await may_skip_reference_checks(conn):
+                conn = await conn.execution_options(**{UNCHECKED_REFERENCES: True})
+            await conn.rollback()  # the check began a transaction; batches begin their own
             yield conn
             return
         # PRAGMA foreign_keys is ignored inside a transaction: go around SQLAlchemy's autobegin.
