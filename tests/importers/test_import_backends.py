@@ -7,11 +7,15 @@ compares every table an import writes, row ids replaced by platform ids
 (tests.importers.test_import_bulk.dump).
 """
 
+import itertools
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from bot.importers.discord import DiscordExportReader
 from bot.importers.run import run_import
@@ -20,6 +24,8 @@ from bot.settings import parse_settings
 from storage.engine import IMMEDIATE, create_engine
 from storage.migrate import upgrade
 from storage.writer.batch import BatchWriter
+from storage.writer.bulk import import_connection
+from storage.writer.pg_insert import may_skip_reference_checks
 from tests.conftest import SHARED, _fresh_pg_database
 from tests.factories import ev
 from tests.importers.test_import_bulk import (
@@ -37,6 +43,7 @@ SLACK_SAMPLE = SHARED / "data" / "slack_export_viewer_testarchive.zip"
 # Small batches, so threads, thank-yous and reactions fall in other batches than what they
 # answer, and every part of the bulk path runs (reader process, deferred index on SQLite).
 BATCH = 37
+_roles = itertools.count()
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +190,66 @@ async def test_a_batch_repeating_events_stores_each_once_alike(urls):
     assert [row[9] for row in sorted(stored["activities"]) if row[0] == "r1"] == [1]
     for url in urls:
         assert await assert_rollups_match_activities(url) == 3
+
+
+async def plain_role_database(server) -> str:
+    """An empty database owned by a role that is no superuser; its URL."""
+    name = f"pulse_plain_{os.getpid()}_{next(_roles)}"
+    conn = await asyncpg.connect(server.admin_dsn())
+    try:
+        await conn.execute(f'CREATE ROLE "{name}" LOGIN')
+        await conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://{name}@127.0.0.1:{server.port}/{name}"
+
+
+async def skips_checks(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await may_skip_reference_checks(conn)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_role_that_is_no_superuser_keeps_the_checks_and_stores_the_same(
+    urls, postgres_server
+):
+    """The other path of storage.writer.pg_insert: every row's references checked by the FKs."""
+    plain = await plain_role_database(postgres_server)
+    assert await skips_checks(urls[1]), "the other tests import with the checks skipped"
+    assert not await skips_checks(plain)
+    await assert_backends_agree((urls[0], plain), *corpus_import("slack"))
+
+
+async def test_a_member_deleted_since_its_id_was_cached_is_refused_as_before(postgres_server):
+    """Checks are skipped only once every row a batch refers to is there, and locked."""
+    url = await _fresh_pg_database(postgres_server)
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        writer = BatchWriter(KEY.encode())
+        async with import_connection(engine) as conn:
+            async with conn.begin():
+                await writer.write(conn, [ev("message", "U1", event_id="a")])
+            writer.commit_succeeded()
+            # Deleted behind the writer's back (an opt-out would make it forget its ids).
+            async with engine.begin() as other:
+                await other.exec_driver_sql("DELETE FROM members WHERE platform_id = 'U1'")
+            with pytest.raises(IntegrityError, match="foreign key"):
+                async with conn.begin():
+                    await writer.write(conn, [ev("message", "U1", event_id="b")])
+            writer.rollback_happened()
+            fresh = BatchWriter(KEY.encode())  # looks the member up again, and stores them
+            async with conn.begin():
+                result = await fresh.write(conn, [ev("message", "U1", event_id="c")])
+        async with engine.connect() as conn:
+            stored = await conn.exec_driver_sql(
+                "SELECT a.event_id, m.platform_id FROM activities a JOIN members m"
+                " ON m.id = a.member_id"
+            )
+            assert stored.all() == [("c", "U1")]
+        assert result.inserted == 1
+    finally:
+        await engine.dispose()
