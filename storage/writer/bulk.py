@@ -128,6 +128,31 @@ class IndexDeferral:
                 await restore_deferred_indexes(conn)
 
 
+# The tables an import fills, whose statistics the planner reads right after it (tier history
+# replay, reclassification), before autovacuum's analyze comes round.
+_IMPORTED_TABLES = (
+    "members",
+    "activities",
+    "member_daily_rollups",
+    "help_edges",
+    "member_channel_rollups",
+)
+
+
+async def analyze_after_import(
+    conn: AsyncConnection, inserted: int, min_rows: int = MIN_DEFERRED_ROWS
+) -> bool:
+    """On PostgreSQL, refresh the statistics of what an import of INSERTED >= MIN_ROWS filled.
+
+    CONN is outside a transaction. Returns whether it analyzed.
+    """
+    if conn.dialect.name != "postgresql" or inserted < min_rows:
+        return False
+    async with conn.begin():
+        await conn.exec_driver_sql(f"ANALYZE {', '.join(_IMPORTED_TABLES)}")
+    return True
+
+
 async def restore_deferred_indexes(conn: AsyncConnection) -> list[str]:
     """Build the indexes an import deferred, on CONN's open transaction; return their names."""
     if conn.dialect.name != "sqlite":

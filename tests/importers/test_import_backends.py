@@ -108,6 +108,19 @@ async def stored_rows(url: str) -> dict:
     }
 
 
+async def analyzed(url: str) -> set[str]:
+    """The tables PostgreSQL's planner has statistics for, from an ANALYZE (not autovacuum's)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.exec_driver_sql(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            )
+            return set(found.scalars())
+    finally:
+        await engine.dispose()
+
+
 async def assert_backends_agree(urls, reader_for, config, now) -> dict:
     """Import into both backends, then again; return what they both store."""
     sqlite_url, pg_url = urls
@@ -117,6 +130,8 @@ async def assert_backends_agree(urls, reader_for, config, now) -> dict:
     assert results[0].stats.inserted == results[1].stats.inserted == len(stored["activities"])
     for url in urls:
         assert await assert_rollups_match_activities(url) == len(stored["activities"])
+    assert await analyzed(pg_url) == {"activities", "member_daily_rollups", "help_edges",
+                                      "member_channel_rollups", "members"}  # fmt: skip
     # A re-import stores nothing more and changes no row, on either backend.
     for url in urls:
         again = await import_into(url, reader_for, config, now)
