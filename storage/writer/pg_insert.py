@@ -11,7 +11,8 @@ finds. An import's connection (storage.writer.bulk.import_connection) may do tha
 batch instead: it locks every space, member and channel the batch refers to (FOR KEY SHARE, as
 the checks would) and, when all of them are there, turns the checks off for the rest of the
 batch's transaction (``SET LOCAL session_replication_role = replica``, which only a superuser
-may set; otherwise the checks stay). The rollups, help edges and channel rollups the batch
+may set, and which would silence any trigger or rule as well: where the tables have one, the
+checks stay). The rollups, help edges and channel rollups the batch
 writes refer to the same rows. Held until the batch commits, the locks keep an opt-out from
 deleting a member under rows that refer to it, as the checks' locks would.
 """
@@ -44,14 +45,34 @@ _LOCK_REFERENCES = text(
     bindparam("members", type_=_IDS),
     bindparam("channels", type_=_IDS),
 )
+# The tables a batch writes once the checks are off (spaces and channels are written before),
+# as a SQL list of their oids (NULL for one not created yet).
+_WRITTEN_TABLES = ", ".join(
+    f"to_regclass('{name}')"
+    for name in ("activities", "member_daily_rollups", "help_edges", "member_channel_rollups",
+                 "members")
+)  # fmt: skip
 # Row fields (ACTIVITY_COLUMNS) the references are in.
 _SPACE, _MEMBER, _CHANNEL, _TARGET = (itemgetter(i) for i in (0, 3, 4, 5))
 
 
 async def may_skip_reference_checks(conn: AsyncConnection) -> bool:
-    """Whether CONN's role may turn foreign key checks off for a transaction (a superuser)."""
+    """Whether an import on CONN may turn foreign key checks off for its batches' transactions.
+
+    Only a superuser may, and only where nothing else would be turned off with them: the
+    setting also silences every trigger and rule of the tables a batch writes, so any one of
+    those (a database administrator's audit trigger, say) keeps the checks on.
+    """
     setting = await conn.exec_driver_sql("SELECT current_setting('is_superuser')")
-    return setting.scalar() == "on"
+    if setting.scalar() != "on":
+        return False
+    others = await conn.exec_driver_sql(
+        "SELECT (SELECT count(*) FROM pg_trigger"  # noqa: S608 - the names are constants
+        f" WHERE NOT tgisinternal AND tgrelid IN ({_WRITTEN_TABLES}))"
+        " + (SELECT count(*) FROM pg_rewrite"
+        f" WHERE ev_type <> '1' AND ev_class IN ({_WRITTEN_TABLES}))"
+    )
+    return others.scalar() == 0
 
 
 async def insert_activities(conn: AsyncConnection, rows: list[tuple]) -> tuple[set, dict]:

@@ -238,6 +238,26 @@ async def test_a_role_that_is_no_superuser_keeps_the_checks_and_stores_the_same(
     await assert_backends_agree((urls[0], plain), *corpus_import("slack"))
 
 
+async def test_a_trigger_of_its_own_keeps_the_checks_on(postgres_server):
+    """Turning the checks off would silence it too (tests/storage/test_writer_faults.py)."""
+    url = await _fresh_pg_database(postgres_server)
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        assert await skips_checks(url)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "CREATE FUNCTION audit() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$"
+                " LANGUAGE plpgsql"
+            )
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER audit AFTER UPDATE ON members FOR EACH ROW EXECUTE FUNCTION audit()"
+            )
+        assert not await skips_checks(url)
+    finally:
+        await engine.dispose()
+
+
 async def test_a_member_deleted_since_its_id_was_cached_is_refused_as_before(postgres_server):
     """Checks are skipped only once every row a batch refers to is there, and locked."""
     url = await _fresh_pg_database(postgres_server)
