@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import case, event
+from sqlalchemy import Integer, case, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 # Execution option asking SQLite to take the write lock when the transaction begins, so two
 # writers queue on busy_timeout instead of failing when a read lock cannot be upgraded.
@@ -132,3 +134,31 @@ def greatest(current, proposed):
 def least(current, proposed):
     """The lesser of two SQL values, on both backends (see greatest)."""
     return case((proposed < current, proposed), else_=current)
+
+
+class whole_days_between(FunctionElement):
+    """Whole days from EARLIER to LATER, rounded down like Python's ``timedelta.days``."""
+
+    inherit_cache = True
+    name = "whole_days_between"
+    type = Integer()
+
+
+@compiles(whole_days_between, "postgresql")
+def _days_postgresql(element: whole_days_between, compiler, **kw) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # EXTRACT of an interval is exact (numeric) from PostgreSQL 14, to the microsecond.
+    return f"CAST(floor(extract(epoch FROM ({later} - {earlier})) / 86400) AS INTEGER)"
+
+
+@compiles(whole_days_between, "sqlite")
+def _days_sqlite(element: whole_days_between, compiler, **kw) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # julianday() is a float of whole milliseconds: round the difference back to whole
+    # milliseconds before dividing, so float error can never cost a whole day.
+    diff_ms = f"CAST(round((julianday({later}) - julianday({earlier})) * 86400000) AS INTEGER)"
+    # SQLite's "/" truncates towards zero; floor is what timedelta.days does below zero.
+    return (
+        f"(CASE WHEN {diff_ms} >= 0 THEN {diff_ms} / 86400000"
+        f" ELSE -((86399999 - {diff_ms}) / 86400000) END)"
+    )
