@@ -12,9 +12,9 @@ batch instead: it locks every space, member and channel the batch refers to (FOR
 the checks would) and, when all of them are there, turns the checks off for the rest of the
 batch's transaction (``SET LOCAL session_replication_role = replica``, which only a superuser
 may set, and which would silence any trigger or rule as well: where the tables have one, the
-checks stay). The rollups, help edges and channel rollups the batch
-writes refer to the same rows. Held until the batch commits, the locks keep an opt-out from
-deleting a member under rows that refer to it, as the checks' locks would.
+checks stay). The rollups, help edges and channel rollups the batch writes refer to the same
+rows. Held until the batch commits, the locks keep an opt-out from deleting a member under
+rows that refer to it, as the checks' locks would.
 """
 
 from __future__ import annotations
