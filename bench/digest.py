@@ -10,6 +10,10 @@ project's own functions as the scheduler runs them, each several times (median /
 * rendering both to Discord, Slack and text (``bot.digest_render.rendered.render``);
 * drawing the chart (``bot.chart.weekly_active_chart``).
 
+With ``--profile`` it then builds the staff digest with the nine goals once more and prints
+where the time went, statement by statement (SQLAlchemy's cursor events: each statement's
+count and total seconds, slowest first).
+
 The digest job runs once a week in the background, so there is no hard target; it should stay
 within seconds so a catch-up at start does not hold anything up.
 
@@ -32,7 +36,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select, update
 
 from bot.chart import weekly_active_chart
 from bot.digest_render.rendered import render
@@ -60,6 +64,49 @@ async def timed(fn, runs: int) -> tuple[float, float, object]:
     return statistics.median(times), max(times), result
 
 
+class StatementTimes:
+    """Seconds spent in each distinct statement an engine runs, from its cursor events."""
+
+    def __init__(self, engine) -> None:
+        self.totals: dict[str, list[float]] = {}
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, params, context, executemany) -> None:
+        context._bench_started = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, params, context, executemany) -> None:
+        seconds = time.perf_counter() - context._bench_started
+        entry = self.totals.setdefault(" ".join(statement.split())[:110], [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
+
+    def print(self, title: str, top: int = 12) -> None:
+        """The TOP statements by total time."""
+        table = Table(title=title, title_justify="left")
+        for column in ("seconds", "runs", "statement"):
+            table.add_column(column)
+        for text, (n, seconds) in sorted(self.totals.items(), key=lambda kv: -kv[1][1])[:top]:
+            table.add_row(f"{seconds:.2f}", str(n), text)
+        console.print(table)
+
+
+async def profile(url: str) -> None:
+    """Build the staff digest with every goal once and print its statements' times."""
+    engine = create_engine(url)
+    times = StatementTimes(engine)
+    try:
+        async with engine.connect() as conn:
+            space = (await conn.execute(select(Space.id))).scalar_one()
+            started = time.perf_counter()
+            await staff_digest(conn, space, week_ending(NOW), TierPolicy(), GOALS)
+            total = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    spent = sum(seconds for _, seconds in times.totals.values())
+    times.print(f"Staff digest with {len(GOALS)} goals: {total:.1f} s, {spent:.1f} s in SQL")
+
+
 async def run(url: str, runs: int) -> list[tuple[str, float, float | None, str]]:
     """Run every measurement on the database at URL."""
     engine = create_engine(url)
@@ -70,6 +117,16 @@ async def run(url: str, runs: int) -> list[tuple[str, float, float | None, str]]
     try:
         async with engine.begin() as conn:
             space = (await conn.execute(select(Space.id))).scalar_one()
+            # A rerun reopens the flags the last run's reach-outs snoozed, then starts over.
+            await conn.execute(
+                update(QuietFlag)
+                .where(
+                    QuietFlag.id.in_(
+                        select(Outreach.flag_id).where(Outreach.staff_platform_id == "bench-staff")
+                    )
+                )
+                .values(status="open", snoozed_until=None)
+            )
             await conn.execute(delete(Outreach))
             flags = (await conn.execute(select(QuietFlag.id).limit(300))).scalars().all()
             for i, flag in enumerate(flags):
@@ -120,6 +177,7 @@ def main() -> None:
     where.add_argument("--db", type=Path, help="SQLite database from bench/classify.py")
     where.add_argument("--database-url", help="any database bench/classify.py measured")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (5)")
+    parser.add_argument("--profile", action="store_true", help="then time each statement")
     args = parser.parse_args()
     if args.db is not None and not args.db.exists():
         raise SystemExit(f"{args.db} does not exist: build it with bench/classify.py --db")
@@ -134,6 +192,8 @@ def main() -> None:
     console.print(table)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(f"peak RSS {peak:.0f} MiB")
+    if args.profile:
+        asyncio.run(profile(url))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, distinct, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from community.events import day_number
@@ -23,6 +23,8 @@ from community.outcomes import CohortMember
 from community.tiers import Tier
 from storage.members import eligible_members
 from storage.models import DailyRollup, HelpEdge, Member, TierChange
+from storage.moments import rows_table
+from storage.types import UTCDateTime
 
 
 def _last_day(end: datetime) -> int:
@@ -181,3 +183,88 @@ async def retained_share(
         r.day <= _last_day(at),
     )
     return await _cohort_share(conn, space_id, start, end, posted)
+
+
+async def _shares(
+    conn: AsyncConnection,
+    space_id: int,
+    windows: Sequence[tuple[datetime, datetime, datetime, datetime]],
+    reached,
+) -> list[float | None]:
+    """For each window (START, END, SINCE, AT), the share of its cohort REACHED(window) accepts.
+
+    The cohort of a window: the members who joined (or were first seen) from START to END, as
+    `_cohort` has it; one statement for every window.
+    """
+    r = DailyRollup
+    w = rows_table(
+        [
+            ("start", UTCDateTime()),
+            ("end", UTCDateTime()),
+            ("first_day", Integer()),
+            ("last_day", Integer()),
+            ("at", UTCDateTime()),
+            ("since_day", Integer()),
+            ("at_day", Integer()),
+        ],
+        [
+            (start, end, day_number(start), _last_day(end), at, day_number(since), _last_day(at))
+            for start, end, since, at in windows
+        ],
+    )
+    joined_in = and_(Member.joined_at >= w.c.start, Member.joined_at < w.c.end)
+    first_seen_in = and_(
+        Member.joined_at.is_(None),
+        exists().where(r.member_id == Member.id, r.day >= w.c.first_day, r.day <= w.c.last_day),
+        ~exists().where(r.member_id == Member.id, r.day < w.c.first_day),
+    )
+    # Members no window can hold are left out before members are paired with windows.
+    starts, ends = [x[0] for x in windows], [x[1] for x in windows]
+    may_join = or_(
+        Member.joined_at.is_(None),
+        and_(Member.joined_at >= min(starts), Member.joined_at < max(ends)),
+    )
+    rows = await conn.execute(
+        select(w.c.k, func.count(), func.count(case((reached(w), literal(1)))))
+        .select_from(Member)
+        .join(w, or_(joined_in, first_seen_in))
+        .where(eligible_members(space_id), may_join)
+        .group_by(w.c.k)
+    )
+    shares: list[float | None] = [None] * len(windows)
+    for k, size, count in rows:
+        shares[int(k)] = count / size if size else None
+    return shares
+
+
+async def activation_shares(
+    conn: AsyncConnection, space_id: int, moments: Sequence[datetime], span: timedelta
+) -> list[float | None]:
+    """activation_share(at - SPAN, at, at) at each of MOMENTS, in one statement."""
+
+    def reached(w):
+        return exists().where(
+            TierChange.member_id == Member.id,
+            TierChange.to_tier.in_([Tier.ACTIVE.value, Tier.HERO.value]),
+            TierChange.changed_at < w.c.at,
+        )
+
+    return await _shares(conn, space_id, [(at - span, at, at, at) for at in moments], reached)
+
+
+async def retained_shares(
+    conn: AsyncConnection, space_id: int, moments: Sequence[datetime], month: timedelta
+) -> list[float | None]:
+    """retained_share(at - 2 MONTH, at - MONTH, at - MONTH, at) at each of MOMENTS, at once."""
+
+    def posted(w):
+        r = DailyRollup
+        return exists().where(
+            r.member_id == Member.id,
+            r.messages > 0,
+            r.day >= w.c.since_day,
+            r.day <= w.c.at_day,
+        )
+
+    windows = [(at - 2 * month, at - month, at - month, at) for at in moments]
+    return await _shares(conn, space_id, windows, posted)

@@ -26,7 +26,7 @@ from community.outcomes import DEFAULT_UNANSWERED_HOURS
 from community.quiet import LIVE_STATUSES
 from community.tiers import TierPolicy
 from community.views import MemberRef
-from storage.goals import goals_progress
+from storage.goals import TIER_METRICS, goal_moments, goals_progress, tier_counts_by_moment
 from storage.health import help_health
 from storage.helpgraph import answered, replies_seen
 from storage.members import eligible_members, member_ref
@@ -34,7 +34,7 @@ from storage.models import Activity, Channel, DailyRollup, Member, QuietFlag, Re
 from storage.outreach import outreach_stats
 from storage.quiet import quiet_count, quiet_list
 from storage.spaces import space_name
-from storage.tier_changes import WEEK, tier_counts_at, tier_moves, weekly_active_by_tier
+from storage.tier_changes import WEEK, tier_moves, weekly_active_by_tier
 from storage.tiers import hero_candidates, members_at_risk
 
 
@@ -296,13 +296,16 @@ async def staff_digest(
 ) -> StaffDigest:
     """The staff digest for PERIOD, with figures as they stood at its end."""
     end = period.end
+    # One read of the tier counts serves the digest's "then and now" and the tier goals.
+    moments = goal_moments(end) if {g.metric for g in goals} & set(TIER_METRICS) else []
+    tiers = await tier_counts_by_moment(conn, space_id, sorted({*moments, period.start, end}))
     conversions, demotions = split_moves(await tier_moves(conn, space_id, period.start, end))
     unanswered, unanswered_total = await unanswered_questions(conn, space_id, period, limit)
     return StaffDigest(
         space_name=await space_name(conn, space_id),
         period=period,
-        tiers_now=await tier_counts_at(conn, space_id, end),
-        tiers_before=await tier_counts_at(conn, space_id, period.start),
+        tiers_now=tiers[end],
+        tiers_before=tiers[period.start],
         conversions=conversions,
         demotions=demotions,
         quiet=tuple(await quiet_list(conn, space_id, end, limit)),
@@ -315,7 +318,7 @@ async def staff_digest(
         outreach_quarter=await outreach_stats(
             conn, space_id, end - timedelta(days=90), end, as_of=end
         ),
-        goals=tuple(await goals_progress(conn, space_id, goals, end)),
+        goals=tuple(await goals_progress(conn, space_id, goals, end, tiers if moments else None)),
         health=await help_health(
             conn, space_id, period.start, end, unanswered_hours=unanswered_hours, attention_limit=0
         ),

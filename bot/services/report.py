@@ -14,7 +14,7 @@ from storage.cohorts import cohort_activity, cohort_members
 from storage.goals import goals_progress
 from storage.health import help_health
 from storage.spaces import space_name
-from storage.tier_changes import WEEK, tier_counts_at
+from storage.tier_changes import WEEK, tier_counts_at_moments
 from storage.uow import UnitOfWork
 
 HEALTH_DAYS = 30
@@ -51,12 +51,11 @@ async def gather_report(
         async with uow.read() as conn:
             members = await cohort_members(conn, space_id, bounds[0], bounds[-1])
             posted = await cohort_activity(conn, space_id, bounds)
+            *weekly, now = await tier_counts_at_moments(conn, space_id, [*week_ends, end])
             return {
                 "space_name": await space_name(conn, space_id),
-                "tiers": await tier_counts_at(conn, space_id, end),
-                "tier_weeks": tuple(
-                    [(m.date(), await tier_counts_at(conn, space_id, m)) for m in week_ends]
-                ),
+                "tiers": now,
+                "tier_weeks": tuple((m.date(), c) for m, c in zip(week_ends, weekly, strict=True)),
                 "health": await help_health(
                     conn,
                     space_id,
