@@ -168,8 +168,34 @@ def read_and_map(root: Path) -> tuple[float, int]:
     return time.perf_counter() - start, events
 
 
-def tree_rss_mb(pid: int, peaks: dict[int, float]) -> float:
-    """Resident memory of PID and its descendants now (MB), from /proc; updates PEAKS per pid."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) PID has used so far, from /proc; None once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends_of(database: str) -> list[int]:
+    """The local PostgreSQL server processes serving DATABASE (their titles name it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                found.append(int(entry.name))
+    return found
+
+
+def tree_rss_mb(pid: int, peaks: dict[int, float], cpu: dict[int, float] | None = None) -> float:
+    """Resident memory of PID and its descendants now (MB), from /proc; updates PEAKS per pid.
+
+    CPU, when given, gets each process's CPU seconds so far (the last reading before it exits).
+    """
     total, todo, seen = 0.0, [pid], set()
     while todo:
         current = todo.pop()
@@ -185,16 +211,21 @@ def tree_rss_mb(pid: int, peaks: dict[int, float]) -> float:
                     if line.startswith("VmRSS:")), 0.0)  # fmt: skip
         peaks[current] = max(peaks.get(current, 0.0), rss)
         total += rss
+        if cpu is not None:
+            cpu[current] = cpu_seconds(current) or cpu.get(current, 0.0)
         todo += [int(child) for child in children.split()]
     return total
 
 
 def import_via_command(
-    root: Path, url: str, batch_size: int | None
+    root: Path, url: str, batch_size: int | None, cpu: dict[str, float]
 ) -> tuple[float, str, float, list[float]]:
     """Run `pulse import slack-export` in a child process.
 
     Returns wall seconds, its output, the peak RSS of its process tree and each process's peak.
+    CPU gets the CPU seconds of the command's processes and, for a database on a PostgreSQL
+    server on this machine, of the server processes serving it: on a loaded machine these vary
+    less between runs than wall time does.
     """
     command = [
         sys.executable, "-c", "import sys; from bot.cli import main; sys.argv[0] = 'pulse'; main()",
@@ -204,16 +235,33 @@ def import_via_command(
         command += ["--batch-size", str(batch_size)]
     peaks: dict[int, float] = {}
     peak = 0.0
+    database = url.rsplit("/", 1)[-1] if url.startswith("postgresql") else None
+    served: dict[int, float] = {}  # server process -> CPU seconds, first and last reading
+    first: dict[int, float] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
         if Path("/proc").is_dir():
+            polls = 0
             while proc.poll() is None:
                 peak = max(peak, tree_rss_mb(proc.pid, peaks))
+                if database and polls % 10 == 0:
+                    for pid in backends_of(database):
+                        used = cpu_seconds(pid)
+                        if used is not None:
+                            first.setdefault(pid, used)
+                            served[pid] = used
+                polls += 1
                 time.sleep(0.05)
         out, err = proc.communicate()
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu["command"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if served:
+        # A backend's work before its first reading (at most half a second) is not counted.
+        cpu["server"] = sum(used - first[pid] for pid, used in served.items())
     if proc.returncode != 0:
         sys.exit(f"import failed ({proc.returncode}):\n{out}\n{err}")
     if not peaks:  # no /proc: the largest single process is what getrusage knows
@@ -306,7 +354,10 @@ def main() -> None:
         if args.database_url:
             url = fresh_database(args.database_url, f"pulse_bench_import_{os.getpid()}")
         try:
-            wall, output, peak_mb, process_peaks = import_via_command(export, url, args.batch_size)
+            cpu: dict[str, float] = {}
+            wall, output, peak_mb, process_peaks = import_via_command(
+                export, url, args.batch_size, cpu
+            )
         finally:
             if args.database_url and not args.keep:
                 drop_database(url)
@@ -322,6 +373,9 @@ def main() -> None:
             io_s = float(timings.group(1))
             print(f"  reading+writing only: {io_s:6.1f}s  {held['messages'] / io_s:>10,.0f} "
                   f"messages/s; reclassification {float(timings.group(2)):.1f}s")  # fmt: skip
+        server = f", the database server {cpu['server']:.1f}s" if "server" in cpu else ""
+        print(f"CPU: the command and its reader {cpu['command']:.1f}s{server}; "
+              f"load average {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
         each = " + ".join(f"{mb:,.0f}" for mb in process_peaks[:3])
         print(f"peak RSS of the import: {peak_mb:,.0f} MB, all its processes together "
               f"(target < 300 MB: {'met' if peak_mb < 300 else 'NOT met'}; "

@@ -73,3 +73,43 @@ async def upsert_rows(
         f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{staging}"'  # noqa: S608
         f" ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {updates}"
     )
+
+
+async def insert_new_rows(
+    conn: AsyncConnection,
+    table: Table,
+    names: Sequence[str],
+    records: Sequence[Sequence],
+    key: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple]:
+    """Insert RECORDS (in NAMES order, already converted) into TABLE, skipping stored KEYs.
+
+    What ``INSERT ... VALUES ... ON CONFLICT (KEY) DO NOTHING RETURNING`` does, by COPY: rows
+    go in RECORDS' order (ids follow it), a key repeated inside RECORDS is inserted once (its
+    first row), and the inserted rows' RETURNING columns come back. CONN's transaction must
+    have begun through SQLAlchemy (see copy_rows).
+    """
+    if not records:
+        return []
+    staging = f"pulse_new_{table.name}"
+    columns = ", ".join(f'"{n}"' for n in names)
+    # The staging table holds the rows' order beside them; it lives as long as the connection
+    # and is emptied by the statement that reads it, so a second batch in one transaction or
+    # a rolled-back one finds it empty.
+    await conn.exec_driver_sql(
+        f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" ON COMMIT DELETE ROWS AS'  # noqa: S608
+        f' SELECT 0 AS pulse_order, {columns} FROM "{table.name}" WITH NO DATA'
+    )
+    await copy_rows(
+        conn, staging, ["pulse_order", *names], [(i, *row) for i, row in enumerate(records)]
+    )
+    keys = ", ".join(f'"{k}"' for k in key)
+    wanted = ", ".join(f'"{n}"' for n in returning)
+    # Names come from the schema and the caller's code, never from input.
+    result = await conn.exec_driver_sql(
+        f'WITH moved AS (DELETE FROM "{staging}" RETURNING *)'  # noqa: S608
+        f' INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM moved'
+        f" ORDER BY pulse_order ON CONFLICT ({keys}) DO NOTHING RETURNING {wanted}"
+    )
+    return [tuple(row) for row in result]

@@ -21,7 +21,7 @@ from bot.importers.feed import ImportStats, Messages
 from storage.faults import reason, store_splitting_refusals
 from storage.uow import UnitOfWork
 from storage.writer.batch import BatchWriter
-from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral
+from storage.writer.bulk import MIN_DEFERRED_ROWS, IndexDeferral, analyze_after_import
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ async def write_stream(
 
     An error while reading (a malformed file) is raised here after the records read before it
     are written, so everything committed is complete and a re-run resumes where it stopped.
-    DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers an index.
+    DEFER_INDEXES_FROM is the fewest events for which a SQLite import defers an index, and
+    after which a PostgreSQL import refreshes the planner's statistics.
 
     A batch holds BATCH_SIZE records, or fewer when the reader is behind: waiting for a whole
     batch would leave the writer idle, notably at the start while the reader gets going. Once
@@ -123,3 +124,4 @@ async def write_stream(
             raise
         if deferral is not None:
             await deferral.finish(conn)
+        await analyze_after_import(conn, stats.inserted, defer_indexes_from)

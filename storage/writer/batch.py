@@ -22,10 +22,9 @@ from community.events import MEMBERSHIP_KINDS, ActivityEvent, ActivityKind
 from community.privacy import member_hash
 from storage.models import Activity, Blocklist
 from storage.writer.ids import IdCache, IdResolver, chunks
+from storage.writer.pg_insert import insert_activities
 from storage.writer.records import event_records, record_time, time_text
 from storage.writer.statements import (
-    ACTIVITY_COLUMNS,
-    FLAGS,
     batch_statements,
     sqlite_activities_sql,
 )
@@ -227,14 +226,7 @@ class BatchWriter:
             after, inserted = await _insert_activities_sqlite(conn, rows)
             new: dict = {"after": after}
         else:
-            stmt = batch_statements(conn.dialect.name)["activities"]
-            params = [dict(zip(ACTIVITY_COLUMNS, row, strict=True)) for row in rows]
-            for values in params:  # flags travel as 0 or 1; asyncpg takes only bools
-                for flag in FLAGS:
-                    values[flag] = bool(values[flag])
-            returned = (await conn.execute(stmt, params)).all()
-            inserted = {(space, event) for space, event, _ in returned}
-            new = {"ids": [row_id for _, _, row_id in returned]}
+            inserted, new = await insert_activities(conn, rows)
         if inserted is None:  # every row was new and no key repeats inside the batch
             return rows, new
         kept = []

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import IMMEDIATE
+from storage.writer.pg_insert import UNCHECKED_REFERENCES, may_skip_reference_checks
 
 DEFERRED_KEY = "deferred_indexes"
 # The indexes an import may defer (see above).
@@ -44,11 +45,15 @@ _SORT_HELPERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 async def import_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for an import's batches, each of which takes the write lock as it begins.
 
-    On SQLite it has foreign key checks off, back on before it returns to the pool.
+    On SQLite it has foreign key checks off, back on before it returns to the pool; on
+    PostgreSQL each batch checks its references once where the role may (storage.writer.pg_insert).
     """
     async with engine.connect() as conn:
         conn = await conn.execution_options(**{IMMEDIATE: True})
         if conn.dialect.name != "sqlite":
+            if await may_skip_reference_checks(conn):
+                conn = await conn.execution_options(**{UNCHECKED_REFERENCES: True})
+            await conn.rollback()  # the check began a transaction; batches begin their own
             yield conn
             return
         # PRAGMA foreign_keys is ignored inside a transaction: go around SQLAlchemy's autobegin.
@@ -121,6 +126,31 @@ class IndexDeferral:
         if self.deferred:
             async with conn.begin():
                 await restore_deferred_indexes(conn)
+
+
+# The tables an import fills, whose statistics the planner reads right after it (tier history
+# replay, reclassification), before autovacuum's analyze comes round.
+_IMPORTED_TABLES = (
+    "members",
+    "activities",
+    "member_daily_rollups",
+    "help_edges",
+    "member_channel_rollups",
+)
+
+
+async def analyze_after_import(
+    conn: AsyncConnection, inserted: int, min_rows: int = MIN_DEFERRED_ROWS
+) -> bool:
+    """On PostgreSQL, refresh the statistics of what an import of INSERTED >= MIN_ROWS filled.
+
+    CONN is outside a transaction. Returns whether it analyzed.
+    """
+    if conn.dialect.name != "postgresql" or inserted < min_rows:
+        return False
+    async with conn.begin():
+        await conn.exec_driver_sql(f"ANALYZE {', '.join(_IMPORTED_TABLES)}")
+    return True
 
 
 async def restore_deferred_indexes(conn: AsyncConnection) -> list[str]:

@@ -1,9 +1,9 @@
 """The SQL the batch writer runs: per-batch statements built once per dialect.
 
-The activities insert (its SQLite form compiled once for plain-tuple executemany), the rollup,
-help-edge and channel upserts driven from a batch's new rows, the accepted-answer updates, and
-the membership updates. storage.writer.batch runs them; the rules are in _rollup_statements and
-_acceptance_statements.
+The activities insert on SQLite (compiled once for plain-tuple executemany; on PostgreSQL it
+goes by COPY, storage.writer.pg_insert), the rollup, help-edge and channel upserts driven from
+a batch's new rows, the accepted-answer updates, and the membership updates.
+storage.writer.batch runs them; the rules are in _rollup_statements and _acceptance_statements.
 """
 
 from __future__ import annotations
@@ -49,21 +49,14 @@ ACTIVITY_COLUMNS = (
     "occurred_at",
     "day",
 )
-FLAGS = ("is_question", "is_thanks", "is_answer")
 
 
 @cache
 def batch_statements(dialect: str) -> dict:
     """The per-batch statements, built once per dialect so SQLAlchemy reuses their cache keys."""
-    activities = (
-        insert_for(dialect, Activity)
-        .on_conflict_do_nothing(index_elements=["space_id", "event_id"])
-        .returning(Activity.space_id, Activity.event_id, Activity.id)
-    )
     when = bindparam("when", type_=Member.joined_at.type)
     member = Member.id == bindparam("row_id")
     return {
-        "activities": activities,
         **_rollup_statements(dialect),
         # The latest join wins; a join after a leave means they came back.
         "joined": update(Member)
@@ -311,7 +304,12 @@ def _acceptance_statements(dialect: str) -> dict:
 def _new_rows(dialect: str, row_id):
     """The condition that picks a batch's new activities by ROW_ID (see _rollup_statements)."""
     if dialect == "postgresql":
-        return row_id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+        # The range lets the planner walk the primary key over the batch's ids alone: the ids
+        # of one INSERT are nearly contiguous (a concurrent writer's may fall between them).
+        return and_(
+            row_id.between(bindparam("low", type_=BigInteger), bindparam("high", type_=BigInteger)),
+            row_id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger))),
+        )
     return row_id > bindparam("after", type_=BigInteger)
 
 
