@@ -109,10 +109,11 @@ async def _timed(call: Callable[[], Awaitable]) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-async def run_benchmark(url: str, scale: bool = False) -> Report:
+async def run_benchmark(url: str, scale: bool = False, reads_only: bool = False) -> Report:
     """Time reclassify, scan_quiet and the read queries on the database at URL.
 
     SCALE: judge the daily job and the queries' p95 by the million-member targets.
+    READS_ONLY: time only the read queries, on the tiers and flags as stored.
     """
     settings = Settings()
     tiers, quiet = settings.tiers.policy(), settings.quiet.policy()
@@ -121,6 +122,9 @@ async def run_benchmark(url: str, scale: bool = False) -> Report:
     try:
         async with engine.connect() as conn:
             space_id = await resolve_space(conn, None)
+        if reads_only:
+            await time_reads(engine, space_id, report, scale)
+            return report
 
         for label in ("first run", "steady state"):
             started = time.perf_counter()  # the whole transaction, commit included
@@ -167,38 +171,44 @@ async def run_benchmark(url: str, scale: bool = False) -> Report:
         )
         console.print(f"  reclassify_and_scan (daily job): {seconds:.2f} s")
 
-        heavy_id, heavy_name = await _busiest_member(engine)
-        report.notes.append(f"member_profile target: {heavy_id} ({heavy_name})")
-        queries: list[tuple[str, Callable]] = [
-            ("hero_candidates(25)", lambda c: hero_candidates(c, space_id, tiers, 25)),
-            ("quiet_list(25)", lambda c: quiet_list(c, space_id, NOW, 25)),
-            ("member_profile(platform id)", lambda c: member_profile(c, space_id, heavy_id, NOW)),
-            ("member_profile(name)", lambda c: member_profile(c, space_id, heavy_name, NOW)),
-        ]
-        for name, query in queries:
-            samples = []
-            async with engine.connect() as conn:
-                for _ in range(QUERY_RUNS):
-                    seconds, result = await _timed(lambda query=query, conn=conn: query(conn))
-                    samples.append(seconds * 1000)
-            median, worst = statistics.median(samples), max(samples)
-            p95 = statistics.quantiles(samples, n=20)[18]
-            target = QUERY_P95_TARGET_MS if scale else QUERY_TARGET_MS
-            report.lines.append(
-                Line(
-                    name,
-                    f"{median:.1f} / {p95:.1f} / {worst:.1f} ms",
-                    f"p95 < {target:.0f} ms" if scale else f"< {target:.0f} ms",
-                    (p95 if scale else worst) < target,
-                )
-            )
-            size = len(result) if isinstance(result, list) else getattr(result, "tier", "")
-            console.print(
-                f"  {name}: median {median:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms ({size})"
-            )
+        await time_reads(engine, space_id, report, scale)
     finally:
         await engine.dispose()
     return report
+
+
+async def time_reads(engine, space_id: int, report: Report, scale: bool) -> None:
+    """Time the read commands (candidates, quiet list, member page) on the stored rows."""
+    tiers = Settings().tiers.policy()
+    heavy_id, heavy_name = await _busiest_member(engine)
+    report.notes.append(f"member_profile target: {heavy_id} ({heavy_name})")
+    queries: list[tuple[str, Callable]] = [
+        ("hero_candidates(25)", lambda c: hero_candidates(c, space_id, tiers, 25)),
+        ("quiet_list(25)", lambda c: quiet_list(c, space_id, NOW, 25)),
+        ("member_profile(platform id)", lambda c: member_profile(c, space_id, heavy_id, NOW)),
+        ("member_profile(name)", lambda c: member_profile(c, space_id, heavy_name, NOW)),
+    ]
+    for name, query in queries:
+        samples = []
+        async with engine.connect() as conn:
+            for _ in range(QUERY_RUNS):
+                seconds, result = await _timed(lambda query=query, conn=conn: query(conn))
+                samples.append(seconds * 1000)
+        median, worst = statistics.median(samples), max(samples)
+        p95 = statistics.quantiles(samples, n=20)[18]
+        target = QUERY_P95_TARGET_MS if scale else QUERY_TARGET_MS
+        report.lines.append(
+            Line(
+                name,
+                f"{median:.1f} / {p95:.1f} / {worst:.1f} ms",
+                f"p95 < {target:.0f} ms" if scale else f"< {target:.0f} ms",
+                (p95 if scale else worst) < target,
+            )
+        )
+        size = len(result) if isinstance(result, list) else getattr(result, "tier", "")
+        console.print(
+            f"  {name}: median {median:.1f} ms, p95 {p95:.1f} ms, max {worst:.1f} ms ({size})"
+        )
 
 
 async def _busiest_member(engine) -> tuple[str, str]:
@@ -338,7 +348,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="measure on this database (postgresql://...) instead of the SQLite file: filled"
         " from the SQLite community (built first) when it holds no members, else reused",
     )
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="time only the read commands on an existing, classified --db or --database-url"
+        " (tiers and flags kept)",
+    )
     args = parser.parse_args(argv)
+    if args.reads_only and args.db is None and args.database_url is None:
+        parser.error("--reads-only needs --db or --database-url")
     if args.members < 2 or args.activities < 1:
         parser.error("--members must be at least 2 and --activities positive")
     return args
@@ -354,6 +372,14 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="pulse-bench-classify-"))
         path = workdir / "pulse.db"
     url = args.database_url or f"sqlite:///{path}"
+    if args.reads_only:
+        counts = asyncio.run(_table_counts(url))
+        scale = counts["members"] >= SCALE_MEMBERS
+        backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+        print_summary(
+            asyncio.run(run_benchmark(url, scale, reads_only=True)), counts, None, backend
+        )
+        return
     try:
         build_seconds = None
         target_filled = args.database_url is not None and asyncio.run(_holds_members(url))
