@@ -29,15 +29,6 @@ READ_COMMANDS = (
 )
 
 
-async def _fresh_database(server, name: str) -> str:
-    conn = await asyncpg.connect(server.admin_dsn())
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.url(name)
-
-
 async def _rows(url: str) -> dict[str, list[tuple]]:
     """Every table's rows, in primary-key order."""
     engine = create_engine(url)
@@ -134,7 +125,7 @@ def test_copy_to_postgres_keeps_every_row_and_every_answer(
 ):
     monkeypatch.chdir(tmp_path)  # `digest preview` writes its chart here
     source = f"sqlite:///{demo_file}"
-    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_{os.getpid()}"))
+    target = asyncio.run(postgres_server.create_database(f"pulse_copy_{os.getpid()}"))
     before = _digest(demo_file)
 
     result = pulse("db", "copy", "--database-url", source, "--to", target)
@@ -143,7 +134,7 @@ def test_copy_to_postgres_keeps_every_row_and_every_answer(
     assert _digest(demo_file) == before  # the source is only read
 
     # The indexes and constraints set aside for the load are all back, as migrations made them.
-    fresh = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_fresh_{os.getpid()}"))
+    fresh = asyncio.run(postgres_server.create_database(f"pulse_copy_fresh_{os.getpid()}"))
     asyncio.run(_migrated(fresh))
     assert asyncio.run(_schema(target)) == asyncio.run(_schema(fresh))
 
@@ -176,7 +167,7 @@ def test_copy_to_postgres_keeps_every_row_and_every_answer(
 @pytest.mark.postgres
 def test_copy_refuses_a_target_that_holds_data(demo_file, postgres_server):
     source = f"sqlite:///{demo_file}"
-    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_twice_{os.getpid()}"))
+    target = asyncio.run(postgres_server.create_database(f"pulse_copy_twice_{os.getpid()}"))
     assert pulse("db", "copy", "--database-url", source, "--to", target).exit_code == 0
     counts = asyncio.run(_counts(target))
 
@@ -200,7 +191,7 @@ def test_a_copy_the_target_refuses_leaves_it_empty(demo_file, postgres_server):
         )
         db.commit()
     source = f"sqlite:///{demo_file}"
-    target = asyncio.run(_fresh_database(postgres_server, f"pulse_copy_refused_{os.getpid()}"))
+    target = asyncio.run(postgres_server.create_database(f"pulse_copy_refused_{os.getpid()}"))
 
     result = pulse("db", "copy", "--database-url", source, "--to", target)
     assert result.exit_code == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .records import FakeDiscordError, iso
+from .records import FakeDiscordError, guild_member, iso
 
 
 @dataclass(frozen=True)
@@ -87,20 +87,7 @@ class _Crowds:
         crowd = self.crowds.get(guild_id)
         if crowd is None or user_id not in crowd:
             return None
-        return {
-            "nick": None,
-            "avatar": None,
-            "banner": None,
-            "roles": [],
-            "joined_at": crowd.joined_at,
-            "premium_since": None,
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "pending": False,
-            "communication_disabled_until": None,
-            "avatar_decoration_data": None,
-        }
+        return guild_member(nick=None, roles=[], joined_at=crowd.joined_at)
 
     def member_ids_after(self, guild_id: str, after: int, limit: int) -> list[str]:
         """Up to LIMIT member ids of GUILD_ID above AFTER, in id order (how REST pages them)."""

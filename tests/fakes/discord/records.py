@@ -21,6 +21,24 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def guild_member(*, nick: str | None, roles: list[str], joined_at: str) -> dict[str, Any]:
+    """A guild member object as Discord sends it, without its user."""
+    return {
+        "nick": nick,
+        "avatar": None,
+        "banner": None,
+        "roles": roles,
+        "joined_at": joined_at,
+        "premium_since": None,
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "communication_disabled_until": None,
+        "avatar_decoration_data": None,
+    }
+
+
 def snowflake_time(snowflake: str | int) -> datetime:
     """The moment encoded in a snowflake."""
     ms = (int(snowflake) >> 22) + DISCORD_EPOCH_MS

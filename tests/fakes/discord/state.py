@@ -15,7 +15,7 @@ from .constants import (
     GUILD_TEXT,
     PUBLIC_THREAD,
 )
-from .records import World, iso, snowflake_time
+from .records import World, guild_member, iso, snowflake_time
 
 
 class _State:
@@ -156,20 +156,7 @@ class _State:
         joined_at: datetime | None = None,
     ) -> dict[str, Any]:
         """Make a user a member of a guild (no event: use member_join for GUILD_MEMBER_ADD)."""
-        member = {
-            "nick": nick,
-            "avatar": None,
-            "banner": None,
-            "roles": list(roles),
-            "joined_at": iso(joined_at or self.now()),
-            "premium_since": None,
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "pending": False,
-            "communication_disabled_until": None,
-            "avatar_decoration_data": None,
-        }
+        member = guild_member(nick=nick, roles=list(roles), joined_at=iso(joined_at or self.now()))
         self.members[guild_id][user_id] = member
         return member
 
