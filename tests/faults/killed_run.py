@@ -185,7 +185,8 @@ async def _platform(platform: str, folder: Path, url: str):
             yield fake, lambda ingest: run_config(folder, url, ingest=ingest, slack=where), secrets
 
 
-async def _stored(url: str) -> Counter:
+async def stored_at(url: str) -> Counter:
+    """How many times each event id is stored in the database at URL."""
     engine = create_engine(url)
     try:
         return await stored_ids(engine)
@@ -227,12 +228,12 @@ async def killed_run(platform: str, url: str, folder: Path, *, rounds: int = 8) 
             delivered = await stream(fake, rounds)
             everything = {i for kind in delivered.values() for i in kind}
             # Killed once a batch is in: the rest of the stream is queued or in the batch in hand.
-            await eventually(lambda: _any_stored(url, everything), "a batch stored")
+            await eventually(lambda: any_stored(url, everything), "a batch stored")
             first.proc.send_signal(signal.SIGKILL)
             await first.proc.wait()
         finally:
             await first.kill()
-        before = await _stored(url)
+        before = await stored_at(url)
         second = PulseProcess(configure(RESTART_INGEST), secrets)
         await second.start()
         try:
@@ -242,7 +243,7 @@ async def killed_run(platform: str, url: str, folder: Path, *, rounds: int = 8) 
             await second.kill()
         if code != 0:
             raise AssertionError(f"the restarted pulse run exited {code}:\n{second.text}")
-    after = await _stored(url)
+    after = await stored_at(url)
     ledger = RunLedger(platform, url.split(":", 1)[0].split("+", 1)[0])
     for kind, put in delivered.items():
         k = KindLedger(kind, put=len(put))
@@ -258,5 +259,6 @@ async def killed_run(platform: str, url: str, folder: Path, *, rounds: int = 8) 
     return ledger
 
 
-async def _any_stored(url: str, delivered: set[str]) -> bool:
-    return any(i in delivered for i in await _stored(url))
+async def any_stored(url: str, delivered: set[str]) -> bool:
+    """Whether any of DELIVERED is stored in the database at URL yet."""
+    return any(i in delivered for i in await stored_at(url))

@@ -11,7 +11,6 @@ neither process logged a traceback, a deadlock or a serialization failure.
 from __future__ import annotations
 
 import signal
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,8 +21,8 @@ from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.writer.queue import IngestWriter
 from tests.fakes.discord import started_fake
-from tests.faults.killed_run import INGEST, RESTART_INGEST
-from tests.faults.scenarios import fresh_database, stored_ids
+from tests.faults.killed_run import INGEST, RESTART_INGEST, any_stored, stored_at
+from tests.faults.scenarios import fresh_database
 from tests.pulse_process import PulseProcess, eventually, run_config
 
 pytestmark = pytest.mark.postgres
@@ -92,14 +91,6 @@ async def _stream(fake, channel: str, thread: str, guild: str, rounds) -> list[s
     return delivered
 
 
-async def _stored(url: str) -> Counter:
-    engine = create_engine(url)
-    try:
-        return await stored_ids(engine)
-    finally:
-        await engine.dispose()
-
-
 async def test_two_shards_on_one_postgres_store_every_event_once_through_a_kill(
     fault_server, tmp_path
 ):
@@ -158,8 +149,8 @@ async def test_two_shards_on_one_postgres_store_every_event_once_through_a_kill(
                 by_guild[guild] += await _stream(fake, channel, threads[guild], guild, ROUNDS)
             shard0 = next(g for g in guilds if shard_of[g] == 0)
             mine = set(by_guild[shard0])
-            await eventually(lambda: _any_stored(url, mine), "a batch of shard 0's stored")
-            held = [i for i in by_guild[shard0] if not (await _stored(url))[i]]
+            await eventually(lambda: any_stored(url, mine), "a batch of shard 0's stored")
+            held = [i for i in by_guild[shard0] if not (await stored_at(url))[i]]
             assert held, "the kill must catch some events only in memory"
             first[0].proc.send_signal(signal.SIGKILL)
             await first[0].proc.wait()
@@ -178,7 +169,7 @@ async def test_two_shards_on_one_postgres_store_every_event_once_through_a_kill(
             for process in (*first, restarted):
                 if process is not None:
                     await process.kill()
-        stored = await _stored(url)
+        stored = await stored_at(url)
         staff_digests = fake.posted_messages(w.staff)
         community_digests = fake.posted_messages(w.general)
     delivered = [i for g in guilds for i in by_guild[g]]
@@ -205,7 +196,3 @@ async def test_two_shards_on_one_postgres_store_every_event_once_through_a_kill(
     for process in (*first, restarted):
         for word in TROUBLE:
             assert word not in process.text, process.text
-
-
-async def _any_stored(url: str, wanted: set[str]) -> bool:
-    return any(i in wanted for i in await _stored(url))

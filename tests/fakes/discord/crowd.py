@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .records import FakeDiscordError, guild_member, iso
+from .records import FakeDiscordError, guild_member, iso, user_object
 
 
 @dataclass(frozen=True)
@@ -67,21 +67,7 @@ class _Crowds:
             return user
         if not any(user_id in c for c in self.crowds.values()):
             raise FakeDiscordError(f"no user {user_id} in the fake")
-        return {
-            "id": user_id,
-            "username": f"member{user_id[-7:]}",
-            "discriminator": "0",
-            "global_name": f"Member {user_id[-7:]}",
-            "avatar": None,
-            "bot": False,
-            "system": False,
-            "public_flags": 0,
-            "flags": 0,
-            "banner": None,
-            "accent_color": None,
-            "avatar_decoration_data": None,
-            "primary_guild": None,
-        }
+        return user_object(user_id, f"member{user_id[-7:]}", f"Member {user_id[-7:]}")
 
     def _crowd_member(self, guild_id: str, user_id: str) -> dict[str, Any] | None:
         crowd = self.crowds.get(guild_id)

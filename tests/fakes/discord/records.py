@@ -21,6 +21,27 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def user_object(
+    user_id: str, username: str, global_name: str, *, bot: bool = False, system: bool = False
+) -> dict[str, Any]:
+    """A user object as Discord sends it."""
+    return {
+        "id": user_id,
+        "username": username,
+        "discriminator": "0",
+        "global_name": global_name,
+        "avatar": None,
+        "bot": bot,
+        "system": system,
+        "public_flags": 0,
+        "flags": 0,
+        "banner": None,
+        "accent_color": None,
+        "avatar_decoration_data": None,
+        "primary_guild": None,
+    }
+
+
 def guild_member(*, nick: str | None, roles: list[str], joined_at: str) -> dict[str, Any]:
     """A guild member object as Discord sends it, without its user."""
     return {

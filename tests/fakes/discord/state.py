@@ -15,7 +15,7 @@ from .constants import (
     GUILD_TEXT,
     PUBLIC_THREAD,
 )
-from .records import World, guild_member, iso, snowflake_time
+from .records import World, guild_member, iso, snowflake_time, user_object
 
 
 class _State:
@@ -42,21 +42,13 @@ class _State:
         user_id: str | None = None,
     ) -> dict[str, Any]:
         """Add a user (a Discord account) and return its payload."""
-        user = {
-            "id": user_id or self.new_id(),
-            "username": username,
-            "discriminator": "0",
-            "global_name": global_name if global_name is not None else username.title(),
-            "avatar": None,
-            "bot": bot,
-            "system": system,
-            "public_flags": 0,
-            "flags": 0,
-            "banner": None,
-            "accent_color": None,
-            "avatar_decoration_data": None,
-            "primary_guild": None,
-        }
+        user = user_object(
+            user_id or self.new_id(),
+            username,
+            global_name if global_name is not None else username.title(),
+            bot=bot,
+            system=system,
+        )
         self.users[user["id"]] = user
         return user
 
